@@ -1,0 +1,37 @@
+namespace Notifications.Domain;
+
+/// <summary>Who a notification is addressed to. A user sees it when any part matches.</summary>
+public sealed record Audience
+{
+    public const int MaxEntries = 1000;
+
+    public Audience(IEnumerable<string>? users = null, IEnumerable<string>? roles = null, IEnumerable<string>? groups = null, bool everyone = false)
+    {
+        Users = Normalize(users);
+        Roles = Normalize(roles);
+        Groups = Normalize(groups);
+        Everyone = everyone;
+        if (!Everyone && Users.Count == 0 && Roles.Count == 0 && Groups.Count == 0)
+        {
+            throw new DomainException("The audience must name at least one user, role or group, or everyone.");
+        }
+
+        if (Users.Count + Roles.Count + Groups.Count > MaxEntries)
+        {
+            throw new DomainException($"The audience may list at most {MaxEntries} users, roles and groups together.");
+        }
+    }
+
+    public IReadOnlyList<string> Users { get; }
+
+    public IReadOnlyList<string> Roles { get; }
+
+    public IReadOnlyList<string> Groups { get; }
+
+    public bool Everyone { get; }
+
+    public bool TargetsRolesOrEveryone => Everyone || Roles.Count > 0;
+
+    private static string[] Normalize(IEnumerable<string>? values) =>
+        values is null ? [] : values.Where(v => !string.IsNullOrWhiteSpace(v)).Select(v => v.Trim()).Distinct(StringComparer.Ordinal).ToArray();
+}

@@ -1,0 +1,23 @@
+namespace Notifications.Domain;
+
+/// <summary>The sizes the contract fixes for a notification.</summary>
+public static class NotificationLimits
+{
+    public const int MaxTypeLength = 100;
+    public const int MaxTitleLength = 200;
+    public const int MaxBodyLength = 4000;
+    public const int MaxDataBytes = 16 * 1024;
+    public const int MaxUserIdLength = 128;
+    public const int MaxRoleLength = 64;
+    public const int MaxIdempotencyKeyLength = 128;
+    public const string TypePattern = "^[a-z0-9._-]{1,100}$";
+
+    public const int InboxDefaultLimit = 20;
+    public const int InboxMaxLimit = 100;
+    public const int SyncDefaultLimit = 100;
+    public const int SyncMaxLimit = 1000;
+
+    public static int ClampInbox(int? limit) => Math.Clamp(limit ?? InboxDefaultLimit, 1, InboxMaxLimit);
+
+    public static int ClampSync(int? limit) => Math.Clamp(limit ?? SyncDefaultLimit, 1, SyncMaxLimit);
+}

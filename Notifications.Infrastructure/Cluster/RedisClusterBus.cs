@@ -1,0 +1,112 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Notifications.Infrastructure.Cluster;
+
+/// <summary>The scaled-out bus: Redis pub/sub for membership changes, a Redis hash for instance reports.</summary>
+public sealed class RedisClusterBus : IClusterBus
+{
+    private static readonly TimeSpan ReportLifetime = TimeSpan.FromSeconds(30);
+    private readonly RedisConnection redis;
+    private readonly InstanceIdentity instance;
+    private readonly TimeProvider time;
+    private readonly ILogger<RedisClusterBus> logger;
+    private readonly List<Func<MembershipChanged, Task>> handlers = [];
+    private readonly RedisChannel channel = RedisChannel.Literal("membership");
+    private int subscribed;
+
+    public RedisClusterBus(RedisConnection redis, InstanceIdentity instance, TimeProvider time, ILogger<RedisClusterBus> logger)
+    {
+        this.redis = redis;
+        this.instance = instance;
+        this.time = time;
+        this.logger = logger;
+    }
+
+    private RedisKey ReportsKey => $"{redis.ChannelPrefix}:instances";
+
+    public async Task PublishAsync(MembershipChanged change, CancellationToken cancellationToken)
+    {
+        // Local connections move at once; the others follow when the message reaches their instance.
+        await ApplyAsync(change);
+        try
+        {
+            var envelope = new Envelope(instance.Id, change);
+            await redis.Multiplexer.GetSubscriber().PublishAsync(channel, JsonSerializer.Serialize(envelope));
+        }
+        catch (RedisException ex)
+        {
+            logger.LogWarning(ex, "Could not publish a membership change to the other instances; they apply it on their clients' next connect");
+        }
+    }
+
+    public void Subscribe(Func<MembershipChanged, Task> handler)
+    {
+        lock (handlers)
+        {
+            handlers.Add(handler);
+        }
+
+        if (Interlocked.Exchange(ref subscribed, 1) == 0)
+        {
+            redis.Multiplexer.GetSubscriber().Subscribe(channel).OnMessage(async message =>
+            {
+                var envelope = JsonSerializer.Deserialize<Envelope>((string)message.Message!);
+                if (envelope is not null && envelope.Origin != instance.Id)
+                {
+                    await ApplyAsync(envelope.Change);
+                }
+            });
+        }
+    }
+
+    public async Task ReportAsync(InstanceReport report, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await redis.Multiplexer.GetDatabase().HashSetAsync(ReportsKey, report.InstanceId, JsonSerializer.Serialize(report));
+        }
+        catch (RedisException ex)
+        {
+            logger.LogDebug(ex, "Could not store this instance's report");
+        }
+    }
+
+    public async Task<IReadOnlyList<InstanceReport>> GetReportsAsync(CancellationToken cancellationToken)
+    {
+        var entries = await redis.Multiplexer.GetDatabase().HashGetAllAsync(ReportsKey);
+        var cutoff = time.GetUtcNow().UtcDateTime - ReportLifetime;
+        var reports = new List<InstanceReport>();
+        foreach (var entry in entries)
+        {
+            var report = JsonSerializer.Deserialize<InstanceReport>((string)entry.Value!);
+            if (report is not null && report.At >= cutoff)
+            {
+                reports.Add(report);
+            }
+            else
+            {
+                await redis.Multiplexer.GetDatabase().HashDeleteAsync(ReportsKey, entry.Name);
+            }
+        }
+
+        return reports;
+    }
+
+    private async Task ApplyAsync(MembershipChanged change)
+    {
+        Func<MembershipChanged, Task>[] current;
+        lock (handlers)
+        {
+            current = [.. handlers];
+        }
+
+        foreach (var handler in current)
+        {
+            await handler(change);
+        }
+    }
+
+    private sealed record Envelope(string Origin, MembershipChanged Change);
+}

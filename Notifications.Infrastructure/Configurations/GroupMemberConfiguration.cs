@@ -1,0 +1,20 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Notifications.Domain;
+using Notifications.Infrastructure.Data;
+
+namespace Notifications.Infrastructure.Configurations;
+
+internal sealed class GroupMemberConfiguration : IEntityTypeConfiguration<GroupMember>
+{
+    public void Configure(EntityTypeBuilder<GroupMember> builder)
+    {
+        builder.ToTable("GroupMembers");
+        builder.HasKey(m => new { m.GroupName, m.UserId });
+        builder.Property(m => m.GroupName).HasMaxLength(GroupRules.MaxNameLength);
+        builder.Property(m => m.UserId).HasMaxLength(NotificationLimits.MaxUserIdLength);
+
+        // Loaded on every connect and every inbox query: "which groups is this user in".
+        builder.HasIndex(m => m.UserId);
+    }
+}

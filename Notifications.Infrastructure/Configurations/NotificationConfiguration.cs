@@ -1,0 +1,32 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Notifications.Domain;
+using Notifications.Infrastructure.Data;
+
+namespace Notifications.Infrastructure.Configurations;
+
+internal sealed class NotificationConfiguration : IEntityTypeConfiguration<Notification>
+{
+    public void Configure(EntityTypeBuilder<Notification> builder)
+    {
+        builder.ToTable("Notifications");
+        builder.HasKey(n => n.Id);
+        builder.Property(n => n.Id).ValueGeneratedOnAdd();
+        builder.Property(n => n.Type).HasMaxLength(NotificationLimits.MaxTypeLength).IsRequired();
+        builder.Property(n => n.Title).HasMaxLength(NotificationLimits.MaxTitleLength).IsRequired();
+        builder.Property(n => n.Body).HasMaxLength(NotificationLimits.MaxBodyLength);
+        builder.Property(n => n.Data);
+        builder.Property(n => n.Priority).HasConversion<byte>();
+        builder.Property(n => n.SenderId).HasMaxLength(NotificationLimits.MaxUserIdLength).IsRequired();
+        builder.Property(n => n.IdempotencyKey).HasMaxLength(NotificationLimits.MaxIdempotencyKeyLength);
+        builder.Property(n => n.RequestHash).HasMaxLength(64);
+
+        builder.HasMany(n => n.Audience).WithOne().HasForeignKey(a => a.NotificationId).OnDelete(DeleteBehavior.Cascade);
+
+        // Broadcasts: the inbox and sync scan "everyone" notifications by id.
+        builder.HasIndex(n => new { n.Everyone, n.Id });
+        builder.HasIndex(n => new { n.SenderId, n.IdempotencyKey }).IsUnique();
+        builder.HasIndex(n => n.CreatedAt);
+        builder.HasIndex(n => n.ExpiresAt);
+    }
+}

@@ -1,0 +1,58 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace Notifications.Infrastructure.Data;
+
+/// <summary>
+/// The one model for every provider. Each provider has a subclass (for its own migrations) that also supplies
+/// the few statements EF cannot express portably: the send-order lock and the receipt upsert.
+/// </summary>
+public abstract class NotificationsDbContext(DbContextOptions options) : DbContext(options)
+{
+    public DbSet<Notification> Notifications => Set<Notification>();
+
+    public DbSet<NotificationAudience> NotificationAudience => Set<NotificationAudience>();
+
+    public DbSet<Receipt> Receipts => Set<Receipt>();
+
+    public DbSet<ReadWatermark> ReadWatermarks => Set<ReadWatermark>();
+
+    public DbSet<NotificationGroup> Groups => Set<NotificationGroup>();
+
+    public DbSet<GroupMember> GroupMembers => Set<GroupMember>();
+
+    public DbSet<OutboxEntry> Outbox => Set<OutboxEntry>();
+
+    /// <summary>
+    /// Serializes sending transactions so that notification ids become visible in id order: a client that
+    /// syncs after the highest id it has seen can then never skip one that commits later with a lower id.
+    /// Call inside a transaction, right before inserting notifications.
+    /// </summary>
+    public abstract Task AcquireSendOrderLockAsync(CancellationToken cancellationToken);
+
+    /// <summary>Sets <paramref name="field"/> for the user on each notification, once; concurrent calls are safe.</summary>
+    public abstract Task UpsertReceiptsAsync(string userId, IReadOnlyCollection<long> notificationIds, ReceiptField field, DateTime at, CancellationToken cancellationToken);
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder) =>
+        modelBuilder.ApplyConfigurationsFromAssembly(typeof(NotificationsDbContext).Assembly);
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        // Every time is UTC; providers that drop the kind (SQLite, SQL Server datetime2) get it back on read.
+        configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
+        configurationBuilder.Properties<DateTime?>().HaveConversion<UtcDateTimeConverter>();
+    }
+
+    protected static string ColumnOf(ReceiptField field) => field switch
+    {
+        ReceiptField.Delivered => nameof(Receipt.DeliveredAt),
+        ReceiptField.Seen => nameof(Receipt.SeenAt),
+        ReceiptField.Read => nameof(Receipt.ReadAt),
+        ReceiptField.Archived => nameof(Receipt.ArchivedAt),
+        _ => throw new ArgumentOutOfRangeException(nameof(field)),
+    };
+
+    private sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(
+        v => v.Kind == DateTimeKind.Utc ? v : v.ToUniversalTime(),
+        v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+}

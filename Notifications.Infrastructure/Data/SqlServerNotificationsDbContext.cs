@@ -1,0 +1,30 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+
+namespace Notifications.Infrastructure.Data;
+
+public sealed class SqlServerNotificationsDbContext(DbContextOptions<SqlServerNotificationsDbContext> options) : NotificationsDbContext(options)
+{
+    public override Task AcquireSendOrderLockAsync(CancellationToken cancellationToken) =>
+        Database.ExecuteSqlRawAsync(
+            "EXEC sp_getapplock @Resource = N'notifications.send-order', @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = 30000",
+            cancellationToken);
+
+    public override Task UpsertReceiptsAsync(string userId, IReadOnlyCollection<long> notificationIds, ReceiptField field, DateTime at, CancellationToken cancellationToken)
+    {
+        if (notificationIds.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var column = ColumnOf(field);
+        var sql = $"""
+            MERGE [Receipts] WITH (HOLDLOCK) AS t
+            USING (SELECT CAST([value] AS bigint) AS [NotificationId] FROM OPENJSON({"{2}"})) AS s
+            ON t.[UserId] = {"{0}"} AND t.[NotificationId] = s.[NotificationId]
+            WHEN MATCHED AND t.[{column}] IS NULL THEN UPDATE SET [{column}] = {"{1}"}
+            WHEN NOT MATCHED THEN INSERT ([UserId], [NotificationId], [{column}]) VALUES ({"{0}"}, s.[NotificationId], {"{1}"});
+            """;
+        return Database.ExecuteSqlRawAsync(sql, [userId, at, JsonSerializer.Serialize(notificationIds)], cancellationToken);
+    }
+}

@@ -1,0 +1,92 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Notifications.Infrastructure.Cluster;
+using Notifications.Infrastructure.Data;
+using SignalRRedisOptions = Microsoft.AspNetCore.SignalR.StackExchangeRedis.RedisOptions;
+
+namespace Notifications.Infrastructure;
+
+public static class InfrastructureExtensions
+{
+    public const string ConnectionStringName = "Notifications";
+
+    /// <summary>The database (one provider, chosen by <c>Database:Provider</c>) and its health check.</summary>
+    public static IServiceCollection AddNotificationsDatabase(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
+    {
+        services.AddOptions<DatabaseOptions>().Bind(configuration.GetSection(DatabaseOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        var provider = configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>()?.Provider ?? DatabaseProvider.Sqlite;
+        var connectionString = configuration.GetConnectionString(ConnectionStringName);
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            connectionString = provider == DatabaseProvider.Sqlite
+                ? $"Data Source={Path.Combine(environment.ContentRootPath, "notifications.db")}"
+                : throw new OptionsValidationException(ConnectionStringName, typeof(DatabaseOptions),
+                    [$"ConnectionStrings:{ConnectionStringName} is required when Database:Provider is {provider}."]);
+        }
+
+        switch (provider)
+        {
+            case DatabaseProvider.Sqlite:
+                services.AddDbContextPool<SqliteNotificationsDbContext>(o => o.UseSqlite(connectionString));
+                services.AddScoped<NotificationsDbContext>(sp => sp.GetRequiredService<SqliteNotificationsDbContext>());
+                break;
+            case DatabaseProvider.Postgres:
+                services.AddDbContextPool<PostgresNotificationsDbContext>(o => o.UseNpgsql(connectionString));
+                services.AddScoped<NotificationsDbContext>(sp => sp.GetRequiredService<PostgresNotificationsDbContext>());
+                break;
+            case DatabaseProvider.SqlServer:
+                services.AddDbContextPool<SqlServerNotificationsDbContext>(o => o.UseSqlServer(connectionString));
+                services.AddScoped<NotificationsDbContext>(sp => sp.GetRequiredService<SqlServerNotificationsDbContext>());
+                break;
+            default:
+                throw new InvalidOperationException($"Unknown database provider {provider}.");
+        }
+
+        services.AddHealthChecks().AddDbContextCheck<NotificationsDbContext>("database", tags: ["ready"]);
+        return services;
+    }
+
+    /// <summary>
+    /// The one backplane decision: <c>Redis:Configuration</c> set means SignalR's Redis backplane and a Redis cluster bus;
+    /// unset means a single instance, all in memory.
+    /// </summary>
+    public static ISignalRServerBuilder AddNotificationsBackplane(this ISignalRServerBuilder signalR, IConfiguration configuration, IHostEnvironment environment)
+    {
+        var services = signalR.Services;
+        services.AddSingleton<InstanceIdentity>();
+        var redis = configuration.GetSection(RedisOptions.Section).Get<RedisOptions>() ?? new RedisOptions();
+        if (string.IsNullOrWhiteSpace(redis.Configuration))
+        {
+            services.AddSingleton<IClusterBus, InMemoryClusterBus>();
+            return signalR;
+        }
+
+        var prefix = string.IsNullOrWhiteSpace(redis.ChannelPrefix)
+            ? $"{environment.ApplicationName}:{environment.EnvironmentName}".ToLowerInvariant()
+            : redis.ChannelPrefix;
+        services.AddSingleton(sp => new RedisConnection(redis.Configuration, prefix, sp.GetRequiredService<ILogger<RedisConnection>>()));
+        services.AddSingleton<IClusterBus, RedisClusterBus>();
+        signalR.AddStackExchangeRedis();
+        services.AddOptions<SignalRRedisOptions>().Configure<RedisConnection>((options, connection) =>
+            options.ConnectionFactory = _ => Task.FromResult(connection.Multiplexer));
+        services.AddHealthChecks().AddRedis(sp => sp.GetRequiredService<RedisConnection>().Multiplexer, "redis", tags: ["ready"]);
+        return signalR;
+    }
+
+    /// <summary>Applies the provider's migrations (never EnsureCreated) and tunes SQLite for concurrent readers.</summary>
+    public static async Task MigrateNotificationsDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<NotificationsDbContext>();
+        await db.Database.MigrateAsync(cancellationToken);
+        if (db.Database.IsSqlite())
+        {
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+        }
+    }
+}
