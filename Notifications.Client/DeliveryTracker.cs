@@ -1,0 +1,134 @@
+namespace Notifications.Client;
+
+/// <summary>
+/// Decides which notifications are raised (exactly once per id, never after a retraction) and where a catch-up
+/// sync resumes. Thread-safe: SignalR callbacks, syncs and readers of <see cref="Cursor"/> run concurrently.
+/// </summary>
+internal sealed class DeliveryTracker(long initialCursor, int capacity, TimeSpan reorderWindow, TimeProvider clock)
+{
+    private readonly Lock _lock = new();
+
+    // De-dup by set, not only by cursor: live pushes may arrive out of id order, so an id below the cursor
+    // can still be new, and a sync re-fetches ids that already came live.
+    private readonly BoundedIdSet _delivered = new(capacity);
+    private readonly BoundedIdSet _retracted = new(capacity);
+
+    // When the cursor advanced, and from what: lets a catch-up resume from "the cursor as it was
+    // ReorderWindow before the disconnect". Capped so the re-fetched ids surely are still in _delivered.
+    private readonly Queue<Checkpoint> _checkpoints = new();
+    private readonly int _maxCheckpoints = Math.Max(1, capacity / 2);
+    private readonly long _windowTicks = (long)(reorderWindow.TotalSeconds * clock.TimestampFrequency);
+
+    private long _cursor = initialCursor;
+    private long? _disconnectedAt;
+    private long _disconnectEpoch;
+
+    /// <summary>Highest id delivered (its handlers have completed) or confirmed by a sync page.</summary>
+    public long Cursor
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _cursor;
+            }
+        }
+    }
+
+    /// <summary>True when <paramref name="id"/> is to be raised now; it is then remembered as delivered.</summary>
+    public bool TryClaim(long id)
+    {
+        lock (_lock)
+        {
+            return !_retracted.Contains(id) && _delivered.Add(id);
+        }
+    }
+
+    /// <summary>Remembers a retraction so a later (or re-fetched) arrival of <paramref name="id"/> is dropped.</summary>
+    /// <returns>False when this retraction was already seen (the event is raised once).</returns>
+    public bool Retract(long id)
+    {
+        lock (_lock)
+        {
+            return _retracted.Add(id);
+        }
+    }
+
+    /// <summary>Moves the cursor up (never down); called after an id's handlers ran, and with each sync page's cursor.</summary>
+    /// <param name="live">
+    /// True for a live push. Only those can overtake each other on the wire, so only they move the resume point
+    /// back; ids confirmed by a sync page are complete as far as the server is concerned (contract) and are not
+    /// re-fetched, which keeps a reconnect shortly after a large initial sync from downloading it again.
+    /// </param>
+    public void Advance(long id, bool live)
+    {
+        lock (_lock)
+        {
+            if (id <= _cursor)
+            {
+                return;
+            }
+
+            var now = clock.GetTimestamp();
+            if (live)
+            {
+                _checkpoints.Enqueue(new Checkpoint(now, _cursor));
+            }
+
+            _cursor = id;
+
+            // Entries older than two windows before the newest can never be the answer of ResumePoint.
+            while (_checkpoints.Count > _maxCheckpoints
+                   || (_checkpoints.Count > 0 && now - _checkpoints.Peek().At > 2 * _windowTicks))
+            {
+                _checkpoints.Dequeue();
+            }
+        }
+    }
+
+    /// <summary>The connection dropped; the first drop of an outage is the reference time for the resume point.</summary>
+    public void MarkDisconnected()
+    {
+        lock (_lock)
+        {
+            _disconnectedAt ??= clock.GetTimestamp();
+            _disconnectEpoch++;
+        }
+    }
+
+    /// <summary>Where the next sync starts: the cursor as it was <c>ReorderWindow</c> before the disconnect (or now).</summary>
+    public SyncStart BeginSync()
+    {
+        lock (_lock)
+        {
+            var reference = _disconnectedAt ?? clock.GetTimestamp();
+            var from = _cursor;
+            foreach (var checkpoint in _checkpoints)
+            {
+                if (checkpoint.At >= reference - _windowTicks)
+                {
+                    from = Math.Min(from, checkpoint.CursorBefore);
+                    break;
+                }
+            }
+
+            return new SyncStart(from, _disconnectEpoch);
+        }
+    }
+
+    /// <summary>A sync begun by <paramref name="start"/> finished; forget the outage unless a new one began meanwhile.</summary>
+    public void EndSync(SyncStart start)
+    {
+        lock (_lock)
+        {
+            if (start.Epoch == _disconnectEpoch)
+            {
+                _disconnectedAt = null;
+            }
+        }
+    }
+
+    internal readonly record struct SyncStart(long AfterId, long Epoch);
+
+    private readonly record struct Checkpoint(long At, long CursorBefore);
+}

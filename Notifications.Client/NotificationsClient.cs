@@ -1,0 +1,237 @@
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Notifications.Client;
+
+/// <summary>
+/// .NET client of the notification service's hub <c>/hubs/notifications</c>: typed events, a complete inbox
+/// (catch-up <c>Sync</c> on every (re)connect, de-duplicated by id) and reconnects that fetch a fresh token.
+/// </summary>
+/// <remarks>
+/// Events are <c>Func&lt;T, Task&gt;</c> handlers. They run one at a time, in arrival order, on an SDK-owned
+/// dispatcher (never on SignalR's receive loop), so a handler may await hub calls such as <see cref="AckAsync(long[])"/>.
+/// A handler that throws is logged and skipped; the event still counts as delivered.
+/// </remarks>
+public sealed partial class NotificationsClient : IAsyncDisposable
+{
+    private readonly NotificationsClientOptions _options;
+    private readonly HubConnection _connection;
+    private readonly DeliveryTracker _tracker;
+    private readonly EventPump _pump;
+    private readonly ReconnectSchedule _schedule;
+    private readonly ILogger _logger;
+
+    // Serialises Start/Stop/Dispose; one sync at a time so pages of two syncs never interleave.
+    private readonly SemaphoreSlim _lifecycle = new(1, 1);
+    private readonly SemaphoreSlim _syncGate = new(1, 1);
+
+    // Restart loops and catch-ups started from SignalR callbacks; Stop waits for them.
+    private readonly Lock _backgroundLock = new();
+    private readonly HashSet<Task> _background = [];
+
+    // Cancelled by Stop/Dispose. Replaced (not disposed) on Start: a callback may still hold the old one.
+    private CancellationTokenSource _lifetime = new();
+    private volatile bool _running;
+    private int _state;
+    private int _restartPending;
+    private int _disposed;
+
+    public NotificationsClient(NotificationsClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(options.ServerUrl);
+        ArgumentNullException.ThrowIfNull(options.AccessTokenProvider);
+        if (!options.ServerUrl.IsAbsoluteUri)
+        {
+            throw new ArgumentException("ServerUrl must be absolute.", nameof(options));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(options.InitialCursor, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.SyncPageSize, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.DedupCapacity, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.ReorderWindow, TimeSpan.Zero, nameof(options));
+
+        _options = options;
+        _logger = options.LoggerFactory?.CreateLogger<NotificationsClient>() ?? NullLogger<NotificationsClient>.Instance;
+        _schedule = new ReconnectSchedule(options.ReconnectDelays);
+        _tracker = new DeliveryTracker(options.InitialCursor, options.DedupCapacity, options.ReorderWindow, TimeProvider.System);
+        _pump = new EventPump(_logger);
+        _connection = BuildConnection(options);
+        RegisterHubHandlers();
+    }
+
+    /// <summary>A notification not raised before (live push or catch-up), in arrival order. Not raised for retracted ids.</summary>
+    public event Func<NotificationMessage, Task>? NotificationReceived;
+
+    /// <summary>Server push after the user's own read state changed (read, read-all, archive). Sends do not push it.</summary>
+    public event Func<int, Task>? UnreadCountChanged;
+
+    /// <summary>These ids were marked read (by any of the user's connections).</summary>
+    public event Func<IReadOnlyList<long>, Task>? NotificationsRead;
+
+    /// <summary>Everything with id ≤ the given id was marked read.</summary>
+    public event Func<long, Task>? AllRead;
+
+    /// <summary>The notification was retracted by its sender or an admin; drop it. Raised once per id.</summary>
+    public event Func<long, Task>? Retracted;
+
+    /// <summary>The SDK's connection state changed (see <see cref="NotificationsConnectionState"/>).</summary>
+    public event Func<NotificationsConnectionState, Task>? ConnectionStateChanged;
+
+    /// <summary>
+    /// Highest notification id delivered (its <see cref="NotificationReceived"/> handlers have completed) or confirmed
+    /// by a sync page. Persist it and pass it back as <see cref="NotificationsClientOptions.InitialCursor"/>.
+    /// </summary>
+    public long Cursor => _tracker.Cursor;
+
+    public NotificationsConnectionState State => (NotificationsConnectionState)Volatile.Read(ref _state);
+
+    /// <summary>SignalR connection id of the current connection, if connected.</summary>
+    public string? ConnectionId => _connection.ConnectionId;
+
+    /// <summary>
+    /// Connects, then syncs everything after <see cref="Cursor"/> before returning (raising <see cref="NotificationReceived"/>
+    /// for each). If the connection or that first sync fails, the connection is stopped and the error is thrown.
+    /// Calling it while started does nothing.
+    /// </summary>
+    /// <remarks>Called from inside an event handler, the first sync runs in the background instead of being awaited.</remarks>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        await _lifecycle.WaitAsync(cancellationToken);
+        try
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            if (_running)
+            {
+                return;
+            }
+
+            _lifetime = new CancellationTokenSource();
+            _running = true;
+            SetState(NotificationsConnectionState.Connecting);
+            try
+            {
+                await _connection.StartAsync(cancellationToken);
+                SetState(NotificationsConnectionState.Connected);
+                Log.Connected(_logger, Cursor);
+
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
+                await SyncOrScheduleAsync(linked.Token);
+            }
+            catch
+            {
+                // All or nothing: a connection whose first sync failed would look healthy while the inbox is stale.
+                _running = false;
+                await _lifetime.CancelAsync();
+                try
+                {
+                    await _connection.StopAsync(CancellationToken.None);
+                }
+                catch (Exception stopError)
+                {
+                    Log.BackgroundFailed(_logger, stopError, "stop after a failed start");
+                }
+
+                SetState(NotificationsConnectionState.Disconnected);
+                throw;
+            }
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <summary>Disconnects and stops all reconnect attempts. <see cref="StartAsync"/> may be called again later.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        // Cancel before queueing on the lock so an in-flight StartAsync sync or restart attempt ends promptly.
+        _running = false;
+        await _lifetime.CancelAsync();
+
+        await _lifecycle.WaitAsync(cancellationToken);
+        try
+        {
+            _running = false;
+            await _lifetime.CancelAsync();
+            await WaitForBackgroundWorkAsync();
+            await _connection.StopAsync(cancellationToken);
+            SetState(NotificationsConnectionState.Disconnected);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <summary>Stops, then releases the connection. Events queued before disposal are still raised.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await StopAsync(CancellationToken.None);
+        await _connection.DisposeAsync();
+        await _pump.DisposeAsync();
+    }
+
+    private HubConnection BuildConnection(NotificationsClientOptions options)
+    {
+        var builder = new HubConnectionBuilder()
+            .WithUrl(HubUrl(options.ServerUrl), http =>
+            {
+                // Invoked by SignalR on every negotiate/connect, including automatic reconnects: always a fresh token.
+                http.AccessTokenProvider = async () => await options.AccessTokenProvider(_lifetime.Token);
+                options.ConfigureHttpConnection?.Invoke(http);
+            })
+            .WithAutomaticReconnect(_schedule);
+
+        if (options.LoggerFactory is { } loggerFactory)
+        {
+            builder.Services.AddSingleton(loggerFactory);
+        }
+
+        return builder.Build();
+    }
+
+    internal static Uri HubUrl(Uri serverUrl)
+    {
+        // Keep a path base ("https://host/notify" -> "https://host/notify/hubs/notifications"); drop query and fragment.
+        var builder = new UriBuilder(serverUrl) { Query = string.Empty, Fragment = string.Empty };
+        builder.Path = builder.Path.TrimEnd('/') + "/" + HubMethodNames.HubPath;
+        return builder.Uri;
+    }
+
+    private void SetState(NotificationsConnectionState state)
+    {
+        if (Interlocked.Exchange(ref _state, (int)state) != (int)state)
+        {
+            _pump.Post(() => RaiseAsync(ConnectionStateChanged, state, nameof(ConnectionStateChanged)));
+        }
+    }
+
+    private async Task RaiseAsync<T>(Func<T, Task>? handlers, T argument, string eventName)
+    {
+        if (handlers is null)
+        {
+            return;
+        }
+
+        foreach (var handler in handlers.GetInvocationList().Cast<Func<T, Task>>())
+        {
+            try
+            {
+                await handler(argument);
+            }
+            catch (Exception ex)
+            {
+                // One faulty subscriber must not stop delivery to the others or kill the dispatcher.
+                Log.HandlerFailed(_logger, ex, eventName);
+            }
+        }
+    }
+}
