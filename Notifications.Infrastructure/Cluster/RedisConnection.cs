@@ -18,6 +18,9 @@ public sealed class RedisConnection : IDisposable
         {
             var options = ConfigurationOptions.Parse(configuration);
             options.AbortOnConnectFail = false;
+
+            // While Redis is down, fail at once instead of queueing: the caller falls back to local delivery.
+            options.BacklogPolicy = BacklogPolicy.FailFast;
             options.ChannelPrefix = RedisChannel.Literal(channelPrefix);
             var connection = ConnectionMultiplexer.Connect(options);
             connection.ConnectionFailed += (_, e) =>

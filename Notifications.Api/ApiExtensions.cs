@@ -1,0 +1,80 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.SignalR;
+using Notifications.Api.Admin;
+using Notifications.Api.Auth;
+using Notifications.Api.Errors;
+using Notifications.Api.Groups;
+using Notifications.Api.Hubs;
+using Notifications.Api.Inbox;
+using Notifications.Api.Sending;
+using Notifications.Infrastructure;
+
+namespace Notifications.Api;
+
+public static class ApiExtensions
+{
+    public static WebApplicationBuilder AddNotificationsApi(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+        services.AddSingleton(TimeProvider.System);
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = ValidationErrorNames.UseJsonNames);
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        services.AddValidation();
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.Configure<JsonOptions>(o => o.SerializerOptions.AllowTrailingCommas = false);
+        services.AddOpenApi();
+
+        services.AddNotificationsAuth(builder.Environment);
+        services.AddNotificationsDatabase(configuration, builder.Environment);
+        services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<IdempotencyOptions>().BindConfiguration(IdempotencyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        services.AddSignalR(o =>
+            {
+                o.AddFilter<HubErrorFilter>();
+                o.EnableDetailedErrors = false;
+            })
+            .AddNotificationsBackplane(configuration, builder.Environment);
+        services.AddSingleton<IUserIdProvider, SubUserIdProvider>();
+        services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<HubErrorFilter>();
+
+        services.AddScoped<InboxQueries>();
+        services.AddScoped<ReadStateService>();
+        services.AddScoped<MembershipService>();
+        services.AddScoped<NotificationSender>();
+        services.AddSingleton<NotificationDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<NotificationDispatcher>());
+        services.AddHostedService<MembershipMover>();
+        services.AddHostedService<InstanceReporter>();
+        return builder;
+    }
+
+    public static WebApplication MapNotificationsApi(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapOpenApi().AllowAnonymous();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") }).AllowAnonymous();
+        if (app.Environment.IsDevelopment())
+        {
+            app.MapDevTokenEndpoint();
+        }
+
+        var notifications = app.MapGroup("/api/notifications").RequireAuthorization().WithTags("Notifications");
+        notifications.MapSendEndpoints();
+        notifications.MapInboxEndpoints();
+        app.MapGroupEndpoints();
+        app.MapAdminEndpoints();
+        app.MapHub<NotificationHub>("/hubs/notifications");
+        return app;
+    }
+}

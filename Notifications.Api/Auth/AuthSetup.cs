@@ -1,0 +1,85 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Notifications.Api.Auth;
+
+public static class AuthSetup
+{
+    public const string RoleClaim = "role";
+    public const string UserIdClaim = "sub";
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
+
+    public static IServiceCollection AddNotificationsAuth(this IServiceCollection services, IHostEnvironment environment)
+    {
+        services.AddOptions<AuthOptions>()
+            .BindConfiguration(AuthOptions.Section)
+            .PostConfigure(options =>
+            {
+                // Development runs with nothing configured: a fresh key per process, fixed issuer and audience.
+                if (environment.IsDevelopment() && string.IsNullOrWhiteSpace(options.SigningKey) && string.IsNullOrWhiteSpace(options.Authority))
+                {
+                    options.SigningKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
+                }
+            })
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<IOptions<AuthOptions>>((jwt, auth) => Configure(jwt, auth.Value, environment));
+        services.AddAuthorization();
+        return services;
+    }
+
+    private static void Configure(JwtBearerOptions jwt, AuthOptions auth, IHostEnvironment environment)
+    {
+        jwt.MapInboundClaims = false;
+        jwt.TokenValidationParameters = new TokenValidationParameters
+        {
+            ValidateIssuer = true,
+            ValidIssuer = auth.Issuer,
+            ValidateAudience = true,
+            ValidAudience = auth.Audience,
+            ValidateLifetime = true,
+            RequireExpirationTime = true,
+            RequireSignedTokens = true,
+            ValidateIssuerSigningKey = true,
+            ClockSkew = ClockSkew,
+            NameClaimType = UserIdClaim,
+            RoleClaimType = RoleClaim,
+        };
+
+        if (!string.IsNullOrWhiteSpace(auth.SigningKey))
+        {
+            jwt.TokenValidationParameters.IssuerSigningKey = SigningKeyOf(auth);
+            jwt.TokenValidationParameters.ValidAlgorithms = [SecurityAlgorithms.HmacSha256];
+        }
+        else
+        {
+            jwt.Authority = auth.Authority;
+            jwt.RequireHttpsMetadata = !environment.IsDevelopment();
+            jwt.TokenValidationParameters.ValidAlgorithms = [SecurityAlgorithms.RsaSha256];
+        }
+
+        jwt.Events = new JwtBearerEvents
+        {
+            // Browsers cannot set headers on WebSockets; the query token is accepted on the hub only.
+            OnMessageReceived = context =>
+            {
+                if (context.HttpContext.Request.Path.StartsWithSegments("/hubs")
+                    && context.Request.Query.TryGetValue("access_token", out var token)
+                    && !string.IsNullOrEmpty(token))
+                {
+                    context.Token = token;
+                }
+
+                return Task.CompletedTask;
+            },
+        };
+    }
+
+    public static SymmetricSecurityKey SigningKeyOf(AuthOptions auth) => new(Encoding.UTF8.GetBytes(auth.SigningKey!));
+}

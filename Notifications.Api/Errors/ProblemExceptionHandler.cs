@@ -1,0 +1,53 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using Notifications.Api.Hubs;
+using Notifications.Domain;
+
+namespace Notifications.Api.Errors;
+
+/// <summary>Maps exceptions to RFC 7807 ProblemDetails with a stable title; nothing leaks stack traces or payloads.</summary>
+public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        var (status, title, detail) = exception switch
+        {
+            ForbiddenException e => (StatusCodes.Status403Forbidden, "Forbidden", e.Message),
+            NotFoundException e => (StatusCodes.Status404NotFound, "Not found", e.Message),
+            ConflictException e => (StatusCodes.Status409Conflict, "Conflict", e.Message),
+            DomainException e => (StatusCodes.Status400BadRequest, "Invalid request", e.Message),
+            BadHttpRequestException e => (e.StatusCode, e.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Payload too large" : "Bad request", DescribeBadRequest(e)),
+            UnauthorizedAccessException e => (StatusCodes.Status401Unauthorized, "Unauthorized", e.Message),
+            OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => (499, "Client closed request", "The request was cancelled."),
+            _ when HubErrorFilter.IsStoreFailure(exception) => (StatusCodes.Status503ServiceUnavailable, "Store unavailable", "The notification store is unavailable; try again shortly."),
+            _ => (StatusCodes.Status500InternalServerError, "Server error", "An unexpected error occurred."),
+        };
+
+        if (status >= 500)
+        {
+            logger.LogError(exception, "Request {Method} {Path} failed with {Status}", httpContext.Request.Method, httpContext.Request.Path, status);
+        }
+
+        if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            httpContext.Response.Headers.RetryAfter = "5";
+        }
+
+        httpContext.Response.StatusCode = status;
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
+        });
+    }
+
+    private static string DescribeBadRequest(BadHttpRequestException exception)
+    {
+        // The JSON reader says where the body went wrong ("$.audience.users[0]"), which is worth showing.
+        var json = exception.InnerException as System.Text.Json.JsonException;
+        return json?.Path is { } path
+            ? $"The request body is not valid JSON for this endpoint at {path}."
+            : exception.StatusCode == StatusCodes.Status413PayloadTooLarge ? "The request body is too large." : exception.Message;
+    }
+}

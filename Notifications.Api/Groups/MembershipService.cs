@@ -1,0 +1,117 @@
+using Microsoft.EntityFrameworkCore;
+using Notifications.Domain;
+using Notifications.Infrastructure.Cluster;
+using Notifications.Infrastructure.Data;
+
+namespace Notifications.Api.Groups;
+
+/// <summary>Groups and their members. A membership change moves the user's live connections on every instance.</summary>
+public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus, TimeProvider time)
+{
+    public async Task<IReadOnlyList<GroupDto>> ListAsync(Viewer viewer, CancellationToken cancellationToken)
+    {
+        var userId = viewer.UserId;
+        var groups = await db.Groups.AsNoTracking()
+            .OrderBy(g => g.Name)
+            .Select(g => new { g.Name, g.Kind, g.CreatedAt, IsMember = g.Members.Any(m => m.UserId == userId) })
+            .ToListAsync(cancellationToken);
+        return groups
+            .Where(g => GroupRules.MayListGroup(viewer, g.Kind, g.IsMember))
+            .Select(g => new GroupDto(g.Name, g.Kind.ToName(), g.IsMember, g.CreatedAt))
+            .ToList();
+    }
+
+    public async Task<GroupDto> CreateAsync(Viewer viewer, string name, GroupKind kind, CancellationToken cancellationToken)
+    {
+        if (!viewer.IsAdmin)
+        {
+            throw new ForbiddenException("Creating groups needs the admin role.");
+        }
+
+        if (await db.Groups.AnyAsync(g => g.Name == name, cancellationToken))
+        {
+            throw new ConflictException($"A group named '{name}' already exists.");
+        }
+
+        var group = new NotificationGroup { Name = name, Kind = kind, CreatedAt = time.GetUtcNow().UtcDateTime, CreatedBy = viewer.UserId };
+        db.Groups.Add(group);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            throw new ConflictException($"A group named '{name}' already exists.");
+        }
+
+        return new GroupDto(group.Name, kind.ToName(), false, group.CreatedAt);
+    }
+
+    /// <summary>Adds the member (idempotent: an existing membership keeps its original join time).</summary>
+    public async Task<SubscribeResult> AddMemberAsync(Viewer actor, string groupName, string userId, bool viaSubscribe, CancellationToken cancellationToken)
+    {
+        var group = await FindAsync(actor, groupName, cancellationToken);
+        if (viaSubscribe && !GroupRules.MaySubscribe(group.Kind))
+        {
+            throw new ForbiddenException($"Group '{groupName}' is restricted: only an admin can add members.");
+        }
+
+        EnsureMayChange(actor, group, userId);
+        var existing = await db.GroupMembers.AsNoTracking().FirstOrDefaultAsync(m => m.GroupName == group.Name && m.UserId == userId, cancellationToken);
+        if (existing is not null)
+        {
+            return new SubscribeResult(group.Name, existing.JoinedAt);
+        }
+
+        var member = new GroupMember { GroupName = group.Name, UserId = userId, JoinedAt = time.GetUtcNow().UtcDateTime };
+        db.GroupMembers.Add(member);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            // A concurrent join of the same user won the race; theirs is the membership.
+            db.ChangeTracker.Clear();
+            member = await db.GroupMembers.AsNoTracking().FirstAsync(m => m.GroupName == group.Name && m.UserId == userId, cancellationToken);
+        }
+
+        await bus.PublishAsync(new MembershipChanged(userId, group.Name, Joined: true), cancellationToken);
+        return new SubscribeResult(group.Name, member.JoinedAt);
+    }
+
+    public async Task RemoveMemberAsync(Viewer actor, string groupName, string userId, CancellationToken cancellationToken)
+    {
+        var group = await FindAsync(actor, groupName, cancellationToken);
+        EnsureMayChange(actor, group, userId);
+        await db.GroupMembers.Where(m => m.GroupName == group.Name && m.UserId == userId).ExecuteDeleteAsync(cancellationToken);
+        await bus.PublishAsync(new MembershipChanged(userId, group.Name, Joined: false), cancellationToken);
+    }
+
+    public async Task<List<string>> GroupsOfAsync(string userId, CancellationToken cancellationToken) =>
+        await db.GroupMembers.AsNoTracking().Where(m => m.UserId == userId).Select(m => m.GroupName).ToListAsync(cancellationToken);
+
+    private async Task<NotificationGroup> FindAsync(Viewer viewer, string name, CancellationToken cancellationToken)
+    {
+        var group = GroupRules.IsValidName(name)
+            ? await db.Groups.AsNoTracking().FirstOrDefaultAsync(g => g.Name == name, cancellationToken)
+            : null;
+        if (group is null || (group.Kind == GroupKind.Restricted && !viewer.IsAdmin
+            && !await db.GroupMembers.AnyAsync(m => m.GroupName == name && m.UserId == viewer.UserId, cancellationToken)))
+        {
+            throw new NotFoundException($"Group '{name}' was not found.");
+        }
+
+        return group;
+    }
+
+    private static void EnsureMayChange(Viewer actor, NotificationGroup group, string userId)
+    {
+        if (!GroupRules.MayChangeMembership(actor, group.Kind, userId))
+        {
+            throw new ForbiddenException(group.Kind == GroupKind.Restricted
+                ? $"Group '{group.Name}' is restricted: only an admin can change its members."
+                : $"In open group '{group.Name}' users may only add or remove themselves.");
+        }
+    }
+}

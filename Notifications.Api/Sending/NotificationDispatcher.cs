@@ -1,0 +1,174 @@
+using System.Threading.Channels;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Notifications.Api.Hubs;
+using Notifications.Api.Inbox;
+using Notifications.Infrastructure;
+using Notifications.Infrastructure.Data;
+
+namespace Notifications.Api.Sending;
+
+/// <summary>
+/// Pushes committed outbox entries to clients and deletes them. Fresh sends arrive in memory from this instance;
+/// a sweep takes over entries whose lease expired (their instance died between commit and push). A push may
+/// happen twice in that case; clients de-duplicate by id.
+/// </summary>
+public sealed class NotificationDispatcher(
+    IHubContext<NotificationHub, INotificationClient> hub,
+    IServiceScopeFactory scopes,
+    InstanceIdentity instance,
+    IOptions<OutboxOptions> options,
+    TimeProvider time,
+    ILogger<NotificationDispatcher> logger) : BackgroundService
+{
+    private const int BatchSize = 256;
+    private readonly Channel<PushWork> fresh = Channel.CreateUnbounded<PushWork>(new UnboundedChannelOptions { SingleReader = true });
+
+    public void Enqueue(PushWork work)
+    {
+        if (!options.Value.FaultHoldPushes)
+        {
+            fresh.Writer.TryWrite(work);
+        }
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(PushFreshAsync(stoppingToken), SweepAsync(stoppingToken));
+
+    private async Task PushFreshAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<PushWork>(BatchSize);
+        try
+        {
+            while (await fresh.Reader.WaitToReadAsync(stoppingToken))
+            {
+                while (batch.Count < BatchSize && fresh.Reader.TryRead(out var work))
+                {
+                    batch.Add(work);
+                }
+
+                await PushAndCompleteAsync(batch, stoppingToken);
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task SweepAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.SweepIntervalSeconds), time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                if (options.Value.FaultHoldPushes)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    var claimed = await ClaimExpiredAsync(stoppingToken);
+                    await PushAndCompleteAsync(claimed, stoppingToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogWarning(ex, "Outbox sweep failed; retrying at the next interval");
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Takes over entries whose lease ran out; the conditional update lets only one instance win each.</summary>
+    private async Task<List<PushWork>> ClaimExpiredAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<NotificationsDbContext>();
+        var now = time.GetUtcNow().UtcDateTime;
+        var candidates = await db.Outbox.AsNoTracking().Where(o => o.LeaseUntil < now).OrderBy(o => o.Id).Select(o => o.Id).Take(BatchSize).ToListAsync(cancellationToken);
+        if (candidates.Count == 0)
+        {
+            return [];
+        }
+
+        var claim = $"{instance.Id}:{Guid.NewGuid():N}";
+        var leaseUntil = now.AddSeconds(options.Value.LeaseSeconds);
+        await db.Outbox.Where(o => candidates.Contains(o.Id) && o.LeaseUntil < now)
+            .ExecuteUpdateAsync(s => s.SetProperty(o => o.LeaseUntil, leaseUntil).SetProperty(o => o.LeasedBy, claim), cancellationToken);
+        var entries = await db.Outbox.AsNoTracking().Where(o => o.LeasedBy == claim).ToListAsync(cancellationToken);
+        var ids = entries.Select(e => e.NotificationId).Distinct().ToArray();
+        var notifications = await db.Notifications.AsNoTracking().Include(n => n.Audience).Where(n => ids.Contains(n.Id)).ToDictionaryAsync(n => n.Id, cancellationToken);
+        logger.LogInformation("Took over {Count} outbox entries whose lease expired", entries.Count);
+        return entries
+            .Where(e => notifications.ContainsKey(e.NotificationId))
+            .Select(e => new PushWork(e.Id, e.Kind, NotificationDto.From(notifications[e.NotificationId]), PushTargets.Of(notifications[e.NotificationId])))
+            .ToList();
+    }
+
+    private async Task PushAndCompleteAsync(List<PushWork> batch, CancellationToken cancellationToken)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var work in batch)
+        {
+            try
+            {
+                await PushAsync(work);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The inbox has it; clients catch up with Sync. Do not hold the queue for one failed push.
+                logger.LogWarning(ex, "Push of notification {NotificationId} failed", work.Notification.Id);
+            }
+        }
+
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<NotificationsDbContext>();
+            var ids = batch.Select(w => w.OutboxId).ToArray();
+            await db.Outbox.Where(o => ids.Contains(o.Id)).ExecuteDeleteAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The entries stay; after their lease a sweep pushes them again (a rare, bounded duplicate).
+            logger.LogWarning(ex, "Could not complete {Count} outbox entries", batch.Count);
+        }
+    }
+
+    private Task PushAsync(PushWork work)
+    {
+        var targets = work.Targets;
+        if (targets.Everyone)
+        {
+            return Send(hub.Clients.All, work);
+        }
+
+        var tasks = new List<Task>(2);
+        if (targets.Users.Length > 0)
+        {
+            tasks.Add(Send(hub.Clients.Users(targets.Users), work));
+        }
+
+        var groups = targets.Roles.Select(HubGroups.Role).Concat(targets.Groups.Select(HubGroups.Group)).ToArray();
+        if (groups.Length > 0)
+        {
+            tasks.Add(Send(hub.Clients.Groups(groups), work));
+        }
+
+        return Task.WhenAll(tasks);
+    }
+
+    private static Task Send(INotificationClient clients, PushWork work) => work.Kind == OutboxKind.Retract
+        ? clients.NotificationRetracted(work.Notification.Id)
+        : clients.ReceiveNotification(work.Notification);
+}

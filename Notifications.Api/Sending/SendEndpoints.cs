@@ -1,0 +1,50 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Notifications.Api.Auth;
+using Notifications.Domain;
+
+namespace Notifications.Api.Sending;
+
+public static class SendEndpoints
+{
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    public static RouteGroupBuilder MapSendEndpoints(this RouteGroupBuilder notifications)
+    {
+        notifications.MapPost("/", SendAsync).WithName("SendNotification");
+        notifications.MapDelete("/{id:long}", RetractAsync);
+        return notifications;
+    }
+
+    private static async Task<Results<Created<SendResult>, ValidationProblem>> SendAsync(
+        SendNotificationRequest request,
+        [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
+        ClaimsPrincipal user,
+        NotificationSender sender,
+        HttpContext http,
+        CancellationToken ct)
+    {
+        if (idempotencyKey is not null && (idempotencyKey.Length is 0 or > NotificationLimits.MaxIdempotencyKeyLength || idempotencyKey.Any(char.IsControl)))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                [IdempotencyKeyHeader] = [$"{IdempotencyKeyHeader} must be 1-{NotificationLimits.MaxIdempotencyKeyLength} printable characters."],
+            });
+        }
+
+        var outcome = await sender.SendAsync(user.ToViewer(), request, idempotencyKey, ct);
+        if (outcome.Replayed)
+        {
+            http.Response.Headers["Idempotent-Replayed"] = "true";
+        }
+
+        return TypedResults.Created($"/api/notifications/{outcome.Result.Id}", outcome.Result);
+    }
+
+    private static async Task<NoContent> RetractAsync(long id, ClaimsPrincipal user, NotificationSender sender, CancellationToken ct)
+    {
+        await sender.RetractAsync(user.ToViewer(), id, ct);
+        return TypedResults.NoContent();
+    }
+}

@@ -1,0 +1,84 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json;
+using Notifications.Domain;
+
+namespace Notifications.Api.Sending;
+
+// Property-level rules, so one response lists every bad field at once.
+
+/// <summary><c>data</c> is a JSON object of at most 16 KB serialized (or absent).</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class JsonObjectDataAttribute : ValidationAttribute
+{
+    protected override ValidationResult? IsValid(object? value, ValidationContext validationContext) => value switch
+    {
+        JsonElement { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined } => ValidationResult.Success,
+        JsonElement { ValueKind: not JsonValueKind.Object } => Fail("data must be a JSON object.", validationContext),
+        JsonElement element when element.GetRawText().Length > NotificationLimits.MaxDataBytes =>
+            Fail($"data must be at most {NotificationLimits.MaxDataBytes} bytes serialized.", validationContext),
+        _ => ValidationResult.Success,
+    };
+
+    internal static ValidationResult Fail(string message, ValidationContext context) => new(message, [context.MemberName ?? string.Empty]);
+}
+
+/// <summary>A time that must lie in the future at send time (read from the app's TimeProvider).</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class InTheFutureAttribute : ValidationAttribute
+{
+    protected override ValidationResult? IsValid(object? value, ValidationContext validationContext)
+    {
+        var now = (validationContext.GetService(typeof(TimeProvider)) as TimeProvider ?? TimeProvider.System).GetUtcNow().UtcDateTime;
+        return value is DateTime time && SendNotificationRequest.ToUtc(time) <= now
+            ? JsonObjectDataAttribute.Fail("expiresAt must lie in the future.", validationContext)
+            : ValidationResult.Success;
+    }
+}
+
+/// <summary>At least one part; entries non-null and within their lengths; at most 1000 entries.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class ValidAudienceAttribute : ValidationAttribute
+{
+    protected override ValidationResult? IsValid(object? value, ValidationContext validationContext)
+    {
+        if (value is not AudienceRequest audience)
+        {
+            return ValidationResult.Success;
+        }
+
+        var error = Check(audience);
+        return error is null ? ValidationResult.Success : JsonObjectDataAttribute.Fail(error, validationContext);
+    }
+
+    private static string? Check(AudienceRequest audience)
+    {
+        if (!audience.Everyone && IsEmpty(audience.Users) && IsEmpty(audience.Roles) && IsEmpty(audience.Groups))
+        {
+            return "audience must name at least one user, role or group, or everyone.";
+        }
+
+        if ((audience.Users?.Length ?? 0) + (audience.Roles?.Length ?? 0) + (audience.Groups?.Length ?? 0) > Audience.MaxEntries)
+        {
+            return $"audience may list at most {Audience.MaxEntries} users, roles and groups together.";
+        }
+
+        return BadEntry(audience.Users, NotificationLimits.MaxUserIdLength, "users")
+            ?? BadEntry(audience.Roles, NotificationLimits.MaxRoleLength, "roles")
+            ?? BadGroup(audience.Groups);
+    }
+
+    private static bool IsEmpty(string[]? values) => values is null || values.All(string.IsNullOrWhiteSpace);
+
+    private static string? BadEntry(string[]? values, int maxLength, string name) => values switch
+    {
+        null => null,
+        _ when values.Any(v => v is null) => $"audience.{name} must not contain null.",
+        _ when values.Any(v => v.Length > maxLength || v.Any(char.IsControl)) => $"audience.{name} entries must be at most {maxLength} printable characters.",
+        _ => null,
+    };
+
+    private static string? BadGroup(string[]? groups) =>
+        groups?.Any(g => g is null || !GroupRules.IsValidName(g.Trim())) == true
+            ? "audience.groups entries must be group names (1-64 characters of letters, digits, '.', '_' and '-')."
+            : null;
+}
