@@ -50,7 +50,7 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
     /// <summary>Adds the member (idempotent: an existing membership keeps its original join time).</summary>
     public async Task<SubscribeResult> AddMemberAsync(Viewer actor, string groupName, string userId, bool viaSubscribe, CancellationToken cancellationToken)
     {
-        var group = await FindAsync(actor, groupName, cancellationToken);
+        var group = await FindAsync(groupName, cancellationToken);
         if (viaSubscribe && !GroupRules.MaySubscribe(group.Kind))
         {
             throw new ForbiddenException($"Group '{groupName}' is restricted: only an admin can add members.");
@@ -82,7 +82,7 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
 
     public async Task RemoveMemberAsync(Viewer actor, string groupName, string userId, CancellationToken cancellationToken)
     {
-        var group = await FindAsync(actor, groupName, cancellationToken);
+        var group = await FindAsync(groupName, cancellationToken);
         EnsureMayChange(actor, group, userId);
         await db.GroupMembers.Where(m => m.GroupName == group.Name && m.UserId == userId).ExecuteDeleteAsync(cancellationToken);
         await bus.PublishAsync(new MembershipChanged(userId, group.Name, Joined: false), cancellationToken);
@@ -91,22 +91,21 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
     public async Task<List<string>> GroupsOfAsync(string userId, CancellationToken cancellationToken) =>
         await db.GroupMembers.AsNoTracking().Where(m => m.UserId == userId).Select(m => m.GroupName).ToListAsync(cancellationToken);
 
-    private async Task<NotificationGroup> FindAsync(Viewer viewer, string name, CancellationToken cancellationToken)
+    private async Task<NotificationGroup> FindAsync(string name, CancellationToken cancellationToken)
     {
         var group = GroupRules.IsValidName(name)
             ? await db.Groups.AsNoTracking().FirstOrDefaultAsync(g => g.Name == name, cancellationToken)
             : null;
-        if (group is null || (group.Kind == GroupKind.Restricted && !viewer.IsAdmin
-            && !await db.GroupMembers.AnyAsync(m => m.GroupName == name && m.UserId == viewer.UserId, cancellationToken)))
-        {
-            throw new NotFoundException($"Group '{name}' was not found.");
-        }
-
-        return group;
+        return group ?? throw new NotFoundException($"Group '{name}' was not found.");
     }
 
     private static void EnsureMayChange(Viewer actor, NotificationGroup group, string userId)
     {
+        if (string.IsNullOrEmpty(userId) || userId.Length > NotificationLimits.MaxUserIdLength)
+        {
+            throw new DomainException($"A user id is 1-{NotificationLimits.MaxUserIdLength} characters.");
+        }
+
         if (!GroupRules.MayChangeMembership(actor, group.Kind, userId))
         {
             throw new ForbiddenException(group.Kind == GroupKind.Restricted

@@ -1,0 +1,79 @@
+using System.Threading.Channels;
+using Microsoft.AspNetCore.SignalR.Client;
+using Notifications.Api.Inbox;
+
+namespace Notifications.Tests.Infrastructure;
+
+/// <summary>A real SignalR client whose every server-to-client method lands in its own channel; every wait is bounded.</summary>
+public sealed class HubClient : IAsyncDisposable
+{
+    private readonly Channel<NotificationDto> notifications = Channel.CreateUnbounded<NotificationDto>();
+    private readonly Channel<int> unreadCounts = Channel.CreateUnbounded<int>();
+    private readonly Channel<long[]> reads = Channel.CreateUnbounded<long[]>();
+    private readonly Channel<AllReadPayload> allReads = Channel.CreateUnbounded<AllReadPayload>();
+    private readonly Channel<long> retractions = Channel.CreateUnbounded<long>();
+
+    public HubClient(HubConnection connection)
+    {
+        Connection = connection;
+        connection.On<NotificationDto>("ReceiveNotification", n => notifications.Writer.TryWrite(n));
+        connection.On<int>("UnreadCountChanged", c => unreadCounts.Writer.TryWrite(c));
+        connection.On<long[]>("NotificationsRead", ids => reads.Writer.TryWrite(ids));
+        connection.On<AllReadPayload>("AllRead", p => allReads.Writer.TryWrite(p));
+        connection.On<long>("NotificationRetracted", id => retractions.Writer.TryWrite(id));
+    }
+
+    public HubConnection Connection { get; }
+
+    public Task StartAsync() => Connection.StartAsync().WithTimeout(what: "the hub connection to start");
+
+    public Task StopAsync() => Connection.StopAsync().WithTimeout(what: "the hub connection to stop");
+
+    public Task<NotificationDto> NextNotificationAsync(TimeSpan? timeout = null) =>
+        notifications.Reader.ReadAsync().AsTask().WithTimeout(timeout, "ReceiveNotification");
+
+    public Task<int> NextUnreadCountAsync() => unreadCounts.Reader.ReadAsync().AsTask().WithTimeout(what: "UnreadCountChanged");
+
+    public Task<long[]> NextReadAsync() => reads.Reader.ReadAsync().AsTask().WithTimeout(what: "NotificationsRead");
+
+    public Task<AllReadPayload> NextAllReadAsync() => allReads.Reader.ReadAsync().AsTask().WithTimeout(what: "AllRead");
+
+    public Task<long> NextRetractionAsync() => retractions.Reader.ReadAsync().AsTask().WithTimeout(what: "NotificationRetracted");
+
+    /// <summary>Reads pushes until the one with <paramref name="id"/>; returns those seen before it.</summary>
+    public async Task<List<NotificationDto>> ReceiveUntilAsync(long id)
+    {
+        var before = new List<NotificationDto>();
+        while (true)
+        {
+            var next = await NextNotificationAsync();
+            if (next.Id == id)
+            {
+                return before;
+            }
+
+            before.Add(next);
+        }
+    }
+
+    public bool HasPendingNotification => notifications.Reader.TryPeek(out _);
+
+    public Task<T> InvokeAsync<T>(string method, params object?[] args) =>
+        Connection.InvokeCoreAsync<T>(method, args).WithTimeout(what: $"hub method {method}");
+
+    public Task InvokeAsync(string method, params object?[] args) =>
+        Connection.InvokeCoreAsync(method, args).WithTimeout(what: $"hub method {method}");
+
+    public Task<SyncPage> SyncAsync(long afterId, int limit = 1000) => InvokeAsync<SyncPage>("Sync", afterId, limit);
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await Connection.DisposeAsync().AsTask().WaitAsync(Timeouts.Default);
+        }
+        catch (TimeoutException)
+        {
+        }
+    }
+}

@@ -1,0 +1,138 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Notifications.Api.Sending;
+
+namespace Notifications.Tests.Infrastructure;
+
+/// <summary>
+/// The service on real Kestrel (127.0.0.1, a free port) with a real database, reached over HTTP and WebSockets
+/// exactly as clients reach it. Subclasses choose the database.
+/// </summary>
+public abstract class ServiceFixture : IAsyncLifetime
+{
+    private WebApplicationFactory<Program>? factory;
+
+    public Uri BaseUri { get; private set; } = null!;
+
+    public IServiceProvider Services => factory!.Services;
+
+    public abstract string ProviderName { get; }
+
+    /// <summary>Extra settings for this fixture (merged over the defaults).</summary>
+    protected virtual Dictionary<string, string?> ExtraSettings() => [];
+
+    protected abstract Task<Dictionary<string, string?>> DatabaseSettingsAsync();
+
+    public async Task InitializeAsync()
+    {
+        var settings = TestTokens.ServerSettings();
+        foreach (var (key, value) in await DatabaseSettingsAsync())
+        {
+            settings[key] = value;
+        }
+
+        foreach (var (key, value) in ExtraSettings())
+        {
+            settings[key] = value;
+        }
+
+        factory = new KestrelFactory(settings);
+        factory.UseKestrel(0);
+        factory.StartServer();
+        var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseUri = new Uri(address.Replace("localhost", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/') + "/");
+        await Task.CompletedTask;
+    }
+
+    public HttpClient Client(string userId, params string[] roles) => ClientWithToken(TestTokens.For(userId, roles));
+
+    public HttpClient ClientWithToken(string? token)
+    {
+        var client = new HttpClient { BaseAddress = BaseUri, Timeout = Timeouts.Default };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
+
+    public HttpClient Anonymous() => ClientWithToken(null);
+
+    public Task<HubClient> ConnectAsync(string userId, params string[] roles) => ConnectWithTokenAsync(() => TestTokens.For(userId, roles));
+
+    public async Task<HubClient> ConnectWithTokenAsync(Func<string> token, Action<IHubConnectionBuilder>? configure = null)
+    {
+        var builder = new HubConnectionBuilder().WithUrl(new Uri(BaseUri, "hubs/notifications"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(token()));
+        configure?.Invoke(builder);
+        var client = new HubClient(builder.Build());
+        await client.StartAsync();
+        return client;
+    }
+
+    /// <summary>Sends as the given user and returns the new id; fails the test on any other status.</summary>
+    public async Task<long> SendAsync(string senderId, object request, params string[] senderRoles)
+    {
+        using var client = Client(senderId, senderRoles.Length == 0 ? ["admin"] : senderRoles);
+        using var response = await client.PostAsJsonAsync("api/notifications", request).WithTimeout(what: "the send");
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"Send failed with {(int)response.StatusCode}: {body}");
+        var result = System.Text.Json.JsonSerializer.Deserialize<SendResult>(body, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web))!;
+        return result.Id;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (factory is not null)
+        {
+            await factory.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>The app with test settings, on Kestrel bound to a free loopback port.</summary>
+internal sealed class KestrelFactory(Dictionary<string, string?> settings) : WebApplicationFactory<Program>
+{
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        foreach (var (key, value) in settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+}
+
+public sealed class SqliteServiceFixture : ServiceFixture
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("notifications-sqlite-").FullName;
+
+    public override string ProviderName => "Sqlite";
+
+    protected override Task<Dictionary<string, string?>> DatabaseSettingsAsync() => Task.FromResult(new Dictionary<string, string?>
+    {
+        ["Database:Provider"] = "Sqlite",
+        ["ConnectionStrings:Notifications"] = $"Data Source={Path.Combine(directory, "notifications.db")}",
+    });
+}
+
+public sealed class PostgresServiceFixture : ServiceFixture
+{
+    public override string ProviderName => "Postgres";
+
+    protected override async Task<Dictionary<string, string?>> DatabaseSettingsAsync()
+    {
+        var server = await PostgresServer.SharedAsync();
+        return new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "Postgres",
+            ["ConnectionStrings:Notifications"] = await server.CreateDatabaseAsync(),
+        };
+    }
+}

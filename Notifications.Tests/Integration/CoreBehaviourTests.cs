@@ -1,0 +1,347 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using Notifications.Api.Groups;
+using Notifications.Api.Inbox;
+using Notifications.Tests.Infrastructure;
+
+namespace Notifications.Tests.Integration;
+
+/// <summary>
+/// The core contract over real Kestrel and real SignalR clients. The same cases run on SQLite and on PostgreSQL.
+/// Users are unique per test so tests in one fixture do not see each other's notifications.
+/// </summary>
+public abstract class CoreBehaviourTests(ServiceFixture service)
+{
+    protected ServiceFixture Service => service;
+
+    protected static string NewUser(string name) => $"{name}-{Guid.NewGuid():N}"[..20];
+
+    protected static object ToUsers(string title, params string[] users) => new { type = "test.user", title, audience = new { users } };
+
+    [Fact]
+    public async Task User_send_reaches_only_that_user()
+    {
+        var (alice, bob) = (NewUser("alice"), NewUser("bob"));
+        await using var aliceHub = await service.ConnectAsync(alice);
+        await using var bobHub = await service.ConnectAsync(bob);
+
+        var forBob = await service.SendAsync("sender", ToUsers("for bob", bob));
+        var sentinel = await service.SendAsync("sender", ToUsers("sentinel", alice));
+
+        Assert.Equal(forBob, (await bobHub.NextNotificationAsync()).Id);
+        Assert.Empty(await aliceHub.ReceiveUntilAsync(sentinel));
+        Assert.False(bobHub.HasPendingNotification);
+    }
+
+    [Fact]
+    public async Task Role_send_reaches_holders_of_the_role_only()
+    {
+        var role = $"ops{Guid.NewGuid():N}"[..10];
+        var (oncall, other) = (NewUser("oncall"), NewUser("other"));
+        await using var oncallHub = await service.ConnectAsync(oncall, role);
+        await using var otherHub = await service.ConnectAsync(other, "viewer");
+
+        var id = await service.SendAsync("admin-1", new { type = "ops.alert", title = "disk full", audience = new { roles = new[] { role } } });
+        var sentinel = await service.SendAsync("admin-1", ToUsers("sentinel", other));
+
+        var received = await oncallHub.NextNotificationAsync();
+        Assert.Equal(id, received.Id);
+        Assert.Equal("disk full", received.Title);
+        Assert.Empty(await otherHub.ReceiveUntilAsync(sentinel));
+
+        using var oncallHttp = service.Client(oncall, role);
+        Assert.Equal(HttpStatusCode.OK, (await oncallHttp.GetAsync($"api/notifications/{id}")).StatusCode);
+        using var withoutRole = service.Client(oncall);
+        Assert.Equal(HttpStatusCode.NotFound, (await withoutRole.GetAsync($"api/notifications/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Group_send_reaches_members_who_joined_before_and_not_those_who_joined_after()
+    {
+        var group = $"team-{Guid.NewGuid():N}"[..16];
+        var (early, late) = (NewUser("early"), NewUser("late"));
+        using var admin = service.Client("admin-1", "admin");
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("api/groups", new { name = group, kind = "restricted" })).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{group}/members/{early}", null)).StatusCode);
+        await using var earlyHub = await service.ConnectAsync(early);
+        await using var lateHub = await service.ConnectAsync(late);
+
+        var id = await service.SendAsync("admin-1", new { type = "team.news", title = "standup", audience = new { groups = new[] { group } } });
+        Assert.Equal(id, (await earlyHub.NextNotificationAsync()).Id);
+
+        await Task.Delay(20);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{group}/members/{late}", null)).StatusCode);
+        var later = await service.SendAsync("admin-1", new { type = "team.news", title = "retro", audience = new { groups = new[] { group } } });
+
+        Assert.Empty(await lateHub.ReceiveUntilAsync(later));
+        using var lateHttp = service.Client(late);
+        Assert.Equal(HttpStatusCode.NotFound, (await lateHttp.GetAsync($"api/notifications/{id}")).StatusCode);
+        var inbox = await lateHttp.GetFromJsonAsync<InboxPage>("api/notifications?status=all");
+        Assert.Equal([later], inbox!.Items.Where(n => !IsBroadcast(n)).Select(n => n.Id));
+    }
+
+    [Fact]
+    public async Task Broadcast_reaches_every_connected_user()
+    {
+        var users = Enumerable.Range(0, 3).Select(i => NewUser($"u{i}")).ToArray();
+        var hubs = await Task.WhenAll(users.Select(u => service.ConnectAsync(u)));
+        try
+        {
+            var id = await service.SendAsync("admin-1", new { type = "system.maintenance", title = "tonight", audience = new { everyone = true } });
+            foreach (var hub in hubs)
+            {
+                var received = await hub.ReceiveUntilAsync(id);
+                Assert.DoesNotContain(received, n => n.Id == id);
+            }
+        }
+        finally
+        {
+            foreach (var hub in hubs)
+            {
+                await hub.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Publisher_may_send_to_users_but_not_to_everyone_or_roles()
+    {
+        using var publisher = service.Client("billing", "publisher");
+        var toEveryone = await publisher.PostAsJsonAsync("api/notifications", new { type = "x", title = "t", audience = new { everyone = true } });
+        var toRole = await publisher.PostAsJsonAsync("api/notifications", new { type = "x", title = "t", audience = new { roles = new[] { "admin" } } });
+        var toUser = await publisher.PostAsJsonAsync("api/notifications", ToUsers("invoice", NewUser("c")));
+        using var nobody = service.Client("random-user");
+        var fromNobody = await nobody.PostAsJsonAsync("api/notifications", ToUsers("hi", "someone"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, toEveryone.StatusCode);
+        Assert.Equal("application/problem+json", toEveryone.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.Forbidden, toRole.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, toUser.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, fromNobody.StatusCode);
+    }
+
+    [Fact]
+    public async Task Read_on_one_tab_updates_the_count_on_another()
+    {
+        var user = NewUser("reader");
+        await using var tabA = await service.ConnectAsync(user);
+        await using var tabB = await service.ConnectAsync(user);
+        var first = await service.SendAsync("sender", ToUsers("one", user));
+        var second = await service.SendAsync("sender", ToUsers("two", user));
+        await tabA.ReceiveUntilAsync(second);
+        var before = await tabB.InvokeAsync<int>("GetUnreadCount");
+
+        await tabA.InvokeAsync("MarkRead", new long[] { first });
+
+        Assert.Equal([first], await tabB.NextReadAsync());
+        Assert.Equal(before - 1, await tabB.NextUnreadCountAsync());
+        Assert.Equal(before - 1, await tabA.NextUnreadCountAsync());
+
+        await tabB.InvokeAsync("MarkAllRead");
+        Assert.True((await tabA.NextAllReadAsync()).UpToId >= second);
+        Assert.Equal(0, await tabA.NextUnreadCountAsync());
+        using var http = service.Client(user);
+        Assert.Equal(0, (await http.GetFromJsonAsync<UnreadCount>("api/notifications/unread-count"))!.Count);
+    }
+
+    [Fact]
+    public async Task Reconnect_then_sync_returns_exactly_the_missed_notifications()
+    {
+        var user = NewUser("mobile");
+        await using var hub = await service.ConnectAsync(user);
+        var seen = await service.SendAsync("sender", ToUsers("seen live", user));
+        Assert.Equal(seen, (await hub.NextNotificationAsync()).Id);
+        await hub.StopAsync();
+
+        var missed = new List<long>();
+        for (var i = 0; i < 5; i++)
+        {
+            missed.Add(await service.SendAsync("sender", ToUsers($"missed {i}", user)));
+        }
+
+        await service.SendAsync("sender", ToUsers("for someone else", NewUser("x")));
+        await hub.StartAsync();
+        var page = await hub.SyncAsync(seen);
+
+        Assert.Equal(missed, page.Items.Select(n => n.Id).Where(id => missed.Contains(id) || id > seen).Except(BroadcastIds(page)));
+        Assert.False(page.HasMore);
+        Assert.Equal(page.Items[^1].Id, page.Cursor);
+        var empty = await hub.SyncAsync(page.Cursor);
+        Assert.Empty(empty.Items);
+        Assert.Equal(page.Cursor, empty.Cursor);
+    }
+
+    // A broadcast from another test of this class may fall in the window; it is visible to everyone, so it belongs in the page.
+    private static IEnumerable<long> BroadcastIds(SyncPage page) => page.Items.Where(IsBroadcast).Select(n => n.Id);
+
+    private static bool IsBroadcast(NotificationDto notification) => notification.Type.StartsWith("system.", StringComparison.Ordinal);
+
+    [Fact]
+    public async Task Another_users_notification_is_not_found()
+    {
+        var (owner, stranger) = (NewUser("owner"), NewUser("stranger"));
+        var id = await service.SendAsync("sender", ToUsers("private", owner));
+        using var http = service.Client(stranger);
+
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"api/notifications/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsync($"api/notifications/{id}/read", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsJsonAsync("api/notifications/read", new { ids = new[] { id } })).StatusCode);
+        using var ownerHttp = service.Client(owner);
+        var own = await ownerHttp.GetFromJsonAsync<NotificationDto>($"api/notifications/{id}");
+        Assert.Null(own!.ReadAt);
+    }
+
+    [Fact]
+    public async Task Unknown_group_in_the_audience_is_not_found()
+    {
+        using var admin = service.Client("admin-1", "admin");
+        var response = await admin.PostAsJsonAsync("api/notifications", new { type = "x", title = "t", audience = new { groups = new[] { "no-such-group" } } });
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("no-such-group", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bad_payload_is_rejected_naming_each_bad_field()
+    {
+        using var admin = service.Client("admin-1", "admin");
+        var response = await admin.PostAsJsonAsync("api/notifications", new
+        {
+            type = "Not A Type!",
+            title = "",
+            body = new string('b', 4001),
+            data = new[] { 1, 2 },
+            priority = "urgent",
+            expiresAt = DateTime.UtcNow.AddMinutes(-1),
+            audience = new { },
+        });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var fields = problem.RootElement.GetProperty("errors").EnumerateObject().Select(p => p.Name).ToHashSet();
+        Assert.Equal(["audience", "body", "data", "expiresAt", "priority", "title", "type"], fields.Order());
+    }
+
+    [Fact]
+    public async Task Missing_expired_or_foreign_tokens_are_unauthorized()
+    {
+        var expired = TestTokens.Create("u", [], TimeSpan.FromMinutes(1), issuedAt: DateTime.UtcNow.AddMinutes(-10));
+        var wrongAudience = TestTokens.Create("u", [], TimeSpan.FromHours(1), audience: "someone-else");
+        var wrongKey = TestTokens.Create("u", [], TimeSpan.FromHours(1), signingKey: "another-signing-key-that-is-long-enough-9876");
+        foreach (var token in new[] { null, expired, wrongAudience, wrongKey })
+        {
+            using var http = service.ClientWithToken(token);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("api/notifications")).StatusCode);
+            var hub = new HubClient(new HubConnectionBuilder()
+                .WithUrl(new Uri(service.BaseUri, "hubs/notifications"), o => o.AccessTokenProvider = () => Task.FromResult(token))
+                .Build());
+            await using (hub)
+            {
+                var error = await Assert.ThrowsAsync<HttpRequestException>(hub.StartAsync);
+                Assert.Equal(HttpStatusCode.Unauthorized, error.StatusCode);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Subscribe_takes_effect_at_once_for_all_live_connections_of_the_user()
+    {
+        var group = $"open-{Guid.NewGuid():N}"[..16];
+        using var admin = service.Client("admin-1", "admin");
+        await admin.PostAsJsonAsync("api/groups", new { name = group, kind = "open" });
+        var user = NewUser("fan");
+        await using var phone = await service.ConnectAsync(user);
+        await using var laptop = await service.ConnectAsync(user);
+
+        var result = await phone.InvokeAsync<SubscribeResult>("Subscribe", group);
+        Assert.Equal(group, result.Group);
+        var id = await service.SendAsync("admin-1", new { type = "news", title = "hello group", audience = new { groups = new[] { group } } });
+
+        Assert.Equal(id, (await phone.NextNotificationAsync()).Id);
+        Assert.Equal(id, (await laptop.NextNotificationAsync()).Id);
+
+        await laptop.InvokeAsync("Unsubscribe", group);
+        var after = await service.SendAsync("admin-1", new { type = "news", title = "after leaving", audience = new { groups = new[] { group } } });
+        var sentinel = await service.SendAsync("admin-1", ToUsers("sentinel", user));
+        Assert.Empty(await phone.ReceiveUntilAsync(sentinel));
+        Assert.DoesNotContain(after, (await laptop.ReceiveUntilAsync(sentinel)).Select(n => n.Id));
+    }
+
+    [Fact]
+    public async Task Restricted_group_cannot_be_joined_from_the_hub()
+    {
+        var group = $"vip-{Guid.NewGuid():N}"[..14];
+        using var admin = service.Client("admin-1", "admin");
+        await admin.PostAsJsonAsync("api/groups", new { name = group, kind = "restricted" });
+        await using var hub = await service.ConnectAsync(NewUser("pleb"));
+
+        var error = await Assert.ThrowsAsync<HubException>(() => hub.InvokeAsync<SubscribeResult>("Subscribe", group));
+        Assert.Contains("restricted", error.Message, StringComparison.Ordinal);
+        using var pleb = service.Client("pleb-2");
+        Assert.Equal(HttpStatusCode.Forbidden, (await pleb.PutAsync($"api/groups/{group}/members/pleb-2", null)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Inbox_pages_newest_first_and_archive_and_read_all_leave_the_unread_count()
+    {
+        var user = NewUser("pager");
+        using var http = service.Client(user);
+        await http.PostAsync("api/notifications/read-all", null);
+        var ids = new List<long>();
+        for (var i = 0; i < 5; i++)
+        {
+            ids.Add(await service.SendAsync("sender", ToUsers($"n{i}", user)));
+        }
+
+        var first = await http.GetFromJsonAsync<InboxPage>("api/notifications?limit=2");
+        Assert.Equal([ids[4], ids[3]], first!.Items.Select(n => n.Id));
+        Assert.True(first.HasMore);
+        var second = await http.GetFromJsonAsync<InboxPage>($"api/notifications?limit=2&before={first.NextBefore}");
+        Assert.Equal([ids[2], ids[1]], second!.Items.Select(n => n.Id));
+
+        Assert.Equal(5, (await http.GetFromJsonAsync<UnreadCount>("api/notifications/unread-count"))!.Count);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync($"api/notifications/{ids[0]}/archive", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync($"api/notifications/{ids[1]}/read", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync($"api/notifications/{ids[1]}/read", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync($"api/notifications/{ids[2]}/seen", null)).StatusCode);
+        Assert.Equal(3, (await http.GetFromJsonAsync<UnreadCount>("api/notifications/unread-count"))!.Count);
+
+        var unread = await http.GetFromJsonAsync<InboxPage>("api/notifications?status=unread");
+        Assert.Equal([ids[4], ids[3], ids[2]], unread!.Items.Select(n => n.Id));
+        var read = await http.GetFromJsonAsync<NotificationDto>($"api/notifications/{ids[1]}");
+        Assert.NotNull(read!.ReadAt);
+        Assert.Equal(read.ReadAt, read.SeenAt);
+        var withArchived = await http.GetFromJsonAsync<InboxPage>("api/notifications?status=all&includeArchived=true");
+        Assert.NotNull(withArchived!.Items.Single(n => n.Id == ids[0]).ArchivedAt);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync("api/notifications/read-all", null)).StatusCode);
+        Assert.Equal(0, (await http.GetFromJsonAsync<UnreadCount>("api/notifications/unread-count"))!.Count);
+        Assert.NotNull((await http.GetFromJsonAsync<NotificationDto>($"api/notifications/{ids[4]}"))!.ReadAt);
+    }
+
+    [Fact]
+    public async Task Retract_removes_the_notification_and_pushes_the_retraction()
+    {
+        var user = NewUser("target");
+        await using var hub = await service.ConnectAsync(user);
+        var id = await service.SendAsync("billing", ToUsers("wrong invoice", user), "publisher");
+        await hub.ReceiveUntilAsync(id);
+
+        using var stranger = service.Client("other-publisher", "publisher");
+        Assert.Equal(HttpStatusCode.Forbidden, (await stranger.DeleteAsync($"api/notifications/{id}")).StatusCode);
+        using var sender = service.Client("billing", "publisher");
+        Assert.Equal(HttpStatusCode.NoContent, (await sender.DeleteAsync($"api/notifications/{id}")).StatusCode);
+
+        Assert.Equal(id, await hub.NextRetractionAsync());
+        using var http = service.Client(user);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"api/notifications/{id}")).StatusCode);
+        Assert.DoesNotContain(id, (await hub.SyncAsync(id - 1)).Items.Select(n => n.Id));
+    }
+}
+
+public sealed class SqliteCoreBehaviourTests(SqliteServiceFixture service) : CoreBehaviourTests(service), IClassFixture<SqliteServiceFixture>;
+
+public sealed class PostgresCoreBehaviourTests(PostgresServiceFixture service) : CoreBehaviourTests(service), IClassFixture<PostgresServiceFixture>;
