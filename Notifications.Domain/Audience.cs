@@ -32,6 +32,25 @@ public sealed record Audience
 
     public bool TargetsRolesOrEveryone => Everyone || Roles.Count > 0;
 
+    // A record would compare the lists by reference. Each part is a set (entries are distinct after Normalize),
+    // so two audiences naming the same entries, in any order, are equal.
+    public bool Equals(Audience? other) =>
+        other is not null
+        && Everyone == other.Everyone
+        && SameEntries(Users, other.Users)
+        && SameEntries(Roles, other.Roles)
+        && SameEntries(Groups, other.Groups);
+
+    public override int GetHashCode() =>
+        HashCode.Combine(Everyone, EntriesHash(Users), EntriesHash(Roles), EntriesHash(Groups));
+
+    private static bool SameEntries(IReadOnlyList<string> left, IReadOnlyList<string> right) =>
+        left.Count == right.Count && left.ToHashSet(StringComparer.Ordinal).SetEquals(right);
+
+    // Order-independent, like the comparison.
+    private static int EntriesHash(IReadOnlyList<string> entries) =>
+        entries.Aggregate(entries.Count, (hash, entry) => hash ^ StringComparer.Ordinal.GetHashCode(entry));
+
     private static string[] Normalize(IEnumerable<string>? values) =>
         values is null ? [] : values.Where(v => !string.IsNullOrWhiteSpace(v)).Select(v => v.Trim()).Distinct(StringComparer.Ordinal).ToArray();
 }

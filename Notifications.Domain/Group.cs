@@ -13,8 +13,11 @@ public static class GroupRules
 {
     public const int MaxNameLength = 64;
 
+    /// <remarks>"." and ".." are refused: a name is a path segment of <c>/api/groups/{name}/members/…</c>, and
+    /// clients and Kestrel collapse those dot segments, so such a group could never be addressed.</remarks>
     public static bool IsValidName(string? name) =>
-        !string.IsNullOrEmpty(name) && name.Length <= MaxNameLength && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+        !string.IsNullOrEmpty(name) && name.Length <= MaxNameLength && name is not ("." or "..")
+        && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
 
     /// <summary>Admins manage any group; anyone else only themselves, and only in open groups.</summary>
     public static bool MayChangeMembership(Viewer actor, GroupKind kind, string memberUserId) =>
