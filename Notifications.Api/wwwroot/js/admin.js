@@ -86,6 +86,7 @@ function showOnly(which) {
   ui.denied.hidden = which !== 'denied';
   ui.app.hidden = which !== 'app';
   ui.actions.hidden = which === 'signin';
+  ui.conn.hidden = which !== 'app';
 }
 
 function showSignIn(message = '') {
@@ -97,7 +98,9 @@ function showSignIn(message = '') {
     message,
     onSignedIn: (s) => {
       session.set(s);
-      void startApp();
+      void startApp().then(() => {
+        if (!ui.app.hidden) ui.f.type.focus();
+      });
     },
   });
 }

@@ -79,7 +79,8 @@ function showSignIn(message = '') {
     message,
     onSignedIn: (s) => {
       session.set(s);
-      startApp();
+      void startApp();
+      ui.bell.focus(); // the sign-in form is gone: put focus somewhere useful
     },
   });
 }
