@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -74,6 +75,11 @@ public static class InfrastructureExtensions
         signalR.AddStackExchangeRedis();
         services.AddOptions<SignalRRedisOptions>().Configure<RedisConnection>((options, connection) =>
             options.ConnectionFactory = _ => Task.FromResult(connection.Multiplexer));
+
+        // The Redis manager reaches even this instance's own connections only through Redis; the fallback wraps it
+        // so that they keep getting pushes while Redis is down (see LocalFallbackHubLifetimeManager).
+        services.RemoveAll(typeof(HubLifetimeManager<>));
+        services.AddSingleton(typeof(HubLifetimeManager<>), typeof(LocalFallbackHubLifetimeManager<>));
         services.AddHealthChecks().AddRedis(sp => sp.GetRequiredService<RedisConnection>().Multiplexer, "redis", tags: ["ready"]);
         return signalR;
     }

@@ -35,7 +35,7 @@ public sealed class RedisClusterBus : IClusterBus
             var envelope = new Envelope(instance.Id, change);
             await redis.Multiplexer.GetSubscriber().PublishAsync(channel, JsonSerializer.Serialize(envelope));
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
         {
             logger.LogWarning(ex, "Could not publish a membership change to the other instances; they apply it on their clients' next connect");
         }
@@ -50,14 +50,7 @@ public sealed class RedisClusterBus : IClusterBus
 
         if (Interlocked.Exchange(ref subscribed, 1) == 0)
         {
-            redis.Multiplexer.GetSubscriber().Subscribe(channel).OnMessage(async message =>
-            {
-                var envelope = JsonSerializer.Deserialize<Envelope>((string)message.Message!);
-                if (envelope is not null && envelope.Origin != instance.Id)
-                {
-                    await ApplyAsync(envelope.Change);
-                }
-            });
+            _ = SubscribeUntilDoneAsync();
         }
     }
 
@@ -67,7 +60,7 @@ public sealed class RedisClusterBus : IClusterBus
         {
             await redis.Multiplexer.GetDatabase().HashSetAsync(ReportsKey, report.InstanceId, JsonSerializer.Serialize(report));
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
         {
             logger.LogDebug(ex, "Could not store this instance's report");
         }
@@ -92,6 +85,60 @@ public sealed class RedisClusterBus : IClusterBus
         }
 
         return reports;
+    }
+
+    /// <summary>
+    /// Subscribes, retrying while Redis is unreachable (the app starts anyway, abortConnect=false). A failed subscribe
+    /// leaves StackExchange.Redis holding a queue nobody reads, which Redis would fill once it is back: wipe it and retry.
+    /// </summary>
+    private async Task SubscribeUntilDoneAsync()
+    {
+        var subscriber = redis.Multiplexer.GetSubscriber();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var queue = await subscriber.SubscribeAsync(channel);
+
+                // A queue, not a handler: its messages are handled one at a time, in order (join then leave stays so).
+                queue.OnMessage(OnMessageAsync);
+                return;
+            }
+            catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
+            {
+                if (attempt == 1)
+                {
+                    logger.LogWarning("Cannot subscribe to membership changes yet ({Error}); retrying until Redis is reachable", ex.GetType().Name);
+                }
+
+                try
+                {
+                    await subscriber.UnsubscribeAsync(channel);
+                }
+                catch (Exception cleanup) when (cleanup is RedisException or RedisTimeoutException)
+                {
+                    // Forgotten locally before the server is asked; the server side died with the connection.
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(1), time);
+            }
+        }
+    }
+
+    private async Task OnMessageAsync(ChannelMessage message)
+    {
+        try
+        {
+            var envelope = JsonSerializer.Deserialize<Envelope>((string)message.Message!);
+            if (envelope is not null && envelope.Origin != instance.Id)
+            {
+                await ApplyAsync(envelope.Change);
+            }
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not apply a membership change from another instance");
+        }
     }
 
     private async Task ApplyAsync(MembershipChanged change)

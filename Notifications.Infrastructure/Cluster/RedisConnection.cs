@@ -22,11 +22,18 @@ public sealed class RedisConnection : IDisposable
             // While Redis is down, fail at once instead of queueing: the caller falls back to local delivery.
             options.BacklogPolicy = BacklogPolicy.FailFast;
             options.ChannelPrefix = RedisChannel.Literal(channelPrefix);
+
+            // Retry often enough that delivery across instances resumes within seconds of Redis coming back,
+            // however long it was gone (the default back-off grows towards tens of seconds).
+            options.ReconnectRetryPolicy = new ExponentialRetry(deltaBackOffMilliseconds: 500, maxDeltaBackOffMilliseconds: 2000);
             var connection = ConnectionMultiplexer.Connect(options);
             connection.ConnectionFailed += (_, e) =>
-                logger.LogWarning("Redis connection to {Endpoint} failed: {FailureType}", e.EndPoint, e.FailureType);
+                logger.LogWarning("Redis connection to {Endpoint} failed ({ConnectionType}): {FailureType}", e.EndPoint, e.ConnectionType, e.FailureType);
             connection.ConnectionRestored += (_, e) =>
-                logger.LogInformation("Redis connection to {Endpoint} restored", e.EndPoint);
+            {
+                logger.LogInformation("Redis connection to {Endpoint} restored ({ConnectionType})", e.EndPoint, e.ConnectionType);
+                Restored?.Invoke(this, EventArgs.Empty);
+            };
             return connection;
         });
     }
@@ -34,6 +41,22 @@ public sealed class RedisConnection : IDisposable
     public string ChannelPrefix { get; }
 
     public IConnectionMultiplexer Multiplexer => multiplexer.Value;
+
+    /// <summary>
+    /// Both Redis links are up: commands (publish) and pub/sub (this instance's subscriptions). Either one down
+    /// means a publish would not reach this instance's own connections.
+    /// </summary>
+    public bool IsAvailable
+    {
+        get
+        {
+            var connection = Multiplexer;
+            return connection.IsConnected && connection.GetSubscriber().IsConnected();
+        }
+    }
+
+    /// <summary>Raised when a Redis link comes back, so that work held back during the outage can be done at once.</summary>
+    public event EventHandler? Restored;
 
     public void Dispose()
     {

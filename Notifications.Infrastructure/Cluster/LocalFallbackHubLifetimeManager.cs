@@ -1,0 +1,569 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Notifications.Infrastructure.Cluster;
+
+/// <summary>
+/// SignalR's Redis backplane, made to keep serving this instance's own connections while Redis is unreachable.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <see cref="RedisHubLifetimeManager{THub}"/> delivers <c>Clients.All/User/Group</c> even to local connections only
+/// through a Redis round trip, so without Redis an instance would deliver nothing at all. This manager keeps its
+/// own record of the local connections (user, groups) and writes to the matching ones directly whenever a publish
+/// cannot be made.
+/// </para>
+/// <para>
+/// It also keeps the Redis manager from being left broken by an outage. StackExchange.Redis registers a subscription
+/// before it sends SUBSCRIBE, and the Redis manager counts a channel as subscribed before it has its message queue:
+/// a subscribe that fails (a connect, or the first local member of a group, while Redis is down) leaves a channel that
+/// Redis restores later but whose messages nobody reads, for as long as any local connection stays on it. And a
+/// failed group removal leaves the group in the manager's per-connection list, so adding it back does nothing.
+/// So while Redis is down, connects and group changes are recorded here only; when it is back they are applied to the
+/// Redis manager. A Redis call that fails half-way anyway (Redis died during it) marks the connection suspect, and
+/// the next repair takes every local connection out of the Redis manager and puts it back: only a channel's last
+/// subscriber leaving makes the manager drop the channel and subscribe it anew.
+/// </para>
+/// <para>
+/// Pushes from other instances during the outage are lost (pub/sub has no replay); clients catch up with Sync.
+/// </para>
+/// </remarks>
+public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<THub>, IDisposable where THub : Hub
+{
+    private static readonly TimeSpan RepairInterval = TimeSpan.FromSeconds(1);
+
+    private readonly ConcurrentDictionary<string, LocalConnection> connections = new(StringComparer.Ordinal);
+
+    // Connections whose Redis state lags behind the local record; Redis delivery may miss them.
+    private readonly ConcurrentDictionary<string, LocalConnection> unsettled = new(StringComparer.Ordinal);
+    private readonly RedisConnection redis;
+    private readonly Func<RedisHubLifetimeManager<THub>> createBackplane;
+    private readonly ILogger logger;
+    private readonly Lock backplaneGate = new();
+    private readonly SemaphoreSlim repairGate = new(1, 1);
+    private readonly ITimer repairTimer;
+    private RedisHubLifetimeManager<THub>? backplane;
+    private int resyncAll;
+    private int degraded;
+
+    public LocalFallbackHubLifetimeManager(
+        RedisConnection redis,
+        IOptions<Microsoft.AspNetCore.SignalR.StackExchangeRedis.RedisOptions> redisOptions,
+        IHubProtocolResolver protocols,
+        IOptions<HubOptions> globalHubOptions,
+        IOptions<HubOptions<THub>> hubOptions,
+        ILoggerFactory loggers,
+        TimeProvider time)
+    {
+        this.redis = redis;
+        logger = loggers.CreateLogger<LocalFallbackHubLifetimeManager<THub>>();
+
+        // Created only once Redis is reachable: the Redis manager subscribes its cluster-wide channels (all, group
+        // commands, acks) once, in its constructor, and never again if that first attempt fails.
+        createBackplane = () => new RedisHubLifetimeManager<THub>(
+            loggers.CreateLogger<RedisHubLifetimeManager<THub>>(), redisOptions, protocols, globalHubOptions, hubOptions);
+        redis.Restored += (_, _) => _ = RepairAsync();
+        repairTimer = time.CreateTimer(_ => _ = RepairAsync(), null, RepairInterval, RepairInterval);
+    }
+
+    /// <summary>True when Redis delivery reaches every local connection and nothing is held back (for tests and diagnostics).</summary>
+    public bool IsSettled => Volatile.Read(ref degraded) == 0 && Volatile.Read(ref resyncAll) == 0 && unsettled.IsEmpty;
+
+    public override async Task OnConnectedAsync(HubConnectionContext connection)
+    {
+        var local = new LocalConnection(connection);
+        connections[connection.ConnectionId] = local;
+        await local.Gate.WaitAsync();
+        try
+        {
+            if (AvailableBackplane() is { } manager)
+            {
+                try
+                {
+                    await manager.OnConnectedAsync(connection);
+                    local.Attached();
+                }
+                catch (Exception ex) when (IsRedisFailure(ex))
+                {
+                    MarkSuspect(local, ex);
+                }
+            }
+
+            Track(local);
+        }
+        finally
+        {
+            local.Gate.Release();
+        }
+    }
+
+    public override async Task OnDisconnectedAsync(HubConnectionContext connection)
+    {
+        if (!connections.TryRemove(connection.ConnectionId, out var local))
+        {
+            return;
+        }
+
+        await local.Gate.WaitAsync();
+        try
+        {
+            local.Close();
+            unsettled.TryRemove(local.Id, out _);
+
+            // Safe while Redis is down: the Redis manager drops the connection from its channel lists before it sends
+            // UNSUBSCRIBE, and StackExchange.Redis forgets a channel locally before telling the server.
+            if (local.State != BackplaneState.Detached && Volatile.Read(ref backplane) is { } manager)
+            {
+                await DetachAsync(manager, local);
+            }
+        }
+        finally
+        {
+            local.Gate.Release();
+        }
+    }
+
+    public override Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default) =>
+        SendAsync(
+            manager => manager.SendAllAsync(methodName, args, cancellationToken),
+            static _ => true,
+            static local => local.ReachedThroughBackplane,
+            new InvocationMessage(methodName, args),
+            cancellationToken);
+
+    public override Task SendAllExceptAsync(string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default) =>
+        SendAsync(
+            manager => manager.SendAllExceptAsync(methodName, args, excludedConnectionIds, cancellationToken),
+            local => !excludedConnectionIds.Contains(local.Id),
+            static local => local.ReachedThroughBackplane,
+            new InvocationMessage(methodName, args),
+            cancellationToken);
+
+    public override async Task SendConnectionAsync(string connectionId, string methodName, object?[] args, CancellationToken cancellationToken = default)
+    {
+        // A local connection is written to directly, Redis or not (the Redis manager does the same).
+        if (connections.TryGetValue(connectionId, out var local))
+        {
+            await local.Context.WriteAsync(new InvocationMessage(methodName, args), cancellationToken);
+            return;
+        }
+
+        await PublishOnlyAsync(manager => manager.SendConnectionAsync(connectionId, methodName, args, cancellationToken));
+    }
+
+    public override async Task SendConnectionsAsync(IReadOnlyList<string> connectionIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
+    {
+        var remote = connectionIds.Where(id => !connections.ContainsKey(id)).ToList();
+        var message = new SerializedHubMessage(new InvocationMessage(methodName, args));
+        var writes = connectionIds
+            .Select(id => connections.TryGetValue(id, out var local) ? local : null)
+            .OfType<LocalConnection>()
+            .Select(local => local.Context.WriteAsync(message, cancellationToken).AsTask())
+            .ToList();
+        if (remote.Count > 0)
+        {
+            writes.Add(PublishOnlyAsync(manager => manager.SendConnectionsAsync(remote, methodName, args, cancellationToken)));
+        }
+
+        await Task.WhenAll(writes);
+    }
+
+    public override Task SendGroupAsync(string groupName, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
+        SendGroupsCoreAsync(
+            manager => manager.SendGroupAsync(groupName, methodName, args, cancellationToken), [groupName], excluded: null, methodName, args, cancellationToken);
+
+    public override Task SendGroupsAsync(IReadOnlyList<string> groupNames, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
+        SendGroupsCoreAsync(
+            manager => manager.SendGroupsAsync(groupNames, methodName, args, cancellationToken), groupNames, excluded: null, methodName, args, cancellationToken);
+
+    public override Task SendGroupExceptAsync(string groupName, string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default) =>
+        SendGroupsCoreAsync(
+            manager => manager.SendGroupExceptAsync(groupName, methodName, args, excludedConnectionIds, cancellationToken), [groupName], excludedConnectionIds, methodName, args, cancellationToken);
+
+    public override Task SendUserAsync(string userId, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
+        SendAsync(
+            manager => manager.SendUserAsync(userId, methodName, args, cancellationToken),
+            local => string.Equals(local.UserId, userId, StringComparison.Ordinal),
+            static local => local.ReachedThroughBackplane,
+            new InvocationMessage(methodName, args),
+            cancellationToken);
+
+    public override Task SendUsersAsync(IReadOnlyList<string> userIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
+    {
+        var users = userIds.ToHashSet(StringComparer.Ordinal);
+        return SendAsync(
+            manager => manager.SendUsersAsync(userIds, methodName, args, cancellationToken),
+            local => local.UserId is { } user && users.Contains(user),
+            static local => local.ReachedThroughBackplane,
+            new InvocationMessage(methodName, args),
+            cancellationToken);
+    }
+
+    public override async Task AddToGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default)
+    {
+        if (!connections.TryGetValue(connectionId, out var local))
+        {
+            // Another instance's connection: only Redis can reach it.
+            await PublishOnlyAsync(manager => manager.AddToGroupAsync(connectionId, groupName, cancellationToken));
+            return;
+        }
+
+        await ChangeGroupAsync(local, groupName, member: true);
+    }
+
+    public override async Task RemoveFromGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default)
+    {
+        if (!connections.TryGetValue(connectionId, out var local))
+        {
+            await PublishOnlyAsync(manager => manager.RemoveFromGroupAsync(connectionId, groupName, cancellationToken));
+            return;
+        }
+
+        await ChangeGroupAsync(local, groupName, member: false);
+    }
+
+    public override Task<T> InvokeConnectionAsync<T>(string connectionId, string methodName, object?[] args, CancellationToken cancellationToken) =>
+        (AvailableBackplane() ?? throw new IOException("Client results need the Redis backplane, which is unavailable.")).InvokeConnectionAsync<T>(connectionId, methodName, args, cancellationToken);
+
+    public override Task SetConnectionResultAsync(string connectionId, CompletionMessage result) =>
+        Volatile.Read(ref backplane)?.SetConnectionResultAsync(connectionId, result) ?? Task.CompletedTask;
+
+    public override bool TryGetReturnType(string invocationId, [NotNullWhen(true)] out Type? type)
+    {
+        type = null;
+        return Volatile.Read(ref backplane)?.TryGetReturnType(invocationId, out type) == true;
+    }
+
+    public void Dispose()
+    {
+        repairTimer.Dispose();
+        try
+        {
+            Volatile.Read(ref backplane)?.Dispose();
+        }
+        catch (Exception ex) when (IsRedisFailure(ex) || ex is ObjectDisposedException)
+        {
+            logger.LogDebug(ex, "Redis backplane could not unsubscribe on shutdown");
+        }
+    }
+
+    /// <summary>
+    /// Applies what was held back while Redis was down. Runs when a Redis link is restored and every second
+    /// (cheap when there is nothing to do); one run at a time.
+    /// </summary>
+    public async Task RepairAsync()
+    {
+        if (IsSettled || !await repairGate.WaitAsync(0))
+        {
+            return;
+        }
+
+        try
+        {
+            if (AvailableBackplane() is not { } manager)
+            {
+                return;
+            }
+
+            if (Interlocked.Exchange(ref resyncAll, 0) == 1)
+            {
+                // Every local connection out, then back in, so that each channel of this instance loses its last
+                // subscriber once: only then does the Redis manager drop a channel a failed subscribe left without a reader.
+                logger.LogInformation("Re-registering all {Count} connections with the Redis backplane after a failed Redis call", connections.Count);
+                foreach (var local in connections.Values)
+                {
+                    await WithGateAsync(local, async () =>
+                    {
+                        if (local.State != BackplaneState.Detached)
+                        {
+                            await DetachAsync(manager, local);
+                        }
+
+                        Track(local);
+                    });
+                }
+            }
+
+            var settled = 0;
+            foreach (var local in unsettled.Values)
+            {
+                var ok = true;
+                await WithGateAsync(local, async () => ok = await SettleAsync(manager, local));
+                if (!ok)
+                {
+                    return;
+                }
+
+                settled++;
+            }
+
+            if (unsettled.IsEmpty && Volatile.Read(ref resyncAll) == 0 && Interlocked.Exchange(ref degraded, 0) == 1)
+            {
+                logger.LogInformation("Redis backplane restored: {Count} connections re-registered; delivery across instances resumed", settled);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogWarning(ex, "Repair of the Redis backplane state failed; retrying");
+        }
+        finally
+        {
+            repairGate.Release();
+        }
+    }
+
+    private async Task ChangeGroupAsync(LocalConnection local, string groupName, bool member)
+    {
+        await local.Gate.WaitAsync();
+        try
+        {
+            local.Want(groupName, member);
+
+            // Applied to the Redis manager only while Redis is up (see the remarks); otherwise the repair does it.
+            if (local.State == BackplaneState.Attached && AvailableBackplane() is { } manager)
+            {
+                try
+                {
+                    if (member)
+                    {
+                        await manager.AddToGroupAsync(local.Id, groupName);
+                    }
+                    else
+                    {
+                        await manager.RemoveFromGroupAsync(local.Id, groupName);
+                    }
+
+                    local.Applied(groupName, member);
+                }
+                catch (Exception ex) when (IsRedisFailure(ex))
+                {
+                    MarkSuspect(local, ex);
+                }
+            }
+
+            Track(local);
+        }
+        finally
+        {
+            local.Gate.Release();
+        }
+    }
+
+    /// <summary>Brings one connection's Redis state up to its local record; false when Redis failed meanwhile.</summary>
+    private async Task<bool> SettleAsync(RedisHubLifetimeManager<THub> manager, LocalConnection local)
+    {
+        if (local.IsClosed)
+        {
+            unsettled.TryRemove(local.Id, out _);
+            return true;
+        }
+
+        if (local.State == BackplaneState.Suspect)
+        {
+            // Left for the full re-registration that marking it suspect requested.
+            return true;
+        }
+
+        try
+        {
+            if (local.State == BackplaneState.Detached)
+            {
+                await manager.OnConnectedAsync(local.Context);
+                local.Attached();
+            }
+
+            var (leave, join) = local.GroupChanges();
+            foreach (var group in leave)
+            {
+                await manager.RemoveFromGroupAsync(local.Id, group);
+                local.Applied(group, member: false);
+            }
+
+            foreach (var group in join)
+            {
+                await manager.AddToGroupAsync(local.Id, group);
+                local.Applied(group, member: true);
+            }
+
+            Track(local);
+            return true;
+        }
+        catch (Exception ex) when (IsRedisFailure(ex))
+        {
+            MarkSuspect(local, ex);
+            return false;
+        }
+    }
+
+    private async Task DetachAsync(RedisHubLifetimeManager<THub> manager, LocalConnection local)
+    {
+        try
+        {
+            await manager.OnDisconnectedAsync(local.Context);
+        }
+        catch (Exception ex)
+        {
+            // The Redis manager has dropped the connection from its lists before anything here can fail.
+            logger.LogDebug(ex, "Redis backplane could not unsubscribe connection {ConnectionId}", local.Id);
+        }
+
+        local.Detached();
+    }
+
+    /// <summary>
+    /// Publishes through Redis when it is up; then writes to the local connections that Redis did not reach: all of
+    /// the targeted ones when the publish could not be made, else only those whose Redis state lags.
+    /// </summary>
+    private async Task SendAsync(
+        Func<HubLifetimeManager<THub>, Task> publish,
+        Func<LocalConnection, bool> targeted,
+        Func<LocalConnection, bool> reachedThroughBackplane,
+        InvocationMessage invocation,
+        CancellationToken cancellationToken)
+    {
+        var published = false;
+        if (AvailableBackplane() is { } manager)
+        {
+            try
+            {
+                await publish(manager);
+                published = true;
+            }
+            catch (Exception ex) when (IsRedisFailure(ex))
+            {
+                NoteDegraded(ex);
+            }
+        }
+        else
+        {
+            NoteDegraded(null);
+        }
+
+        SerializedHubMessage? message = null;
+        List<Task>? pending = null;
+        foreach (var local in published ? unsettled.Values : connections.Values)
+        {
+            if (local.IsClosed || !targeted(local) || (published && reachedThroughBackplane(local)))
+            {
+                continue;
+            }
+
+            message ??= new SerializedHubMessage(invocation);
+            var write = local.Context.WriteAsync(message, cancellationToken);
+            if (!write.IsCompletedSuccessfully)
+            {
+                (pending ??= []).Add(write.AsTask());
+            }
+        }
+
+        if (pending is not null)
+        {
+            await Task.WhenAll(pending);
+        }
+    }
+
+    private Task SendGroupsCoreAsync(
+        Func<HubLifetimeManager<THub>, Task> publish,
+        IReadOnlyList<string> groupNames,
+        IReadOnlyList<string>? excluded,
+        string methodName,
+        object?[] args,
+        CancellationToken cancellationToken)
+    {
+        var groups = groupNames.Where(g => !string.IsNullOrEmpty(g)).ToHashSet(StringComparer.Ordinal);
+        return SendAsync(
+            publish,
+            local => local.WantsAny(groups) && excluded?.Contains(local.Id) != true,
+            local => local.ReachedThroughAny(groups),
+            new InvocationMessage(methodName, args),
+            cancellationToken);
+    }
+
+    /// <summary>For targets on other instances only: while Redis is down they cannot be reached, as with any push.</summary>
+    private async Task PublishOnlyAsync(Func<HubLifetimeManager<THub>, Task> publish)
+    {
+        if (AvailableBackplane() is not { } manager)
+        {
+            NoteDegraded(null);
+            return;
+        }
+
+        try
+        {
+            await publish(manager);
+        }
+        catch (Exception ex) when (IsRedisFailure(ex))
+        {
+            NoteDegraded(ex);
+        }
+    }
+
+    private RedisHubLifetimeManager<THub>? AvailableBackplane()
+    {
+        if (!redis.IsAvailable)
+        {
+            return null;
+        }
+
+        if (Volatile.Read(ref backplane) is { } existing)
+        {
+            return existing;
+        }
+
+        lock (backplaneGate)
+        {
+            return backplane ??= createBackplane();
+        }
+    }
+
+    private void Track(LocalConnection local)
+    {
+        if (local.IsSettled || local.IsClosed)
+        {
+            unsettled.TryRemove(local.Id, out _);
+        }
+        else
+        {
+            unsettled[local.Id] = local;
+            NoteDegraded(null);
+        }
+    }
+
+    private void MarkSuspect(LocalConnection local, Exception ex)
+    {
+        local.Suspect();
+        Interlocked.Exchange(ref resyncAll, 1);
+        NoteDegraded(ex);
+    }
+
+    private void NoteDegraded(Exception? ex)
+    {
+        if (Interlocked.Exchange(ref degraded, 1) == 0)
+        {
+            logger.LogWarning(
+                "Redis backplane unavailable ({Error}): delivering to this instance's own connections only until it returns",
+                ex?.GetType().Name ?? "not connected");
+        }
+    }
+
+    private static async Task WithGateAsync(LocalConnection local, Func<Task> action)
+    {
+        await local.Gate.WaitAsync();
+        try
+        {
+            await action();
+        }
+        finally
+        {
+            local.Gate.Release();
+        }
+    }
+
+    private static bool IsRedisFailure(Exception ex) => ex is RedisException or RedisTimeoutException;
+}
