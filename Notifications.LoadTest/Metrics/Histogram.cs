@@ -1,0 +1,139 @@
+using System.Numerics;
+
+namespace Notifications.LoadTest.Metrics;
+
+/// <summary>
+/// Log-linear bucket histogram (HdrHistogram-style, 7 significant bits ≈ 0.8 % relative precision) of
+/// non-negative values in microseconds. Thread-safe recording with Interlocked; no allocation per value.
+/// </summary>
+public sealed class Histogram
+{
+    private const int SubBits = 7;
+    private const int SubCount = 1 << SubBits;       // 128 exact values, then 64 buckets per power of two
+    private const int HalfCount = SubCount >> 1;
+    private const int BucketCount = (64 - SubBits + 1) * HalfCount + SubCount;
+
+    private readonly long[] _counts = new long[BucketCount];
+    private long _count;
+    private long _sum;
+    private long _max;
+    private long _min = long.MaxValue;
+
+    public long Count => Interlocked.Read(ref _count);
+
+    public long Max => Count == 0 ? 0 : Interlocked.Read(ref _max);
+
+    public long Min => Count == 0 ? 0 : Interlocked.Read(ref _min);
+
+    public double Mean => Count == 0 ? 0 : (double)Interlocked.Read(ref _sum) / Count;
+
+    public void Record(long value)
+    {
+        if (value < 0)
+        {
+            value = 0;
+        }
+
+        Interlocked.Increment(ref _counts[Index(value)]);
+        Interlocked.Increment(ref _count);
+        Interlocked.Add(ref _sum, value);
+        var max = Volatile.Read(ref _max);
+        while (value > max)
+        {
+            var seen = Interlocked.CompareExchange(ref _max, value, max);
+            if (seen == max)
+            {
+                break;
+            }
+
+            max = seen;
+        }
+
+        var min = Volatile.Read(ref _min);
+        while (value < min)
+        {
+            var seen = Interlocked.CompareExchange(ref _min, value, min);
+            if (seen == min)
+            {
+                break;
+            }
+
+            min = seen;
+        }
+    }
+
+    public void RecordTicks(long stopwatchTicks) => Record(TicksToMicros(stopwatchTicks));
+
+    public static long TicksToMicros(long stopwatchTicks) =>
+        (long)(stopwatchTicks * (1_000_000.0 / System.Diagnostics.Stopwatch.Frequency));
+
+    /// <summary>Value at percentile p (0..100): the highest value equivalent to the bucket holding it, capped at max.</summary>
+    public long Percentile(double p)
+    {
+        var total = Count;
+        if (total == 0)
+        {
+            return 0;
+        }
+
+        var rank = Math.Max(1, (long)Math.Ceiling(p / 100.0 * total));
+        long seen = 0;
+        for (var i = 0; i < BucketCount; i++)
+        {
+            seen += Interlocked.Read(ref _counts[i]);
+            if (seen >= rank)
+            {
+                return Math.Min(HighestEquivalent(i), Max);
+            }
+        }
+
+        return Max;
+    }
+
+    public void Reset()
+    {
+        Array.Clear(_counts);
+        Interlocked.Exchange(ref _count, 0);
+        Interlocked.Exchange(ref _sum, 0);
+        Interlocked.Exchange(ref _max, 0);
+        Interlocked.Exchange(ref _min, long.MaxValue);
+    }
+
+    /// <summary>p50/p90/p99/p99.9/max in milliseconds, for reports.</summary>
+    public Dictionary<string, double> SummaryMs(string prefix)
+    {
+        return new Dictionary<string, double>
+        {
+            [prefix + "_p50_ms"] = Percentile(50) / 1000.0,
+            [prefix + "_p90_ms"] = Percentile(90) / 1000.0,
+            [prefix + "_p99_ms"] = Percentile(99) / 1000.0,
+            [prefix + "_p999_ms"] = Percentile(99.9) / 1000.0,
+            [prefix + "_max_ms"] = Max / 1000.0,
+            [prefix + "_count"] = Count,
+        };
+    }
+
+    internal static int Index(long v)
+    {
+        if (v < SubCount)
+        {
+            return (int)v;
+        }
+
+        var msb = 63 - BitOperations.LeadingZeroCount((ulong)v);
+        var shift = msb - (SubBits - 1);
+        return (shift << (SubBits - 1)) + (int)(v >> shift);
+    }
+
+    internal static long HighestEquivalent(int index)
+    {
+        if (index < SubCount)
+        {
+            return index;
+        }
+
+        var shift = (index >> (SubBits - 1)) - 1;
+        long top = index - (shift << (SubBits - 1));
+        return ((top + 1) << shift) - 1;
+    }
+}

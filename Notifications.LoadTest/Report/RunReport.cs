@@ -1,0 +1,221 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Notifications.LoadTest.Metrics;
+using Notifications.LoadTest.Scenarios;
+
+namespace Notifications.LoadTest.Report;
+
+public sealed class RunReport
+{
+    public string Tool { get; init; } = "Notifications.LoadTest";
+
+    public DateTimeOffset StartedAt { get; init; }
+
+    public DateTimeOffset FinishedAt { get; set; }
+
+    public Dictionary<string, object> Machine { get; init; } = ProcStats.Machine();
+
+    public Dictionary<string, object?> Options { get; init; } = [];
+
+    public List<ScenarioReport> Scenarios { get; } = [];
+}
+
+public sealed class ScenarioReport
+{
+    public required string Scenario { get; init; }
+
+    public required string Title { get; init; }
+
+    public List<TargetInfo> Targets { get; } = [];
+
+    public List<RoundEntry> Prepare { get; } = [];
+
+    public List<RoundEntry> Rounds { get; } = [];
+
+    public List<SummaryRow> Summary { get; } = [];
+
+    public bool Passed => Rounds.All(r => r.Passed) && Prepare.All(r => r.Passed);
+}
+
+public sealed record TargetInfo(string Label, IReadOnlyList<string> Urls, IReadOnlyList<int> Pids);
+
+public sealed class RoundEntry
+{
+    public int Round { get; init; }
+
+    public required string Target { get; init; }
+
+    public bool Passed { get; init; }
+
+    public Dictionary<string, double?> Metrics { get; init; } = [];
+
+    public List<string> Notes { get; init; } = [];
+
+    public static RoundEntry From(int round, string target, RoundResult r) => new()
+    {
+        Round = round,
+        Target = target,
+        Passed = r.Passed,
+        Metrics = r.Metrics.ToDictionary(kv => kv.Key, kv => Clean(kv.Value), StringComparer.Ordinal),
+        Notes = r.Notes,
+    };
+
+    internal static double? Clean(double v) => double.IsFinite(v) ? Math.Round(v, 4) : null;
+}
+
+public sealed class SummaryRow
+{
+    public required string Metric { get; init; }
+
+    public required string Label { get; init; }
+
+    public required string Unit { get; init; }
+
+    public required string Better { get; init; }
+
+    /// <summary>Median over rounds, per target label.</summary>
+    public Dictionary<string, double?> Values { get; } = [];
+
+    /// <summary>target / baseline (null without a baseline or when undefined).</summary>
+    public double? Ratio { get; set; }
+}
+
+public static class Reporter
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public static void Summarize(ScenarioReport report, Scenario scenario, RunOptions o)
+    {
+        var labels = report.Targets.Select(t => t.Label).ToList();
+        foreach (var def in scenario.Table(o))
+        {
+            var row = new SummaryRow
+            {
+                Metric = def.Key,
+                Label = def.Label,
+                Unit = def.Unit,
+                Better = def.HigherIsBetter ? "higher" : "lower",
+            };
+            foreach (var label in labels)
+            {
+                var values = report.Rounds.Concat(report.Prepare)
+                    .Where(r => r.Target == label && r.Metrics.TryGetValue(def.Key, out var v) && v is not null)
+                    .Select(r => r.Metrics[def.Key]!.Value)
+                    .ToList();
+                row.Values[label] = values.Count == 0 ? null : RoundEntry.Clean(Median(values));
+            }
+
+            if (labels.Count == 2 && row.Values[labels[0]] is { } a && row.Values[labels[1]] is { } b && b != 0)
+            {
+                row.Ratio = Math.Round(a / b, 3);
+            }
+
+            report.Summary.Add(row);
+        }
+    }
+
+    public static double Median(IReadOnlyList<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToList();
+        var mid = sorted.Count / 2;
+        return sorted.Count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    public static string Table(ScenarioReport report, int rounds)
+    {
+        var labels = report.Targets.Select(t => t.Label).ToList();
+        var sb = new StringBuilder();
+        var roundsText = report.Rounds.Count > labels.Count ? $", median of {rounds} rounds" : string.Empty;
+        sb.AppendLine(CultureInfo.InvariantCulture, $"== {report.Scenario} {report.Title}{roundsText} ==");
+        var headers = new List<string> { "metric", "unit" };
+        headers.AddRange(labels);
+        if (labels.Count == 2)
+        {
+            headers.Add($"{labels[0]}/{labels[1]}");
+        }
+
+        headers.Add("better");
+        var rows = new List<List<string>> { headers };
+        foreach (var row in report.Summary)
+        {
+            var cells = new List<string> { row.Label, row.Unit };
+            cells.AddRange(labels.Select(l => Format(row.Values.GetValueOrDefault(l))));
+            if (labels.Count == 2)
+            {
+                cells.Add(row.Ratio is { } r ? r.ToString("0.00", CultureInfo.InvariantCulture) : "–");
+            }
+
+            cells.Add(row.Better);
+            rows.Add(cells);
+        }
+
+        var widths = Enumerable.Range(0, headers.Count).Select(i => rows.Max(r => r[i].Length)).ToArray();
+        foreach (var (cells, index) in rows.Select((r, i) => (r, i)))
+        {
+            for (var i = 0; i < cells.Count; i++)
+            {
+                var text = i < 2 ? cells[i].PadRight(widths[i]) : cells[i].PadLeft(widths[i]);
+                sb.Append(text);
+                sb.Append(i == cells.Count - 1 ? string.Empty : "  ");
+            }
+
+            sb.AppendLine();
+            if (index == 0)
+            {
+                sb.AppendLine(new string('-', widths.Sum() + (2 * (widths.Length - 1))));
+            }
+        }
+
+        foreach (var entry in report.Prepare.Concat(report.Rounds).Where(r => r.Notes.Count > 0))
+        {
+            var when = report.Prepare.Contains(entry) ? "prepare" : "round " + entry.Round.ToString(CultureInfo.InvariantCulture);
+            foreach (var note in entry.Notes)
+            {
+                sb.AppendLine(CultureInfo.InvariantCulture, $"  note ({entry.Target}, {when}): {note}");
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    public static string Format(double? value)
+    {
+        if (value is not { } v)
+        {
+            return "n/a";
+        }
+
+        var abs = Math.Abs(v);
+        if (abs < 1e6 && v == Math.Round(v) && abs >= 1 && abs < 1000)
+        {
+            return v.ToString("0", CultureInfo.InvariantCulture);
+        }
+
+        return abs switch
+        {
+            >= 1000 => v.ToString("N0", CultureInfo.InvariantCulture),
+            >= 100 => v.ToString("0.0", CultureInfo.InvariantCulture),
+            >= 10 => v.ToString("0.00", CultureInfo.InvariantCulture),
+            0 => "0",
+            _ => v.ToString("0.000", CultureInfo.InvariantCulture),
+        };
+    }
+
+    public static async Task WriteJsonAsync(RunReport report, string path)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(dir))
+        {
+            Directory.CreateDirectory(dir);
+        }
+
+        await using var file = File.Create(path);
+        await JsonSerializer.SerializeAsync(file, report, Json);
+    }
+}

@@ -1,0 +1,296 @@
+using System.Globalization;
+using Notifications.LoadTest.Client;
+using Notifications.LoadTest.Http;
+using Notifications.LoadTest.Metrics;
+
+namespace Notifications.LoadTest.Scenarios;
+
+/// <summary>
+/// S5: a large store. Seeding (once per target, through the public API): `seed-notifications` sends (10 % to everyone,
+/// 90 % to one of `seed-users` users), with every user making one call halfway (even users read-all, odd users fetch
+/// their unread count) so all of them are known and half have a read watermark. Then, with N clients connected:
+/// broadcasts at `rate`/s (send cost, delivery latency) while `send-concurrency` readers page inboxes, sync and
+/// count unread for random known users → p50/p99 of each.
+/// </summary>
+public sealed class LargeStoreScenario : Scenario
+{
+    public override string Name => "S5";
+
+    public override string Title => "large store: send cost, inbox, sync, unread count";
+
+    private static int Connections(RunOptions o) => o.Connections ?? 1000;
+
+    public override IReadOnlyList<MetricDef> Table(RunOptions o) =>
+    [
+        new("broadcast_send_p50_ms", "broadcast send API p50", "ms", false),
+        new("broadcast_send_p99_ms", "broadcast send API p99", "ms", false),
+        new("delivery_p99_ms", $"broadcast → receipt p99 @{Connections(o)}", "ms", false),
+        new("inbox_p99_ms", "inbox page (20) p99", "ms", false),
+        new("sync_p99_ms", "sync page (100) p99", "ms", false),
+        new("unread_p99_ms", "unread-count p99", "ms", false),
+        new("reads_per_s", $"reads/s ({o.SendConcurrency} concurrent)", "/s", true),
+        new("seed_sends_per_s", "seeding: persisted sends/s (no clients)", "/s", true),
+    ];
+
+    public override async Task<RoundResult?> PrepareAsync(RunContext ctx, TargetSpec target, CancellationToken ct)
+    {
+        var o = ctx.Options;
+        if (o.SkipSeed || o.SeedNotifications == 0)
+        {
+            return null;
+        }
+
+        var result = new RoundResult();
+        var m = result.Metrics;
+        var total = o.SeedNotifications;
+        var users = o.SeedUsers;
+        long done = 0, failed = 0, maxId = 0;
+        string? firstError = null;
+        var label = $"S5 {target.Label} seed";
+        var options = new ParallelOptions { MaxDegreeOfParallelism = o.SeedConcurrency, CancellationToken = ct };
+
+        async Task SendRange(int from, int to)
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(from, to - from), options, async (i, token) =>
+            {
+                var audience = i % 10 == 0
+                    ? SendAudience.All
+                    : SendAudience.User(Auth.JwtMinter.UserId((int)((uint)HashCode.Combine(i, 17) % (uint)users)));
+                var r = await ctx.Api.SendAsync(target.Api, audience, 0, i, token);
+                Interlocked.Increment(ref ctx.Counters.Sent);
+                if (r.Created)
+                {
+                    Interlocked.Increment(ref done);
+                    InterlockedMax(ref maxId, r.Id);
+                }
+                else
+                {
+                    Interlocked.Increment(ref failed);
+                    Interlocked.Increment(ref ctx.Counters.Errors);
+                    Interlocked.CompareExchange(ref firstError, r.Error, null);
+                    if (r.Status == 429)
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(Math.Max(0.1, r.RetryAfterSeconds)), token);
+                    }
+                }
+            });
+        }
+
+        ctx.Progress.Phase($"{label}: {total} notifications, {users} users", () => $"seeded {Interlocked.Read(ref done)}/{total}");
+        var t0 = RunContext.Now;
+        await SendRange(0, total / 2);
+        var sendSeconds = RunContext.Seconds(RunContext.Now - t0);
+
+        long userCalls = 0, userFailed = 0;
+        ctx.Progress.Phase($"{label}: {users} users make themselves known", () => $"users {Interlocked.Read(ref userCalls)}/{users}");
+        var t1 = RunContext.Now;
+        await Parallel.ForEachAsync(Enumerable.Range(0, users), options, async (u, token) =>
+        {
+            var tokenText = ctx.Minter.ForUser(u);
+            var (status, _, _) = u % 2 == 0
+                ? await ctx.Api.CallAsync(HttpMethod.Post, target.Api, "api/notifications/read-all", tokenText, token)
+                : await ctx.Api.CallAsync(HttpMethod.Get, target.Api, "api/notifications/unread-count", tokenText, token);
+            Interlocked.Increment(ref userCalls);
+            if (status is < 200 or >= 300)
+            {
+                Interlocked.Increment(ref userFailed);
+            }
+        });
+        var userSeconds = RunContext.Seconds(RunContext.Now - t1);
+
+        ctx.Progress.Phase($"{label}: second half", () => $"seeded {Interlocked.Read(ref done)}/{total}");
+        var t2 = RunContext.Now;
+        await SendRange(total / 2, total);
+        sendSeconds += RunContext.Seconds(RunContext.Now - t2);
+
+        target.State["s5_max_id"] = Interlocked.Read(ref maxId);
+        m["seed_sends_per_s"] = done / Math.Max(0.001, sendSeconds);
+        m["seed_notifications"] = done;
+        m["seed_failed"] = failed;
+        m["seed_user_calls_per_s"] = userCalls / Math.Max(0.001, userSeconds);
+        m["seed_user_calls_failed"] = userFailed;
+        m["seed_seconds"] = RunContext.Seconds(RunContext.Now - t0);
+        if (failed > 0)
+        {
+            result.Notes.Add($"seed: {failed} sends failed, first: {firstError}");
+        }
+
+        if (userFailed > 0)
+        {
+            result.Notes.Add($"seed: {userFailed} user calls failed");
+        }
+
+        return result;
+    }
+
+    public override async Task<RoundResult> RunAsync(RunContext ctx, TargetSpec target, int round, CancellationToken ct)
+    {
+        var o = ctx.Options;
+        var result = new RoundResult();
+        var m = result.Metrics;
+        var n = ctx.CapConnections(Connections(o));
+        var users = o.SeedUsers;
+        var duration = o.Duration ?? 15;
+        var label = $"S5 {target.Label} r{round}";
+
+        // The newest id tells the sync readers where "recent" is (also when seeding was skipped).
+        var head = await ctx.Api.SendAsync(target.Api, SendAudience.All, 0, -1, ct);
+        if (!head.Created)
+        {
+            result.Notes.Add("head broadcast failed: " + head.Error);
+            result.Passed = false;
+            return result;
+        }
+
+        var syncAfter = Math.Max(0, head.Id - 1000).ToString(CultureInfo.InvariantCulture);
+        await using var pool = ctx.NewPool(target);
+        ctx.Progress.Phase($"{label}: connect {n}");
+        var report = await pool.GrowToAsync(n, o.ConnectConcurrency, ctx.ConnectTimeout, o.ConnectRetries, ct);
+        if (report.Failed > 0)
+        {
+            result.Notes.Add($"{report.Failed} connects failed ({report.ErrorSummary()})");
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(Math.Min(o.Settle, 2)), ct);
+        var start = RunContext.Now;
+        var recordAfter = start + RunContext.TicksFromSeconds(o.Warmup);
+        var end = recordAfter + RunContext.TicksFromSeconds(duration);
+        var delivery = pool.Context.NewLatencyWindow(recordAfter);
+        var send = new Histogram();
+        var inbox = new Histogram();
+        var sync = new Histogram();
+        var unread = new Histogram();
+        long reads = 0, readErrors = 0, sendErrors = 0;
+        string? firstError = null;
+        ServerSampler? sampler = null;
+        ctx.Progress.Phase($"{label}: broadcasts {o.Rate:F0}/s + {o.SendConcurrency} readers for {duration:F0}s",
+            () => $"inbox p99 {inbox.Percentile(99) / 1000.0:F1} ms, unread p99 {unread.Percentile(99) / 1000.0:F1} ms");
+
+        var broadcaster = Task.Run(
+            async () =>
+            {
+                var interval = RunContext.TicksFromSeconds(1.0 / o.Rate);
+                var pending = new List<Task>();
+                for (long i = 0; ; i++)
+                {
+                    var due = start + (i * interval);
+                    if (due >= end)
+                    {
+                        break;
+                    }
+
+                    var wait = RunContext.Seconds(due - RunContext.Now);
+                    if (wait > 0.001)
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(wait), ct);
+                    }
+
+                    var seq = i;
+                    pending.Add(Task.Run(
+                        async () =>
+                        {
+                            var r = await ctx.Api.SendAsync(target.Api, SendAudience.All, due, seq, ct);
+                            Interlocked.Increment(ref ctx.Counters.Sent);
+                            if (!r.Created)
+                            {
+                                Interlocked.Increment(ref sendErrors);
+                                Interlocked.CompareExchange(ref firstError, r.Error, null);
+                            }
+                            else if (due >= recordAfter)
+                            {
+                                send.RecordTicks(r.Ticks);
+                            }
+                        },
+                        ct));
+                }
+
+                await Task.WhenAll(pending);
+            },
+            ct);
+
+        var readers = Enumerable.Range(0, o.SendConcurrency).Select(w => Task.Run(
+            async () =>
+            {
+                var rng = new Random(unchecked((round * 104729) + w));
+                for (var k = w; ; k++)
+                {
+                    var now = RunContext.Now;
+                    if (now >= end || ct.IsCancellationRequested)
+                    {
+                        return;
+                    }
+
+                    if (sampler is null && now >= recordAfter)
+                    {
+                        sampler = new ServerSampler(target.Pids);
+                    }
+
+                    var token = ctx.Minter.ForUser(rng.Next(users));
+                    var (path, histogram) = (k % 3) switch
+                    {
+                        0 => ("api/notifications?limit=20", inbox),
+                        1 => ("api/notifications/sync?after=" + syncAfter + "&limit=100", sync),
+                        _ => ("api/notifications/unread-count", unread),
+                    };
+                    var (status, ticks, _) = await ctx.Api.CallAsync(HttpMethod.Get, target.Api, path, token, ct);
+                    if (status != 200)
+                    {
+                        Interlocked.Increment(ref readErrors);
+                        Interlocked.CompareExchange(ref firstError, $"GET {path}: HTTP {status}", null);
+                        continue;
+                    }
+
+                    if (now >= recordAfter)
+                    {
+                        histogram.RecordTicks(ticks);
+                        Interlocked.Increment(ref reads);
+                    }
+                }
+            },
+            ct)).ToList();
+
+        await Task.WhenAll(readers);
+        await broadcaster;
+        sampler?.AddCpu(m);
+        var measured = RunContext.Seconds(RunContext.Now - recordAfter);
+
+        foreach (var (name, h) in new[] { ("broadcast_send", send), ("inbox", inbox), ("sync", sync), ("unread", unread), ("delivery", delivery) })
+        {
+            foreach (var kv in h.SummaryMs(name))
+            {
+                m[kv.Key] = kv.Value;
+            }
+        }
+
+        m["reads_per_s"] = reads / Math.Max(0.001, measured);
+        m["read_errors"] = readErrors;
+        m["send_errors"] = sendErrors;
+        foreach (var kv in target.State)
+        {
+            m[kv.Key] = kv.Value;
+        }
+
+        if (readErrors + sendErrors > 0)
+        {
+            result.Notes.Add($"{readErrors} read errors, {sendErrors} send errors; first: {firstError}");
+        }
+
+        ctx.Progress.Phase($"{label}: disconnect");
+        return result;
+    }
+
+    private static void InterlockedMax(ref long target, long value)
+    {
+        var current = Volatile.Read(ref target);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+}

@@ -1,0 +1,159 @@
+using Notifications.LoadTest.Cli;
+using Notifications.LoadTest.Client;
+
+namespace Notifications.LoadTest.Scenarios;
+
+/// <summary>A server (or several instances of one) under test, with a label for the report.</summary>
+public sealed class TargetSpec(string label, IReadOnlyList<string> urls)
+{
+    public string Label { get; } = label;
+
+    public IReadOnlyList<string> Urls { get; } = urls;
+
+    public List<int> Pids { get; } = [];
+
+    public List<HubEndpoint> Endpoints { get; } = [];
+
+    /// <summary>Per-target state kept between prepare and rounds (e.g. the highest seeded id).</summary>
+    public Dictionary<string, double> State { get; } = new(StringComparer.Ordinal);
+
+    public HubEndpoint Api => Endpoints[0];
+
+    public override string ToString() => Label + " (" + string.Join(", ", Urls) + ")";
+}
+
+/// <summary>Options of `run`, parsed once. Scenario defaults apply where a value is null.</summary>
+public sealed class RunOptions
+{
+    public required IReadOnlyList<string> Scenarios { get; init; }
+
+    public required TargetSpec Target { get; init; }
+
+    public TargetSpec? Baseline { get; init; }
+
+    public required string TokenKey { get; init; }
+
+    public required string Issuer { get; init; }
+
+    public required string Audience { get; init; }
+
+    public int Rounds { get; init; } = 2;
+
+    public double? Duration { get; init; }
+
+    public double Warmup { get; init; } = 2;
+
+    public double Settle { get; init; } = 3;
+
+    public double Cooldown { get; init; } = 2;
+
+    public int? Connections { get; init; }
+
+    public IReadOnlyList<int>? Levels { get; init; }
+
+    public double Rate { get; init; } = 10;
+
+    public int LatencyConnections { get; init; } = 1000;
+
+    public int Window { get; init; } = 4;
+
+    public int ConnectConcurrency { get; init; } = 200;
+
+    public int SendConcurrency { get; init; } = 16;
+
+    public double ConnectTimeout { get; init; } = 30;
+
+    public int ConnectRetries { get; init; } = 2;
+
+    public int PayloadBytes { get; init; } = 200;
+
+    public int SpreadSources { get; init; }
+
+    public string HubPath { get; init; } = "/hubs/notifications";
+
+    public int SeedNotifications { get; init; } = 1_000_000;
+
+    public int SeedUsers { get; init; } = 100_000;
+
+    public int SeedConcurrency { get; init; } = 64;
+
+    public bool SkipSeed { get; init; }
+
+    public int Missed { get; init; } = 3;
+
+    public double PingSeconds { get; init; } = 15;
+
+    public string? Out { get; init; }
+
+    public bool Quiet { get; init; }
+
+    public static RunOptions Parse(CliArgs a)
+    {
+        var target = a.GetList("target");
+        if (target.Count == 0)
+        {
+            throw new ArgumentException("--target URL is required (comma separated for several instances)");
+        }
+
+        var scenarios = a.GetList("scenario");
+        if (scenarios.Count == 0)
+        {
+            throw new ArgumentException("--scenario S1|S2|S3|S4|S5|S6|smoke (comma separated for several) is required");
+        }
+
+        var known = new[] { "S1", "S2", "S3", "S4", "S5", "S6", "SMOKE" };
+        foreach (var name in scenarios)
+        {
+            if (!known.Contains(name.ToUpperInvariant()))
+            {
+                throw new ArgumentException($"unknown scenario '{name}' (S1..S6, smoke)");
+            }
+        }
+
+        var t = new TargetSpec(a.Get("target-label", "ours"), target);
+        t.Pids.AddRange(a.GetList("target-pid").Select(p => CliArgs.ParseInt("target-pid", p)));
+        TargetSpec? b = null;
+        var baseline = a.GetList("baseline");
+        if (baseline.Count > 0)
+        {
+            b = new TargetSpec(a.Get("baseline-label", "baseline"), baseline);
+            b.Pids.AddRange(a.GetList("baseline-pid").Select(p => CliArgs.ParseInt("baseline-pid", p)));
+        }
+
+        return new RunOptions
+        {
+            Scenarios = scenarios.Select(s => s.ToUpperInvariant() == "SMOKE" ? "smoke" : s.ToUpperInvariant()).ToArray(),
+            Target = t,
+            Baseline = b,
+            TokenKey = a.Get("token-key") ?? Environment.GetEnvironmentVariable("Auth__SigningKey")
+                ?? throw new ArgumentException("--token-key (the service's Auth:SigningKey) is required"),
+            Issuer = a.Get("issuer") ?? Environment.GetEnvironmentVariable("Auth__Issuer") ?? "notifications",
+            Audience = a.Get("audience") ?? Environment.GetEnvironmentVariable("Auth__Audience") ?? "notifications",
+            Rounds = Math.Max(1, a.GetInt("rounds", 2)),
+            Duration = a.Has("duration") ? a.GetDouble("duration", 10) : null,
+            Warmup = a.GetDouble("warmup", 2),
+            Settle = a.GetDouble("settle", 3),
+            Cooldown = a.GetDouble("cooldown", 2),
+            Connections = a.Has("connections") ? a.GetInt("connections", 1000) : null,
+            Levels = a.Has("levels") ? a.GetIntList("levels", []) : null,
+            Rate = a.GetDouble("rate", 10),
+            LatencyConnections = a.GetInt("latency-connections", 1000),
+            Window = Math.Max(1, a.GetInt("window", 4)),
+            ConnectConcurrency = Math.Max(1, a.GetInt("concurrency", 200)),
+            SendConcurrency = Math.Max(1, a.GetInt("send-concurrency", 16)),
+            ConnectTimeout = a.GetDouble("connect-timeout", 30),
+            ConnectRetries = Math.Max(0, a.GetInt("connect-retries", 2)),
+            PayloadBytes = Math.Max(0, a.GetInt("payload-bytes", 200)),
+            SpreadSources = a.Has("spread-sources") ? (a.Get("spread-sources") == "true" ? 64 : a.GetInt("spread-sources", 64)) : 0,
+            HubPath = a.Get("hub-path", "/hubs/notifications"),
+            SeedNotifications = Math.Max(0, a.GetInt("seed-notifications", 1_000_000)),
+            SeedUsers = Math.Max(1, a.GetInt("seed-users", 100_000)),
+            SeedConcurrency = Math.Max(1, a.GetInt("seed-concurrency", 64)),
+            SkipSeed = a.Flag("skip-seed"),
+            Missed = Math.Max(1, a.GetInt("missed", 3)),
+            PingSeconds = a.GetDouble("ping-interval", 15),
+            Out = a.Get("out"),
+            Quiet = a.Flag("quiet"),
+        };
+    }
+}
