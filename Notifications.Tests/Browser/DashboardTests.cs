@@ -1,0 +1,69 @@
+using Notifications.Tests.Infrastructure;
+using static Microsoft.Playwright.Assertions;
+
+namespace Notifications.Tests.Browser;
+
+[Collection(BrowserCollection.Name)]
+public sealed class DashboardTests(BrowserFixture browser)
+{
+    /// <summary>What Chromium itself logs for any 4xx/5xx response; expected only for the deliberately bad sends.</summary>
+    private const string FailedToLoad400 = "Failed to load resource: the server responded with a status of 400";
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_non_admin_token_sees_the_not_allowed_page()
+    {
+        await using var session = browser.NewSession();
+        var tab = await session.NewDeviceAsync("dashboard");
+        await tab.Page.GotoAsync("/admin/");
+        await tab.TestId("signin-toggle").ClickAsync();
+        await tab.TestId("signin-token").FillAsync(TestTokens.For("pat-publisher", "publisher"));
+        await tab.TestId("signin-token-submit").ClickAsync();
+
+        var denied = tab.TestId("not-allowed");
+        await Expect(denied).ToBeVisibleAsync();
+        await Expect(denied.GetByRole(Microsoft.Playwright.AriaRole.Heading)).ToHaveTextAsync("Not allowed — this dashboard needs the admin role");
+        await Expect(tab.TestId("not-allowed-detail")).ToContainTextAsync("pat-publisher");
+        await Expect(tab.TestId("not-allowed-detail")).ToContainTextAsync("publisher");
+        await Expect(tab.TestId("compose-form")).ToBeHiddenAsync();
+        await Expect(tab.TestId("sent-list")).ToBeHiddenAsync();
+        await Expect(tab.TestId("denied-signout")).ToBeFocusedAsync();
+        await tab.ScreenshotAsync("dashboard-not-allowed");
+
+        await tab.TestId("denied-signout").ClickAsync();
+        await Expect(tab.TestId("signin-form")).ToBeVisibleAsync();
+        await Expect(denied).ToBeHiddenAsync();
+        session.AssertNoConsoleErrors();
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Validation_errors_from_the_server_appear_next_to_their_fields()
+    {
+        await using var session = browser.NewSession();
+        var dashboard = await session.DashboardAsync("ops-admin", "dashboard");
+
+        await dashboard.SubmitAsync(new Compose("Not A Valid Type!", "Bad type") { Users = "someone" });
+
+        await Expect(dashboard.TestId("error-type")).ToBeVisibleAsync();
+        await Expect(dashboard.TestId("error-type")).Not.ToBeEmptyAsync();
+        await Expect(dashboard.TestId("compose-type")).ToHaveAttributeAsync("aria-invalid", "true");
+        await Expect(dashboard.TestId("compose-error")).ToHaveTextAsync("Please fix the highlighted fields.");
+        await Expect(dashboard.TestId("error-title")).ToBeHiddenAsync();
+        await Expect(dashboard.TestId("compose-result")).ToBeHiddenAsync();
+        await dashboard.ScreenshotAsync("dashboard-validation");
+
+        await dashboard.SubmitAsync(new Compose("reminder.past", "Too late") { Users = "someone", ExpiresLocal = "2020-01-01T10:00" });
+
+        await Expect(dashboard.TestId("error-expires")).ToBeVisibleAsync();
+        await Expect(dashboard.TestId("error-expires")).Not.ToBeEmptyAsync();
+        await Expect(dashboard.TestId("error-type")).ToBeHiddenAsync();
+        await Expect(dashboard.TestId("compose-type")).Not.ToHaveAttributeAsync("aria-invalid", "true");
+
+        var id = await dashboard.SendAsync(new Compose("reminder.fixed", "Fixed and sent") { Users = "someone" });
+
+        Assert.True(id > 0);
+        await Expect(dashboard.TestId("error-expires")).ToBeHiddenAsync();
+        await Expect(dashboard.TestId("compose-error")).ToBeHiddenAsync();
+        await Expect(dashboard.SentItem(id)).ToBeVisibleAsync();
+        session.AssertNoConsoleErrors((FailedToLoad400, "/api/notifications"));
+    }
+}

@@ -1,0 +1,120 @@
+using System.Text.RegularExpressions;
+using static Microsoft.Playwright.Assertions;
+
+namespace Notifications.Tests.Browser;
+
+/// <summary>
+/// The pages in real Chromium against the real service: what one page does shows up live in another page, with no
+/// reload. Users are unique per test and start from zero unread, so the tests do not see each other's counts.
+/// </summary>
+[Collection(BrowserCollection.Name)]
+public sealed partial class LiveUpdatesTests(BrowserFixture browser)
+{
+    internal static string NewUser(string name) => $"{name}-{Guid.NewGuid():N}"[..20];
+
+    [Fact(Timeout = 120_000)]
+    public async Task Broadcast_from_the_dashboard_shows_a_toast_and_raises_the_badge_in_another_users_inbox()
+    {
+        var reader = NewUser("reader");
+        await browser.MarkAllReadAsync(reader);
+        await using var session = browser.NewSession();
+        var inbox = await session.InboxAsync(reader, "inbox");
+        var dashboard = await session.DashboardAsync("ops-admin", "dashboard");
+        await Expect(inbox.TestId("badge")).ToBeHiddenAsync();
+
+        var title = $"Scheduled maintenance {Guid.NewGuid():N}"[..30];
+        var id = await dashboard.SendAsync(new Compose("system.maintenance", title)
+        {
+            Body = "The service will be read-only from 22:00 to 22:30 UTC.",
+            Priority = "high",
+            Everyone = true,
+        });
+
+        var toast = inbox.Page.Locator($"[data-testid='toast'][data-id='{id}']");
+        await Expect(toast).ToBeVisibleAsync();
+        await Expect(toast).ToContainTextAsync(title);
+        await Expect(inbox.TestId("badge")).ToBeVisibleAsync();
+        await Expect(inbox.TestId("badge")).ToHaveAttributeAsync("data-count", "1");
+        await Expect(inbox.TestId("badge")).ToHaveTextAsync("1");
+        await inbox.ScreenshotAsync("inbox-toast");
+
+        await inbox.TestId("bell").ClickAsync();
+        await Expect(inbox.TestId("panel")).ToBeVisibleAsync();
+        await Expect(inbox.InboxItem(id)).ToHaveAttributeAsync("data-read", "false");
+        await inbox.ScreenshotAsync("inbox-panel");
+        await Expect(dashboard.SentItem(id)).ToBeVisibleAsync();
+        await dashboard.ScreenshotAsync("dashboard-broadcast");
+        session.AssertNoConsoleErrors();
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Mark_read_in_one_tab_lowers_the_badge_in_the_users_other_tab()
+    {
+        var reader = NewUser("two-tabs");
+        await browser.MarkAllReadAsync(reader);
+        var first = await browser.SendAsync(new { type = "invoice.due", title = "Invoice 1001 is due", audience = new { users = new[] { reader } } });
+        var second = await browser.SendAsync(new { type = "invoice.due", title = "Invoice 1002 is due", audience = new { users = new[] { reader } } });
+        await using var session = browser.NewSession();
+        var tabA = await session.InboxAsync(reader, "tab-a");
+        var tabB = await session.NewTabAsync(tabA, "tab-b");
+        await tabB.SignInAsync("/", reader);
+        await Expect(tabA.TestId("badge")).ToHaveAttributeAsync("data-count", "2");
+        await Expect(tabB.TestId("badge")).ToHaveAttributeAsync("data-count", "2");
+
+        await tabA.TestId("bell").ClickAsync();
+        await tabA.InboxItem(first).GetByTestId("mark-read").ClickAsync();
+
+        await Expect(tabB.TestId("badge")).ToHaveAttributeAsync("data-count", "1");
+        await Expect(tabB.TestId("badge")).ToHaveTextAsync("1");
+        await Expect(tabB.InboxItem(first)).ToHaveAttributeAsync("data-read", "true");
+        await Expect(tabB.InboxItem(second)).ToHaveAttributeAsync("data-read", "false");
+        await Expect(tabA.TestId("badge")).ToHaveAttributeAsync("data-count", "1");
+
+        await tabA.TestId("mark-all-read").ClickAsync();
+        await Expect(tabB.TestId("badge")).ToBeHiddenAsync();
+        await Expect(tabB.TestId("badge")).ToHaveAttributeAsync("data-count", "0");
+        await Expect(tabB.InboxItem(second)).ToHaveAttributeAsync("data-read", "true");
+        session.AssertNoConsoleErrors();
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Dashboard_funnel_shows_delivery_and_the_read_without_a_reload()
+    {
+        var reader = NewUser("funnel");
+        await browser.MarkAllReadAsync(reader);
+        await using var session = browser.NewSession();
+        var inbox = await session.InboxAsync(reader, "inbox");
+        var dashboard = await session.DashboardAsync("ops-admin", "dashboard");
+
+        // A marker on the dashboard's window survives only if the page is never reloaded.
+        await dashboard.Page.EvaluateAsync("() => { window.sameDocument = true; }");
+        var id = await dashboard.SendAsync(new Compose("order.shipped", "Your order 1234 shipped")
+        {
+            Body = "It arrives on Thursday.",
+            Data = """{"orderId": 1234, "carrier": "DHL"}""",
+            Users = reader,
+        });
+        var row = dashboard.SentItem(id);
+        await Expect(row.GetByTestId("funnel-delivered")).ToHaveTextAsync("1");
+        await Expect(row.GetByTestId("funnel-read")).ToHaveTextAsync("0");
+
+        await inbox.TestId("bell").ClickAsync();
+        await inbox.InboxItem(id).GetByTestId("notification-open").ClickAsync();
+        await Expect(inbox.InboxItem(id)).ToHaveAttributeAsync("data-read", "true");
+        await Expect(inbox.InboxItem(id).GetByTestId("notification-data")).ToContainTextAsync("\"orderId\": 1234");
+
+        await Expect(row.GetByTestId("funnel-read")).ToHaveTextAsync("1");
+        await Expect(row.GetByTestId("funnel-seen")).ToHaveTextAsync("1");
+        await Expect(row).ToHaveAttributeAsync("data-read", "1");
+        Assert.True(await dashboard.Page.EvaluateAsync<bool>("() => window.sameDocument === true"), "The dashboard reloaded to show the read.");
+
+        // The live connection count includes at least this inbox and the dashboard's own connection.
+        await Expect(dashboard.TestId("connections-count")).ToHaveAttributeAsync("data-value", AtLeastTwo());
+        await dashboard.ScreenshotAsync("dashboard");
+        await inbox.ScreenshotAsync("inbox");
+        session.AssertNoConsoleErrors();
+    }
+
+    [GeneratedRegex(@"^([2-9]|[1-9][0-9]+)$")]
+    private static partial Regex AtLeastTwo();
+}
