@@ -1,0 +1,154 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.SignalR.Client;
+using Notifications.Client;
+using Notifications.Tests.Infrastructure;
+
+namespace Notifications.Tests.Client;
+
+/// <summary>
+/// The SDK's promise across drops: every notification sent while it was away arrives exactly once, through the
+/// catch-up sync it runs on each reconnect, and each reconnect asks the app for a fresh token.
+/// </summary>
+public sealed class ClientReconnectTests(SqliteServiceFixture service) : IClassFixture<SqliteServiceFixture>
+{
+    [Fact]
+    public async Task Reconnect_after_a_server_crash_delivers_each_missed_notification_exactly_once()
+    {
+        var directory = Directory.CreateTempSubdirectory("notifications-client-").FullName;
+        var settings = new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "Sqlite",
+            ["ConnectionStrings:Notifications"] = $"Data Source={Path.Combine(directory, "n.db")}",
+        };
+        var user = NewUser("olga");
+        var tokens = new TokenSource(user);
+        var logs = new CapturedLogs();
+        await using var serverA = new ServiceProcess(settings);
+        await using var serverB = new ServiceProcess(settings, serverA.Port);
+        try
+        {
+            await serverA.StartAsync();
+            await using var client = await ClientRecorder.StartAsync(new NotificationsClientOptions(serverA.BaseUri, tokens.GetAsync)
+            {
+                ReconnectDelays = [TimeSpan.Zero, TimeSpan.FromMilliseconds(250)],
+                ReorderWindow = TimeSpan.FromMinutes(5),
+                LoggerFactory = logs.CreateFactory(),
+            });
+            var beforeCrash = await SendAsync(serverA, user, "before the crash");
+            await client.ReceiveThroughAsync(beforeCrash);
+            var callsBeforeCrash = tokens.Calls;
+
+            // The reconnect waits in the token provider, so nothing sent meanwhile can reach it live.
+            tokens.Hold(() => true);
+            await serverA.KillAsync();
+            await client.WaitForStateAsync(NotificationsConnectionState.Reconnecting);
+            await tokens.WaitUntilHeldAsync();
+            await serverB.StartAsync();
+
+            // Another connection of the user sees the live pushes: once it has all three, server B has pushed them,
+            // while the SDK client was provably not connected.
+            await using var witness = new HubClient(new HubConnectionBuilder()
+                .WithUrl(new Uri(serverB.BaseUri, "hubs/notifications"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.For(user)))
+                .Build());
+            await witness.StartAsync();
+            long[] missed = [await SendAsync(serverB, user, "missed 1"), await SendAsync(serverB, user, "missed 2"), await SendAsync(serverB, user, "missed 3")];
+            var pushed = new HashSet<long>();
+            while (!pushed.IsSupersetOf(missed))
+            {
+                pushed.Add((await witness.NextNotificationAsync()).Id);
+            }
+
+            Assert.Equal(NotificationsConnectionState.Reconnecting, client.Client.State);
+            Assert.Equal([beforeCrash], client.DeliveredIds);
+
+            tokens.Release();
+            var caughtUp = await client.ReceiveThroughAsync(missed[^1]);
+            await client.WaitForStateAsync(NotificationsConnectionState.Connected);
+            var afterReconnect = await SendAsync(serverB, user, "live again");
+            var live = await client.ReceiveThroughAsync(afterReconnect);
+
+            long[] expected = [beforeCrash, .. missed, afterReconnect];
+            Assert.True(expected.SequenceEqual(client.DeliveredIds), $"Raised {string.Join(",", client.DeliveredIds)}, expected {string.Join(",", expected)}. Client log:\n{logs}");
+            Assert.Equal(missed, caughtUp.Select(n => n.Id));
+            Assert.Equal([afterReconnect], live.Select(n => n.Id));
+            Assert.Equal(afterReconnect, client.Client.Cursor);
+
+            // The catch-up re-fetched the id received just before the drop (reorder window) and dropped it as a duplicate.
+            Assert.Contains(logs.Entries, e => e.Event.Id == 2 && e.Message.Contains($" {beforeCrash}:", StringComparison.Ordinal));
+
+            Assert.True(tokens.Calls > callsBeforeCrash, "the reconnect asked the token provider again");
+            Assert.Equal(tokens.Issued.Count, tokens.Issued.Distinct().Count());
+            Assert.DoesNotContain(logs.Entries, e => tokens.Issued.Any(t => e.Message.Contains(t, StringComparison.Ordinal)));
+            Assert.DoesNotContain(logs.Entries, e => e.Message.Contains("missed 1", StringComparison.Ordinal));
+        }
+        finally
+        {
+            tokens.Release();
+            await serverA.KillAsync();
+            await serverB.KillAsync();
+            DeleteQuietly(directory);
+        }
+    }
+
+    [Fact]
+    public async Task Expired_token_closes_the_connection_and_the_client_returns_with_a_fresh_token_and_catches_up()
+    {
+        var user = NewUser("pete");
+
+        NotificationsClient? sdk = null;
+        bool Starting() => sdk!.State == NotificationsConnectionState.Connecting;
+
+        // Tokens of the first connect live two seconds: the server then closes it (CloseOnAuthenticationExpiration).
+        // Every later ask waits at the gate, so what is sent meanwhile provably cannot arrive live.
+        var tokens = new TokenSource(user) { Lifetime = () => Starting() ? TimeSpan.FromSeconds(2) : TimeSpan.FromHours(1) };
+        tokens.Hold(() => !Starting());
+        await using var client = new ClientRecorder(new NotificationsClientOptions(service.BaseUri, tokens.GetAsync)
+        {
+            ReconnectDelays = [TimeSpan.Zero, TimeSpan.FromMilliseconds(250)],
+        });
+        sdk = client.Client;
+        await client.Client.StartAsync().WithTimeout(what: "the SDK client to start");
+        try
+        {
+            await tokens.WaitUntilHeldAsync(TimeSpan.FromSeconds(30));
+            var whileAway = await service.SendAsync("admin-1", new { type = "test.client", title = "while away", audience = new { users = new[] { user } } });
+            Assert.Equal(NotificationsConnectionState.Reconnecting, client.Client.State);
+
+            tokens.Release();
+            Assert.Equal([whileAway], (await client.ReceiveThroughAsync(whileAway)).Select(n => n.Id));
+            var sentinel = await service.SendAsync("admin-1", new { type = "test.client", title = "sentinel", audience = new { users = new[] { user } } });
+            await client.ReceiveThroughAsync(sentinel);
+
+            Assert.Equal([whileAway, sentinel], client.DeliveredIds);
+            Assert.True(tokens.Calls >= 2, "the client asked for a new token after the old one expired");
+            Assert.Equal(tokens.Issued.Count, tokens.Issued.Distinct().Count());
+        }
+        finally
+        {
+            tokens.Release();
+        }
+    }
+
+    private static string NewUser(string name) => $"{name}-{Guid.NewGuid():N}"[..20];
+
+    private static async Task<long> SendAsync(ServiceProcess server, string user, string title)
+    {
+        using var http = server.Client("admin-1", "admin");
+        using var response = await http.PostAsJsonAsync("api/notifications", new { type = "test.client", title, audience = new { users = new[] { user } } })
+            .WithTimeout(what: "the send");
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<Api.Sending.SendResult>().WithTimeout(what: "the send's body"))!.Id;
+    }
+
+    private static void DeleteQuietly(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

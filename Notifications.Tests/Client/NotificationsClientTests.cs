@@ -1,0 +1,277 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.SignalR;
+using Notifications.Api.Admin;
+using Notifications.Api.Inbox;
+using Notifications.Client;
+using Notifications.Tests.Infrastructure;
+
+namespace Notifications.Tests.Client;
+
+/// <summary>
+/// The .NET SDK against the real service (Kestrel, SignalR, SQLite): what an app using <see cref="NotificationsClient"/>
+/// observes. Users are unique per test; nothing here broadcasts, so tests in the fixture cannot see each other's sends.
+/// </summary>
+public sealed class NotificationsClientTests(SqliteServiceFixture service) : IClassFixture<SqliteServiceFixture>
+{
+    [Fact]
+    public async Task Client_receives_a_notification_with_its_typed_payload()
+    {
+        var alice = NewUser("alice");
+        await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, alice));
+
+        var id = await service.SendAsync("orders-service", new
+        {
+            type = "order.shipped",
+            title = "Your order shipped",
+            body = "Order 1234 is on its way",
+            data = new { orderId = 1234, carrier = "dhl" },
+            priority = "high",
+            audience = new { users = new[] { alice } },
+        });
+
+        var received = await client.NextNotificationAsync();
+        Assert.Equal(id, received.Id);
+        Assert.Equal("order.shipped", received.Type);
+        Assert.Equal("Your order shipped", received.Title);
+        Assert.Equal("Order 1234 is on its way", received.Body);
+        Assert.Equal(1234, received.Data!.Value.GetProperty("orderId").GetInt32());
+        Assert.Equal("dhl", received.Data.Value.GetProperty("carrier").GetString());
+        Assert.Equal("high", received.Priority);
+        Assert.Equal("orders-service", received.SenderId);
+        Assert.Equal(TimeSpan.Zero, received.CreatedAt.Offset);
+        Assert.Null(received.ExpiresAt);
+        Assert.Null(received.ReadAt);
+        Assert.Null(received.SeenAt);
+        Assert.Null(received.ArchivedAt);
+        await Timeouts.Eventually(() => Task.FromResult(client.Client.Cursor == id), "the cursor covers the delivered id");
+    }
+
+    [Fact]
+    public async Task Start_delivers_the_backlog_in_id_order_before_it_returns()
+    {
+        var bob = NewUser("bob");
+        long[] sent = [await Send(bob, "one"), await Send(bob, "two"), await Send(bob, "three")];
+
+        await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, bob));
+
+        Assert.Equal(sent, client.DeliveredIds);
+        Assert.Equal(sent[^1], client.Client.Cursor);
+        Assert.Equal(NotificationsConnectionState.Connected, client.Client.State);
+    }
+
+    [Fact]
+    public async Task Start_from_a_saved_cursor_delivers_only_newer_notifications()
+    {
+        var carol = NewUser("carol");
+        var processed = await Send(carol, "already processed");
+        long[] newer = [await Send(carol, "new one"), await Send(carol, "new two")];
+
+        await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, carol) with { InitialCursor = processed });
+
+        Assert.Equal(newer, client.DeliveredIds);
+    }
+
+    [Fact]
+    public async Task A_manual_sync_raises_nothing_already_raised_live()
+    {
+        var dave = NewUser("dave");
+        await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, dave));
+        var id = await Send(dave, "live");
+        await client.ReceiveThroughAsync(id);
+
+        await client.Client.SyncAsync().WithTimeout(what: "a manual sync");
+        var sentinel = await Send(dave, "sentinel");
+
+        Assert.Equal([sentinel], (await client.ReceiveThroughAsync(sentinel)).Select(n => n.Id));
+        Assert.Equal([id, sentinel], client.DeliveredIds);
+    }
+
+    [Fact]
+    public async Task MarkRead_shows_in_rest_and_reaches_the_users_other_client()
+    {
+        var erin = NewUser("erin");
+        await using var phone = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, erin));
+        await using var laptop = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, erin));
+        var first = await Send(erin, "first");
+        var second = await Send(erin, "second");
+        await phone.ReceiveThroughAsync(second);
+
+        await phone.Client.MarkReadAsync(first).WithTimeout(what: "MarkReadAsync");
+
+        Assert.Equal([first], await laptop.NextReadAsync());
+        Assert.Equal(1, await laptop.NextUnreadCountAsync());
+        Assert.Equal([first], await phone.NextReadAsync());
+        Assert.Equal(1, await phone.NextUnreadCountAsync());
+        using var http = service.Client(erin);
+        var read = await http.GetFromJsonAsync<NotificationDto>($"api/notifications/{first}").WithTimeout(what: "GET the read notification");
+        var unread = await http.GetFromJsonAsync<NotificationDto>($"api/notifications/{second}").WithTimeout(what: "GET the unread notification");
+        Assert.NotNull(read!.ReadAt);
+        Assert.NotNull(read.SeenAt);
+        Assert.Null(unread!.ReadAt);
+        Assert.Equal(1, (await http.GetFromJsonAsync<UnreadCount>("api/notifications/unread-count").WithTimeout(what: "the unread count"))!.Count);
+        Assert.Equal(1, await laptop.Client.GetUnreadCountAsync().WithTimeout(what: "GetUnreadCountAsync"));
+    }
+
+    [Fact]
+    public async Task MarkAllRead_raises_AllRead_and_a_zero_count_on_the_users_other_client()
+    {
+        var frank = NewUser("frank");
+        await using var phone = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, frank));
+        await using var laptop = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, frank));
+        var id = await Send(frank, "one");
+        await laptop.ReceiveThroughAsync(id);
+
+        await phone.Client.MarkAllReadAsync().WithTimeout(what: "MarkAllReadAsync");
+
+        Assert.True(await laptop.NextAllReadAsync() >= id);
+        Assert.Equal(0, await laptop.NextUnreadCountAsync());
+        using var http = service.Client(frank);
+        Assert.NotNull((await http.GetFromJsonAsync<NotificationDto>($"api/notifications/{id}").WithTimeout(what: "GET the notification"))!.ReadAt);
+    }
+
+    [Fact]
+    public async Task Ack_from_inside_the_handler_records_delivery_without_marking_read()
+    {
+        var gina = NewUser("gina");
+        var acked = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, gina));
+
+        // A handler awaiting a hub call must not deadlock the SDK (it runs off SignalR's receive loop).
+        client.Client.NotificationReceived += async n =>
+        {
+            await client.Client.AckAsync(n.Id);
+            acked.TrySetResult(n.Id);
+        };
+        var id = await Send(gina, "ack me");
+
+        Assert.Equal(id, await acked.Task.WithTimeout(what: "the handler's AckAsync to complete"));
+        var stats = await StatsOfAsync(id);
+        Assert.Equal(new FunnelStats(Delivered: 1, Seen: 0, Read: 0), stats);
+        using var http = service.Client(gina);
+        var dto = await http.GetFromJsonAsync<NotificationDto>($"api/notifications/{id}").WithTimeout(what: "GET the notification");
+        Assert.Null(dto!.ReadAt);
+        Assert.Null(dto.SeenAt);
+
+        await client.Client.MarkReadAsync(id).WithTimeout(what: "MarkReadAsync");
+        Assert.Equal(new FunnelStats(Delivered: 1, Seen: 1, Read: 1), await StatsOfAsync(id));
+    }
+
+    [Fact]
+    public async Task Ack_of_an_id_the_user_cannot_see_is_ignored()
+    {
+        var (hank, other) = (NewUser("hank"), NewUser("other"));
+        var notHis = await Send(other, "not for hank");
+        await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, hank));
+
+        await client.Client.AckAsync(notHis).WithTimeout(what: "AckAsync");
+        await client.Client.MarkReadAsync(notHis).WithTimeout(what: "MarkReadAsync");
+
+        Assert.Equal(new FunnelStats(0, 0, 0), await StatsOfAsync(notHis));
+    }
+
+    [Fact]
+    public async Task Subscribing_to_an_open_group_delivers_the_groups_next_send()
+    {
+        var ivy = NewUser("ivy");
+        var group = await CreateGroupAsync("open");
+        await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, ivy));
+
+        var subscription = await client.Client.SubscribeAsync(group).WithTimeout(what: "SubscribeAsync");
+        var id = await service.SendAsync("admin-1", new { type = "team.news", title = "hello group", audience = new { groups = new[] { group } } });
+
+        Assert.Equal(group, subscription.Group);
+        var received = await client.NextNotificationAsync();
+        Assert.Equal(id, received.Id);
+        Assert.True(received.CreatedAt >= subscription.JoinedAt);
+    }
+
+    [Fact]
+    public async Task Unsubscribing_stops_the_groups_sends()
+    {
+        var jack = NewUser("jack");
+        var group = await CreateGroupAsync("open");
+        await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, jack));
+        await client.Client.SubscribeAsync(group).WithTimeout(what: "SubscribeAsync");
+
+        await client.Client.UnsubscribeAsync(group).WithTimeout(what: "UnsubscribeAsync");
+        await service.SendAsync("admin-1", new { type = "team.news", title = "after leaving", audience = new { groups = new[] { group } } });
+        var sentinel = await Send(jack, "sentinel");
+
+        Assert.Equal([sentinel], (await client.ReceiveThroughAsync(sentinel)).Select(n => n.Id));
+    }
+
+    [Fact]
+    public async Task Subscribing_to_a_restricted_group_is_refused_with_a_clear_HubException()
+    {
+        var kim = NewUser("kim");
+        var group = await CreateGroupAsync("restricted");
+        await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, kim));
+
+        var error = await Assert.ThrowsAsync<HubException>(() => client.Client.SubscribeAsync(group).WithTimeout(what: "SubscribeAsync"));
+
+        Assert.Contains("restricted", error.Message, StringComparison.Ordinal);
+        using var http = service.Client(kim);
+        var groups = await http.GetFromJsonAsync<Api.Groups.GroupList>("api/groups").WithTimeout(what: "GET groups");
+        Assert.DoesNotContain(groups!.Items, g => g.Name == group);
+    }
+
+    [Fact]
+    public async Task Retraction_raises_Retracted_once()
+    {
+        var liam = NewUser("liam");
+        await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, liam));
+        var id = await Send(liam, "oops");
+        await client.ReceiveThroughAsync(id);
+
+        using var sender = service.Client("admin-1", "admin");
+        using var first = await sender.DeleteAsync($"api/notifications/{id}").WithTimeout(what: "the retraction");
+        using var again = await sender.DeleteAsync($"api/notifications/{id}").WithTimeout(what: "the repeated retraction");
+
+        Assert.Equal(HttpStatusCode.NoContent, first.StatusCode);
+        Assert.Equal(id, await client.NextRetractionAsync());
+        var sentinel = await Send(liam, "sentinel");
+        await client.ReceiveThroughAsync(sentinel);
+        Assert.False(client.HasPendingRetraction);
+    }
+
+    [Fact]
+    public async Task Hub_calls_before_start_fail_with_InvalidOperationException()
+    {
+        await using var client = new ClientRecorder(ClientRecorder.OptionsFor(service.BaseUri, NewUser("mia")));
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => client.Client.MarkReadAsync(1).WithTimeout(what: "MarkReadAsync"));
+        Assert.Equal(NotificationsConnectionState.Disconnected, client.Client.State);
+    }
+
+    [Fact]
+    public async Task Start_with_a_rejected_token_throws_and_leaves_the_client_disconnected()
+    {
+        var options = new NotificationsClientOptions(service.BaseUri, _ => Task.FromResult(TestTokens.Create("nora", [], TimeSpan.FromHours(1), signingKey: "a-different-signing-key-that-is-long-enough-42")));
+        await using var client = new ClientRecorder(options);
+
+        await Assert.ThrowsAsync<HttpRequestException>(() => client.Client.StartAsync().WithTimeout(what: "StartAsync"));
+        Assert.Equal(NotificationsConnectionState.Disconnected, client.Client.State);
+    }
+
+    private static string NewUser(string name) => $"{name}-{Guid.NewGuid():N}"[..20];
+
+    private Task<long> Send(string user, string title) =>
+        service.SendAsync("admin-1", new { type = "test.client", title, audience = new { users = new[] { user } } });
+
+    private async Task<string> CreateGroupAsync(string kind)
+    {
+        var name = $"g-{Guid.NewGuid():N}"[..16];
+        using var admin = service.Client("admin-1", "admin");
+        using var response = await admin.PostAsJsonAsync("api/groups", new { name, kind }).WithTimeout(what: "creating the group");
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return name;
+    }
+
+    private async Task<FunnelStats> StatsOfAsync(long id)
+    {
+        using var admin = service.Client("admin-1", "admin");
+        var page = await admin.GetFromJsonAsync<SentPage>($"api/admin/notifications?before={id + 1}&limit=1").WithTimeout(what: "the admin's sent list");
+        return Assert.Single(page!.Items, n => n.Id == id).Stats;
+    }
+}
