@@ -65,5 +65,10 @@ public sealed class DashboardTests(BrowserFixture browser)
         await Expect(dashboard.TestId("compose-error")).ToBeHiddenAsync();
         await Expect(dashboard.SentItem(id)).ToBeVisibleAsync();
         session.AssertNoConsoleErrors((FailedToLoad400, "/api/notifications"));
+
+        // The deliberate 400s were seen by the console hook, so "no console errors" elsewhere is a real check.
+        await Timeouts.Eventually(
+            () => Task.FromResult(session.Problems.Any(p => p.Text.StartsWith(FailedToLoad400, StringComparison.Ordinal))),
+            "the browser logged the deliberate 400");
     }
 }

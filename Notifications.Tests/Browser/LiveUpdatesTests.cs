@@ -38,10 +38,16 @@ public sealed partial class LiveUpdatesTests(BrowserFixture browser)
         await Expect(inbox.TestId("badge")).ToHaveTextAsync("1");
         await inbox.ScreenshotAsync("inbox-toast");
 
-        await inbox.TestId("bell").ClickAsync();
+        // Keyboard only: Enter on the bell opens the panel, Escape closes it and gives focus back to the bell.
+        await inbox.TestId("bell").FocusAsync();
+        await inbox.Page.Keyboard.PressAsync("Enter");
         await Expect(inbox.TestId("panel")).ToBeVisibleAsync();
+        await Expect(inbox.TestId("bell")).ToHaveAttributeAsync("aria-expanded", "true");
         await Expect(inbox.InboxItem(id)).ToHaveAttributeAsync("data-read", "false");
         await inbox.ScreenshotAsync("inbox-panel");
+        await inbox.Page.Keyboard.PressAsync("Escape");
+        await Expect(inbox.TestId("panel")).ToBeHiddenAsync();
+        await Expect(inbox.TestId("bell")).ToBeFocusedAsync();
         await Expect(dashboard.SentItem(id)).ToBeVisibleAsync();
         await dashboard.ScreenshotAsync("dashboard-broadcast");
         session.AssertNoConsoleErrors();
