@@ -47,6 +47,7 @@ public static class ApiExtensions
         services.AddScoped<NotificationSender>();
         services.AddSingleton<NotificationDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<NotificationDispatcher>());
+        services.AddNotificationsDelivery();
         services.AddHostedService<MembershipMover>();
         services.AddHostedService<InstanceReporter>();
         return builder;

@@ -25,7 +25,9 @@ public sealed class HubErrorFilter(ILogger<HubErrorFilter> logger) : IHubFilter
         }
     }
 
+    // Anywhere in the chain: a failed SaveChanges on Npgsql arrives as InvalidOperationException ("transient
+    // failure") wrapping DbUpdateException wrapping NpgsqlException.
     public static bool IsStoreFailure(Exception ex) =>
         ex is DbException or DbUpdateException or TimeoutException or InvalidOperationException { InnerException: DbException }
-        || ex.InnerException is DbException;
+        || (ex.InnerException is { } inner && IsStoreFailure(inner));
 }

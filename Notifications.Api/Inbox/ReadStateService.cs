@@ -29,6 +29,8 @@ public sealed class ReadStateService(
             return visible;
         }
 
+        // Sorted, so concurrent upserts of overlapping ids by one user take their row locks in the same order.
+        visible.Sort();
         await db.UpsertReceiptsAsync(viewer.UserId, visible, field, time.GetUtcNow().UtcDateTime, cancellationToken);
         switch (field)
         {
@@ -54,35 +56,35 @@ public sealed class ReadStateService(
     public async Task<long> MarkAllReadAsync(Viewer viewer, CancellationToken cancellationToken)
     {
         var upTo = await db.Notifications.MaxAsync(n => (long?)n.Id, cancellationToken) ?? 0;
-        var now = time.GetUtcNow().UtcDateTime;
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                var watermark = await db.ReadWatermarks.FirstOrDefaultAsync(w => w.UserId == viewer.UserId, cancellationToken);
-                if (watermark is null)
-                {
-                    db.ReadWatermarks.Add(new ReadWatermark { UserId = viewer.UserId, UpToId = upTo, ReadAt = now });
-                }
-                else if (watermark.UpToId < upTo)
-                {
-                    watermark.UpToId = upTo;
-                    watermark.ReadAt = now;
-                }
-
-                await db.SaveChangesAsync(cancellationToken);
-                break;
-            }
-            catch (DbUpdateException) when (attempt == 0)
-            {
-                // Another connection of the same user created the row first: read it again and move it forward.
-                db.ChangeTracker.Clear();
-            }
-        }
-
+        await RaiseWatermarkAsync(viewer.UserId, upTo, time.GetUtcNow().UtcDateTime, cancellationToken);
         await hub.Clients.User(viewer.UserId).AllRead(new AllReadPayload(upTo));
         await PushUnreadCountAsync(viewer, cancellationToken);
         return upTo;
+    }
+
+    /// <summary>
+    /// One atomic upsert that only ever moves the watermark forward: concurrent read-alls of one user (several tabs)
+    /// neither collide on the insert nor move it back, and no failed statement is logged along the way.
+    /// </summary>
+    private Task RaiseWatermarkAsync(string userId, long upTo, DateTime at, CancellationToken cancellationToken)
+    {
+        var sql = db.Database.ProviderName switch
+        {
+            "Microsoft.EntityFrameworkCore.SqlServer" => """
+                MERGE [ReadWatermarks] WITH (HOLDLOCK) AS t
+                USING (SELECT {0} AS [UserId]) AS s ON t.[UserId] = s.[UserId]
+                WHEN MATCHED AND t.[UpToId] < {1} THEN UPDATE SET [UpToId] = {1}, [ReadAt] = {2}
+                WHEN NOT MATCHED THEN INSERT ([UserId], [UpToId], [ReadAt]) VALUES ({0}, {1}, {2});
+                """,
+
+            // PostgreSQL and SQLite share the ON CONFLICT upsert.
+            _ => """
+                INSERT INTO "ReadWatermarks" ("UserId", "UpToId", "ReadAt") VALUES ({0}, {1}, {2})
+                ON CONFLICT ("UserId") DO UPDATE SET "UpToId" = excluded."UpToId", "ReadAt" = excluded."ReadAt"
+                WHERE "ReadWatermarks"."UpToId" < excluded."UpToId"
+                """,
+        };
+        return db.Database.ExecuteSqlRawAsync(sql, [userId, upTo, at], cancellationToken);
     }
 
     private async Task PushUnreadCountAsync(Viewer viewer, CancellationToken cancellationToken) =>

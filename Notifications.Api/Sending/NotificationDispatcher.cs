@@ -105,11 +105,22 @@ public sealed class NotificationDispatcher(
         var ids = entries.Select(e => e.NotificationId).Distinct().ToArray();
         var notifications = await db.Notifications.AsNoTracking().Include(n => n.Audience).Where(n => ids.Contains(n.Id)).ToDictionaryAsync(n => n.Id, cancellationToken);
         logger.LogInformation("Took over {Count} outbox entries whose lease expired", entries.Count);
+
+        // A send that was retracted or expired meanwhile is no longer owed to anyone: complete it without a push.
+        var stale = entries.Where(e => e.Kind == OutboxKind.Send && !IsLive(notifications.GetValueOrDefault(e.NotificationId), now)).Select(e => e.Id).ToArray();
+        if (stale.Length > 0)
+        {
+            await db.Outbox.Where(o => stale.Contains(o.Id)).ExecuteDeleteAsync(cancellationToken);
+        }
+
         return entries
-            .Where(e => notifications.ContainsKey(e.NotificationId))
+            .Where(e => !stale.Contains(e.Id) && notifications.ContainsKey(e.NotificationId))
             .Select(e => new PushWork(e.Id, e.Kind, NotificationDto.From(notifications[e.NotificationId]), PushTargets.Of(notifications[e.NotificationId])))
             .ToList();
     }
+
+    private static bool IsLive(Notification? notification, DateTime now) =>
+        notification is not null && Domain.Visibility.IsLive(notification.RetractedAt, notification.ExpiresAt, now);
 
     private async Task PushAndCompleteAsync(List<PushWork> batch, CancellationToken cancellationToken)
     {

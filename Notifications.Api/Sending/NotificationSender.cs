@@ -22,6 +22,8 @@ public sealed class NotificationSender(
     InstanceIdentity instance,
     IOptions<OutboxOptions> outbox,
     IOptions<IdempotencyOptions> idempotency,
+    IOptions<SendFaultOptions> faults,
+    SendGate gate,
     TimeProvider time)
 {
     public async Task<SendOutcome> SendAsync(Viewer sender, SendNotificationRequest request, string? idempotencyKey, CancellationToken cancellationToken)
@@ -32,7 +34,6 @@ public sealed class NotificationSender(
         Priorities.TryParse(request.Priority, out var priority);
         var requestHash = idempotencyKey is null ? null : HashOf(request);
 
-        var now = time.GetUtcNow().UtcDateTime;
         var notification = new Notification
         {
             Type = request.Type!,
@@ -41,7 +42,6 @@ public sealed class NotificationSender(
             Data = request.Data is { ValueKind: JsonValueKind.Object } data ? data.GetRawText() : null,
             Priority = priority,
             SenderId = sender.UserId,
-            CreatedAt = now,
             ExpiresAt = request.ExpiresAt is { } expires ? SendNotificationRequest.ToUtc(expires) : null,
             Everyone = audience.Everyone,
             IdempotencyKey = idempotencyKey,
@@ -54,11 +54,18 @@ public sealed class NotificationSender(
             ],
         };
 
-        var entry = new OutboxEntry { Kind = OutboxKind.Send, CreatedAt = now, LeaseUntil = now.AddSeconds(outbox.Value.LeaseSeconds), LeasedBy = instance.Id };
+        OutboxEntry entry;
+        using (await gate.EnterAsync(cancellationToken))
         await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
         {
             // Taken before the ids are drawn, so ids commit in order (see docs/delivery.md).
             await db.AcquireSendOrderLockAsync(cancellationToken);
+
+            // Read under the lock, so createdAt grows with the id and the lease starts when the wait is over.
+            // Whole microseconds, as every provider stores them: a replay returns exactly the createdAt the first call did.
+            var now = TruncateToMicroseconds(time.GetUtcNow().UtcDateTime);
+            notification.CreatedAt = now;
+            entry = new OutboxEntry { Kind = OutboxKind.Send, CreatedAt = now, LeaseUntil = now.AddSeconds(outbox.Value.LeaseSeconds), LeasedBy = instance.Id };
             if (idempotencyKey is not null && await FindReplayAsync(sender.UserId, idempotencyKey, requestHash!, now, cancellationToken) is { } replay)
             {
                 return new SendOutcome(replay, Replayed: true);
@@ -69,6 +76,7 @@ public sealed class NotificationSender(
             entry.NotificationId = notification.Id;
             db.Outbox.Add(entry);
             await db.SaveChangesAsync(cancellationToken);
+            await HoldForFaultTestAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
 
@@ -97,6 +105,17 @@ public sealed class NotificationSender(
         db.Outbox.Add(entry);
         await db.SaveChangesAsync(cancellationToken);
         dispatcher.Enqueue(new PushWork(entry.Id, OutboxKind.Retract, NotificationDto.From(notification), PushTargets.Of(notification)));
+    }
+
+    private static DateTime TruncateToMicroseconds(DateTime value) =>
+        new(value.Ticks - (value.Ticks % (TimeSpan.TicksPerMillisecond / 1000)), DateTimeKind.Utc);
+
+    private Task HoldForFaultTestAsync(CancellationToken cancellationToken)
+    {
+        var maxDelay = faults.Value.SendCommitDelayMs;
+        return maxDelay > 0
+            ? Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(maxDelay + 1)), time, cancellationToken)
+            : Task.CompletedTask;
     }
 
     private async Task EnsureGroupsExistAsync(IReadOnlyList<string> groups, CancellationToken cancellationToken)

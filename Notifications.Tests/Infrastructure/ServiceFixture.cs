@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Notifications.Api.Sending;
@@ -29,6 +30,11 @@ public abstract class ServiceFixture : IAsyncLifetime
 
     protected abstract Task<Dictionary<string, string?>> DatabaseSettingsAsync();
 
+    /// <summary>Replaces or adds app services (a test clock, a log capture), applied after the app's own registrations.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
     public async Task InitializeAsync()
     {
         var settings = TestTokens.ServerSettings();
@@ -42,7 +48,7 @@ public abstract class ServiceFixture : IAsyncLifetime
             settings[key] = value;
         }
 
-        factory = new KestrelFactory(settings);
+        factory = new KestrelFactory(settings, ConfigureServices);
         factory.UseKestrel(0);
         factory.StartServer();
         var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -97,7 +103,7 @@ public abstract class ServiceFixture : IAsyncLifetime
 }
 
 /// <summary>The app with test settings, on Kestrel bound to a free loopback port.</summary>
-internal sealed class KestrelFactory(Dictionary<string, string?> settings) : WebApplicationFactory<Program>
+internal sealed class KestrelFactory(Dictionary<string, string?> settings, Action<IServiceCollection>? configureServices = null) : WebApplicationFactory<Program>
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -105,6 +111,11 @@ internal sealed class KestrelFactory(Dictionary<string, string?> settings) : Web
         foreach (var (key, value) in settings)
         {
             builder.UseSetting(key, value);
+        }
+
+        if (configureServices is not null)
+        {
+            builder.ConfigureTestServices(configureServices);
         }
     }
 }

@@ -1,0 +1,113 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Notifications.Api.Sending;
+using Notifications.Infrastructure.Data;
+
+namespace Notifications.Api.Retention;
+
+/// <summary>What one cleanup run did: how many statements it took and the most rows any one of them touched.</summary>
+public sealed record RetentionResult(int KeysCleared, int ExpiredDeleted, int AgedDeleted, int Statements, int LargestStatement);
+
+/// <summary>
+/// Frees idempotency keys whose window has passed and deletes expired and retention-aged notifications with their
+/// audience, receipts and outbox rows. Each statement touches at most <see cref="RetentionOptions.BatchSize"/> rows
+/// and runs in its own short transaction, so sends, reads and syncs never wait long behind it.
+/// </summary>
+public sealed class RetentionCleaner(
+    IServiceScopeFactory scopes,
+    IOptions<RetentionOptions> options,
+    IOptions<IdempotencyOptions> idempotency,
+    TimeProvider time,
+    ILogger<RetentionCleaner> logger)
+{
+    public async Task<RetentionResult> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<NotificationsDbContext>();
+        var run = new Run(db, options.Value.BatchSize, cancellationToken);
+        var now = time.GetUtcNow().UtcDateTime;
+        var keyCutoff = now.AddHours(-idempotency.Value.WindowHours);
+        var ageCutoff = now.AddDays(-options.Value.Days);
+
+        // Keys first: an expired notification keeps its row while its key may still be replayed (else a replay
+        // within the window would send again), and is deleted in the same run once the key is free.
+        var keys = await run.UpdateInBatchesAsync(
+            db.Notifications.Where(n => n.IdempotencyKey != null && n.CreatedAt < keyCutoff),
+            s => s.SetProperty(n => n.IdempotencyKey, (string?)null).SetProperty(n => n.RequestHash, (string?)null));
+        var expired = await run.DeleteNotificationsAsync(db.Notifications.Where(n => n.ExpiresAt < now && n.IdempotencyKey == null));
+        var aged = await run.DeleteNotificationsAsync(db.Notifications.Where(n => n.CreatedAt < ageCutoff));
+
+        var result = new RetentionResult(keys, expired, aged, run.Statements, run.LargestStatement);
+        if (keys + expired + aged > 0)
+        {
+            logger.LogInformation(
+                "Retention freed {Keys} idempotency keys, deleted {Expired} expired and {Aged} aged notifications in {Statements} statements",
+                keys, expired, aged, run.Statements);
+        }
+
+        return result;
+    }
+
+    private sealed class Run(NotificationsDbContext db, int batchSize, CancellationToken cancellationToken)
+    {
+        public int Statements { get; private set; }
+
+        public int LargestStatement { get; private set; }
+
+        public async Task<int> UpdateInBatchesAsync(
+            IQueryable<Notification> query,
+            Action<Microsoft.EntityFrameworkCore.Query.UpdateSettersBuilder<Notification>> setters)
+        {
+            var total = 0;
+            while (true)
+            {
+                var ids = await NextIdsAsync(query);
+                if (ids.Count == 0)
+                {
+                    return total;
+                }
+
+                total += Count(await db.Notifications.Where(n => ids.Contains(n.Id)).ExecuteUpdateAsync(setters, cancellationToken));
+            }
+        }
+
+        /// <summary>Children in bounded chunks first, then the notifications themselves, one batch of ids at a time.</summary>
+        public async Task<int> DeleteNotificationsAsync(IQueryable<Notification> query)
+        {
+            var total = 0;
+            while (true)
+            {
+                var ids = await NextIdsAsync(query);
+                if (ids.Count == 0)
+                {
+                    return total;
+                }
+
+                await DeleteInChunksAsync(db.Receipts.Where(r => ids.Contains(r.NotificationId)).OrderBy(r => r.NotificationId).ThenBy(r => r.UserId));
+                await DeleteInChunksAsync(db.NotificationAudience.Where(a => ids.Contains(a.NotificationId)).OrderBy(a => a.NotificationId).ThenBy(a => a.Kind).ThenBy(a => a.Value));
+                await DeleteInChunksAsync(db.Outbox.Where(o => ids.Contains(o.NotificationId)).OrderBy(o => o.Id));
+                total += Count(await db.Notifications.Where(n => ids.Contains(n.Id)).ExecuteDeleteAsync(cancellationToken));
+            }
+        }
+
+        private int Count(int rows)
+        {
+            Statements++;
+            LargestStatement = Math.Max(LargestStatement, rows);
+            return rows;
+        }
+
+        private Task<List<long>> NextIdsAsync(IQueryable<Notification> query) =>
+            query.OrderBy(n => n.Id).Select(n => n.Id).Take(batchSize).ToListAsync(cancellationToken);
+
+        private async Task DeleteInChunksAsync<T>(IQueryable<T> rows)
+        {
+            int deleted;
+            do
+            {
+                deleted = Count(await rows.Take(batchSize).ExecuteDeleteAsync(cancellationToken));
+            }
+            while (deleted == batchSize);
+        }
+    }
+}

@@ -1,0 +1,20 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Notifications.Api.Retention;
+
+public sealed class RetentionOptions
+{
+    public const string Section = "Retention";
+
+    /// <summary>Notifications older than this are deleted, read or not.</summary>
+    [Range(1, 36_500)]
+    public int Days { get; set; } = 90;
+
+    /// <summary>How often each instance runs the cleanup (several instances may; deleting twice is harmless).</summary>
+    [Range(1, 86_400)]
+    public int IntervalSeconds { get; set; } = 600;
+
+    /// <summary>Rows per statement: every delete or update touches at most this many, so no lock is held for long.</summary>
+    [Range(1, 10_000)]
+    public int BatchSize { get; set; } = 500;
+}

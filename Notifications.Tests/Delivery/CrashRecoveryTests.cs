@@ -1,0 +1,150 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.SignalR.Client;
+using Notifications.Api.Inbox;
+using Notifications.Api.Sending;
+using Notifications.Tests.Infrastructure;
+using Npgsql;
+
+namespace Notifications.Tests.Delivery;
+
+/// <summary>
+/// Persisted before pushed, shown with real API processes on PostgreSQL: a process killed with SIGKILL after it
+/// committed sends but before it pushed them leaves outbox entries that another process pushes once their lease runs out.
+/// </summary>
+public sealed class CrashRecoveryTests
+{
+    // The restarted instance sweeps only after this long, so the test's client is surely connected by then.
+    private const string RestartSweepIntervalSeconds = "8";
+
+    private static Dictionary<string, string?> Settings(string connectionString, bool holdPushes, string sweepIntervalSeconds = RestartSweepIntervalSeconds) => new()
+    {
+        ["Database:Provider"] = "Postgres",
+        ["ConnectionStrings:Notifications"] = connectionString,
+        ["Outbox:FaultHoldPushes"] = holdPushes ? "true" : "false",
+        // The crashing process's entries expire at once; a sweeper's claim lasts long enough that no other
+        // instance re-claims it while it pushes, even on a busy machine.
+        ["Outbox:LeaseSeconds"] = holdPushes ? "1" : "15",
+        ["Outbox:SweepIntervalSeconds"] = sweepIntervalSeconds,
+    };
+
+    [Fact]
+    public async Task A_send_committed_by_a_process_killed_before_its_push_is_pushed_after_restart_and_was_in_the_inbox_all_along()
+    {
+        var connectionString = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
+        var user = $"crash-{Guid.NewGuid():N}"[..16];
+        long id;
+        await using (var crashing = new ServiceProcess(Settings(connectionString, holdPushes: true)))
+        {
+            await crashing.StartAsync();
+            using var sender = crashing.Client("admin-1", "admin");
+            using var sent = await sender.PostAsJsonAsync("api/notifications", new { type = "test.crash", title = "committed, not pushed", audience = new { users = new[] { user } } });
+            Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
+            id = (await sent.Content.ReadFromJsonAsync<SendResult>())!.Id;
+
+            using var reader = crashing.Client(user);
+            Assert.Equal(HttpStatusCode.OK, (await reader.GetAsync($"api/notifications/{id}")).StatusCode);
+            await crashing.KillAsync();
+        }
+
+        Assert.Equal([id], (await OutboxAsync(connectionString)).Where(e => e.Unclaimed).Select(e => e.NotificationId));
+
+        await using var restarted = new ServiceProcess(Settings(connectionString, holdPushes: false));
+        await restarted.StartAsync();
+        await using var hub = await ConnectAsync(restarted, user);
+        Assert.True(
+            (await OutboxAsync(connectionString)).All(e => e.Unclaimed),
+            $"The restarted process took over before the client connected (sweep interval {RestartSweepIntervalSeconds} s too short for this machine).");
+
+        var pushed = await hub.NextNotificationAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(id, pushed.Id);
+        await Timeouts.Eventually(async () => (await OutboxAsync(connectionString)).Count == 0, "the outbox entry is completed");
+        using var http = restarted.Client(user);
+        Assert.Equal([id], (await http.GetFromJsonAsync<SyncPage>("api/notifications/sync?after=0"))!.Items.Select(n => n.Id));
+    }
+
+    [Fact]
+    public async Task Two_instances_sweeping_the_same_orphaned_entries_push_each_one_once()
+    {
+        const int Orphans = 40;
+        var connectionString = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
+        var user = $"orphan-{Guid.NewGuid():N}"[..16];
+
+        // Two healthy instances with a client each, up before the orphans exist, so every push they make is seen.
+        await using var second = new ServiceProcess(Settings(connectionString, holdPushes: false, sweepIntervalSeconds: "1"));
+        await using var third = new ServiceProcess(Settings(connectionString, holdPushes: false, sweepIntervalSeconds: "1"));
+        var hubs = await Task.WhenAll(StartAndConnectAsync(second, user), StartAndConnectAsync(third, user)).WithTimeout(TimeSpan.FromSeconds(120), "two instances");
+        await using var secondHub = hubs[0];
+        await using var thirdHub = hubs[1];
+
+        var ids = new List<long>();
+        await using (var crashing = new ServiceProcess(Settings(connectionString, holdPushes: true)))
+        {
+            await crashing.StartAsync();
+            using var sender = crashing.Client("admin-1", "admin");
+            for (var i = 0; i < Orphans; i++)
+            {
+                using var sent = await sender.PostAsJsonAsync("api/notifications", new { type = "test.orphan", title = $"orphan {i}", audience = new { users = new[] { user } } });
+                Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
+                ids.Add((await sent.Content.ReadFromJsonAsync<SendResult>())!.Id);
+            }
+
+            await crashing.KillAsync();
+        }
+
+        await Timeouts.Eventually(async () => (await OutboxAsync(connectionString)).Count == 0, "the two instances' sweeps completed every entry", TimeSpan.FromSeconds(60));
+
+        // Each instance pushes only to its own connections; a sentinel sent through each, after the outbox is
+        // empty, arrives after every push that instance made.
+        var received = new List<long>();
+        foreach (var (instance, hub) in new[] { (second, secondHub), (third, thirdHub) })
+        {
+            using var sender = instance.Client("admin-1", "admin");
+            using var sent = await sender.PostAsJsonAsync("api/notifications", new { type = "test.sentinel", title = "sentinel", audience = new { users = new[] { user } } });
+            var sentinel = (await sent.Content.ReadFromJsonAsync<SendResult>())!.Id;
+            received.AddRange((await hub.ReceiveUntilAsync(sentinel)).Select(n => n.Id));
+        }
+
+        var orphanPushes = received.Where(ids.Contains).ToList();
+        Assert.Equal(ids, orphanPushes.Distinct().Order());
+        var duplicates = orphanPushes.Count - Orphans;
+        Assert.True(duplicates <= 2, $"{duplicates} duplicate pushes for {Orphans} orphaned entries");
+    }
+
+    private sealed record OutboxRow(long NotificationId, string? LeasedBy)
+    {
+        // The sending instance leases under its plain id; a sweep's claim adds ":<claim>".
+        public bool Unclaimed => LeasedBy is null || !LeasedBy.Contains(':', StringComparison.Ordinal);
+    }
+
+    private static async Task<List<OutboxRow>> OutboxAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync().WithTimeout(what: "a database connection");
+        await using var command = new NpgsqlCommand("""SELECT "NotificationId", "LeasedBy" FROM "Outbox" ORDER BY "NotificationId" """, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<OutboxRow>();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(new OutboxRow(reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetString(1)));
+        }
+
+        return rows;
+    }
+
+    private static async Task<HubClient> StartAndConnectAsync(ServiceProcess process, string user)
+    {
+        await process.StartAsync();
+        return await ConnectAsync(process, user);
+    }
+
+    private static async Task<HubClient> ConnectAsync(ServiceProcess process, string user)
+    {
+        var client = new HubClient(new HubConnectionBuilder()
+            .WithUrl(new Uri(process.BaseUri, "hubs/notifications"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.For(user)))
+            .Build());
+        await client.StartAsync();
+        return client;
+    }
+}
