@@ -29,13 +29,13 @@ internal sealed class BaselineHub(BaselineStore store) : Hub
 
     public Task Unsubscribe(string group) => Groups.RemoveFromGroupAsync(Context.ConnectionId, "group:" + group);
 
-    public static Task Ack(long[] ids)
+    public Task Ack(long[] ids)
     {
         _ = ids;
         return Task.CompletedTask;
     }
 
-    public static Task MarkRead(long[] ids)
+    public Task MarkRead(long[] ids)
     {
         _ = ids;
         return Task.CompletedTask;
@@ -47,7 +47,7 @@ internal sealed class BaselineHub(BaselineStore store) : Hub
         return Task.CompletedTask;
     }
 
-    public static Task MarkSeen(long[] ids)
+    public Task MarkSeen(long[] ids)
     {
         _ = ids;
         return Task.CompletedTask;

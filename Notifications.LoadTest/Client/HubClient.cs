@@ -309,7 +309,7 @@ public sealed class HubClient
             await WriteFrameAsync(OpText, data, CancellationToken.None);
             return true;
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or SocketException or NullReferenceException)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or SocketException)
         {
             LastError = Describe(ex);
             return false;

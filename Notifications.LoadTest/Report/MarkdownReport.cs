@@ -24,7 +24,9 @@ internal static class MarkdownReport
             if (!machineWritten && root.TryGetProperty("machine", out var machine))
             {
                 machineWritten = true;
-                sb.AppendLine("Machine: " + string.Join(", ", machine.EnumerateObject().Select(p => $"{p.Name} {p.Value}")));
+                sb.AppendLine("Machine: " + string.Join(", ", machine.EnumerateObject().Select(p => p.Value.ValueKind == JsonValueKind.Array
+                    ? $"{p.Name} {string.Join(" ", p.Value.EnumerateArray())}"
+                    : $"{p.Name} {p.Value}")));
                 sb.AppendLine();
             }
 

@@ -5,7 +5,7 @@ namespace Notifications.LoadTest.Scenarios;
 
 /// <summary>
 /// smoke: a few connections (default 5), 3 broadcasts that every client must receive (matched by the ids of the 201
-/// bodies), one targeted send only its user may receive, and a Sync that must return the broadcasts. Exit code 1 on
+/// bodies), one targeted send only its user may receive, an Ack, and a Sync that must return the broadcasts. Exit code 1 on
 /// any miss. No timing assertions.
 /// </summary>
 public sealed class SmokeScenario : Scenario
@@ -98,8 +98,13 @@ public sealed class SmokeScenario : Scenario
             }
         }
 
-        ctx.Progress.Phase($"smoke {target.Label}: Sync");
+        ctx.Progress.Phase($"smoke {target.Label}: Ack + Sync");
         var syncClient = pool.Clients[0];
+        if (!await syncClient.SendAckAsync(ids))
+        {
+            Fail(result, "Ack could not be sent: " + syncClient.LastError);
+        }
+
         var sync = await syncClient.InvokeAsync("Sync", ids[0] - 1, 100, timeout);
         m["sync_items"] = sync.Items;
         if (!sync.Ok)
