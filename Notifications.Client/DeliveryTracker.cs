@@ -23,6 +23,13 @@ internal sealed class DeliveryTracker(long initialCursor, int capacity, TimeSpan
     private long? _disconnectedAt;
     private long _disconnectEpoch;
 
+    // Until a catch-up completes (before the first sync, after a drop) and while any sync runs, ids below a live push
+    // may not be delivered yet: a live push then must not move the cursor, or an app persisting it (or a sync
+    // resuming from it) would skip them. The highest such id is applied when a sync completes.
+    private bool _catchUpPending = true;
+    private bool _syncing;
+    private long _liveDuringSync;
+
     /// <summary>Highest id delivered (its handlers have completed) or confirmed by a sync page.</summary>
     public long Cursor
     {
@@ -59,30 +66,42 @@ internal sealed class DeliveryTracker(long initialCursor, int capacity, TimeSpan
     /// True for a live push. Only those can overtake each other on the wire, so only they move the resume point
     /// back; ids confirmed by a sync page are complete as far as the server is concerned (contract) and are not
     /// re-fetched, which keeps a reconnect shortly after a large initial sync from downloading it again.
+    /// A live push that comes while a catch-up is pending or running is applied when the sync completes.
     /// </param>
     public void Advance(long id, bool live)
     {
         lock (_lock)
         {
-            if (id <= _cursor)
+            if (live && (_syncing || _catchUpPending))
             {
+                _liveDuringSync = Math.Max(_liveDuringSync, id);
                 return;
             }
 
-            var now = clock.GetTimestamp();
-            if (live)
-            {
-                _checkpoints.Enqueue(new Checkpoint(now, _cursor));
-            }
+            AdvanceCore(id, live);
+        }
+    }
 
-            _cursor = id;
+    private void AdvanceCore(long id, bool live)
+    {
+        if (id <= _cursor)
+        {
+            return;
+        }
 
-            // Entries older than two windows before the newest can never be the answer of ResumePoint.
-            while (_checkpoints.Count > _maxCheckpoints
-                   || (_checkpoints.Count > 0 && now - _checkpoints.Peek().At > 2 * _windowTicks))
-            {
-                _checkpoints.Dequeue();
-            }
+        var now = clock.GetTimestamp();
+        if (live)
+        {
+            _checkpoints.Enqueue(new Checkpoint(now, _cursor));
+        }
+
+        _cursor = id;
+
+        // Entries older than two windows before the newest can never be the answer of ResumePoint.
+        while (_checkpoints.Count > _maxCheckpoints
+               || (_checkpoints.Count > 0 && now - _checkpoints.Peek().At > 2 * _windowTicks))
+        {
+            _checkpoints.Dequeue();
         }
     }
 
@@ -93,6 +112,7 @@ internal sealed class DeliveryTracker(long initialCursor, int capacity, TimeSpan
         {
             _disconnectedAt ??= clock.GetTimestamp();
             _disconnectEpoch++;
+            _catchUpPending = true;
         }
     }
 
@@ -112,6 +132,7 @@ internal sealed class DeliveryTracker(long initialCursor, int capacity, TimeSpan
                 }
             }
 
+            _syncing = true;
             return new SyncStart(from, _disconnectEpoch);
         }
     }
@@ -124,7 +145,29 @@ internal sealed class DeliveryTracker(long initialCursor, int capacity, TimeSpan
             if (start.Epoch == _disconnectEpoch)
             {
                 _disconnectedAt = null;
+                _catchUpPending = false;
             }
+
+            // The sync delivered every id up to the cursor, including any a live push overtook before it began: the
+            // earlier checkpoints are settled, and resuming below the cursor would re-fetch more ids than the
+            // de-dup set may still hold (a large catch-up), raising them twice.
+            _checkpoints.Clear();
+            _syncing = false;
+
+            // Live pushes that came during the sync count from now, like any live push: ids they overtook are
+            // re-fetched by the next catch-up within the reorder window.
+            AdvanceCore(_liveDuringSync, live: true);
+            _liveDuringSync = 0;
+        }
+    }
+
+    /// <summary>A sync failed: the cursor stays where its delivered pages left it; a later sync resumes from there.</summary>
+    public void AbortSync()
+    {
+        lock (_lock)
+        {
+            // The live ids it deferred stay deferred until a sync completes.
+            _syncing = false;
         }
     }
 

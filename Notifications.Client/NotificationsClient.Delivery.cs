@@ -71,9 +71,10 @@ public sealed partial class NotificationsClient
     private async Task SyncCoreAsync(CancellationToken cancellationToken)
     {
         await _syncGate.WaitAsync(cancellationToken);
+        var start = _tracker.BeginSync();
+        var completed = false;
         try
         {
-            var start = _tracker.BeginSync();
             var afterId = start.AfterId;
             var delivered = 0;
             while (true)
@@ -101,10 +102,16 @@ public sealed partial class NotificationsClient
             }
 
             _tracker.EndSync(start);
+            completed = true;
             Log.Synced(_logger, start.AfterId, delivered, Cursor);
         }
         finally
         {
+            if (!completed)
+            {
+                _tracker.AbortSync();
+            }
+
             _syncGate.Release();
         }
     }

@@ -82,7 +82,9 @@ public sealed partial class NotificationsClient : IAsyncDisposable
 
     /// <summary>
     /// Highest notification id delivered (its <see cref="NotificationReceived"/> handlers have completed) or confirmed
-    /// by a sync page. Persist it and pass it back as <see cref="NotificationsClientOptions.InitialCursor"/>.
+    /// by a sync page. A live push that overtakes a running catch-up moves it only once that catch-up completed, so
+    /// it never passes a notification still to be synced. Persist it and pass it back as
+    /// <see cref="NotificationsClientOptions.InitialCursor"/>.
     /// </summary>
     public long Cursor => _tracker.Cursor;
 

@@ -73,6 +73,50 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
     }
 
     [Fact]
+    public async Task Cursor_never_passes_a_backlog_notification_not_yet_raised_when_a_live_push_overtakes_the_sync()
+    {
+        var quinn = NewUser("quinn");
+        var backlog = new List<long>();
+        for (var i = 0; i < 25; i++)
+        {
+            backlog.Add(await Send(quinn, $"backlog {i}"));
+        }
+
+        await using var witness = await service.ConnectAsync(quinn);
+        await using var client = new ClientRecorder(ClientRecorder.OptionsFor(service.BaseUri, quinn) with { SyncPageSize = 10 });
+        var secondPageStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var raised = new HashSet<long>();
+        var passed = new List<long>();
+
+        // Handlers run one at a time, so these collections need no lock. The cursor is what an app persists and
+        // resumes from: every id it covers must have been raised already.
+        client.Client.NotificationReceived += async n =>
+        {
+            var cursor = client.Client.Cursor;
+            passed.AddRange(backlog.Where(id => id <= cursor && !raised.Contains(id)));
+            raised.Add(n.Id);
+            if (n.Id == backlog[10])
+            {
+                secondPageStarted.TrySetResult();
+                await gate.Task.WaitAsync(Timeouts.Default);
+            }
+        };
+
+        var start = client.Client.StartAsync();
+        await secondPageStarted.Task.WithTimeout(what: "the second sync page");
+        var live = await Send(quinn, "live while syncing");
+        Assert.Equal(live, (await witness.NextNotificationAsync()).Id);
+        gate.TrySetResult();
+        await start.WithTimeout(what: "the start and its catch-up");
+
+        Assert.Empty(passed);
+        Assert.Equal([.. backlog, live], client.DeliveredIds.Order());
+        Assert.Equal(client.DeliveredIds.Count, client.DeliveredIds.Distinct().Count());
+        await Timeouts.Eventually(() => Task.FromResult(client.Client.Cursor == live), "the cursor reaches the live id once the sync completed");
+    }
+
+    [Fact]
     public async Task A_manual_sync_raises_nothing_already_raised_live()
     {
         var dave = NewUser("dave");
