@@ -5,6 +5,7 @@ using Notifications.Api.Admin;
 using Notifications.Api.Auth;
 using Notifications.Api.Errors;
 using Notifications.Api.Groups;
+using Notifications.Api.Hardening;
 using Notifications.Api.Hubs;
 using Notifications.Api.Inbox;
 using Notifications.Api.Sending;
@@ -19,11 +20,18 @@ public static class ApiExtensions
         var services = builder.Services;
         var configuration = builder.Configuration;
         services.AddSingleton(TimeProvider.System);
-        services.AddProblemDetails(o => o.CustomizeProblemDetails = ValidationErrorNames.UseJsonNames);
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemDetailsDefaults.Customize);
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.AddValidation();
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        services.Configure<JsonOptions>(o => o.SerializerOptions.AllowTrailingCommas = false);
+        services.Configure<JsonOptions>(o =>
+        {
+            o.SerializerOptions.AllowTrailingCommas = false;
+
+            // {"title":"a","title":"b"}: parsers disagree on which one wins, so neither does; it is a 400.
+            o.SerializerOptions.AllowDuplicateProperties = false;
+            o.SerializerOptions.Converters.Add(new NulFreeStringConverter());
+        });
         services.AddOpenApi();
 
         services.AddNotificationsAuth(builder.Environment);
@@ -40,6 +48,7 @@ public static class ApiExtensions
         services.AddSingleton<IUserIdProvider, SubUserIdProvider>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<HubErrorFilter>();
+        builder.AddNotificationsHardening();
 
         services.AddScoped<InboxQueries>();
         services.AddScoped<ReadStateService>();
@@ -55,14 +64,18 @@ public static class ApiExtensions
 
     public static WebApplication MapNotificationsApi(this WebApplication app)
     {
+        app.UseMiddleware<RequestLogMiddleware>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseNotificationsRequestGuards();
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter();
 
         app.MapOpenApi().AllowAnonymous();
+        app.MapDevelopmentApiReference();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") }).AllowAnonymous();
         if (app.Environment.IsDevelopment())
@@ -75,7 +88,7 @@ public static class ApiExtensions
         notifications.MapInboxEndpoints();
         app.MapGroupEndpoints();
         app.MapAdminEndpoints();
-        app.MapHub<NotificationHub>("/hubs/notifications");
+        app.MapHub<NotificationHub>("/hubs/notifications", HardeningExtensions.ConfigureHubEndpoint);
         return app;
     }
 }

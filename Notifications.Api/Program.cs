@@ -1,19 +1,33 @@
+using Microsoft.Extensions.Options;
 using Notifications.Api;
+using Notifications.Api.Hardening;
 using Notifications.Infrastructure;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddNotificationsApi();
-
-var app = builder.Build();
-app.MapNotificationsApi();
-
-var migrateOnly = args.Contains("--migrate-only");
-if (migrateOnly || app.Configuration.GetValue("Database:MigrateOnStartup", true))
+try
 {
-    await app.Services.MigrateNotificationsDatabaseAsync();
+    var builder = WebApplication.CreateBuilder(args);
+    builder.AddNotificationsApi();
+
+    var app = builder.Build();
+    app.MapNotificationsApi();
+
+    // Settings are checked before the database is touched: a misconfigured instance must not migrate anything.
+    app.Services.GetRequiredService<IStartupValidator>().Validate();
+
+    var migrateOnly = args.Contains("--migrate-only");
+    if (migrateOnly || app.Configuration.GetValue("Database:MigrateOnStartup", true))
+    {
+        await app.Services.MigrateNotificationsDatabaseAsync();
+    }
+
+    if (!migrateOnly)
+    {
+        await app.RunAsync();
+    }
+}
+catch (Exception ex) when (StartupFailure.IsInvalidConfiguration(ex))
+{
+    return StartupFailure.Report(ex);
 }
 
-if (!migrateOnly)
-{
-    await app.RunAsync();
-}
+return 0;

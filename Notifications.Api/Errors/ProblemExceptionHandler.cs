@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using Notifications.Api.Hardening;
 using Notifications.Api.Hubs;
 using Notifications.Domain;
 
@@ -44,10 +45,14 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
 
     private static string DescribeBadRequest(BadHttpRequestException exception)
     {
-        // The JSON reader says where the body went wrong ("$.audience.users[0]"), which is worth showing.
+        // The JSON reader says where the body went wrong ("$.audience.users[0]"), which is worth showing; its own
+        // message is not (it can quote the input), except for the service's own text rules.
         var json = exception.InnerException as System.Text.Json.JsonException;
-        return json?.Path is { } path
-            ? $"The request body is not valid JSON for this endpoint at {path}."
-            : exception.StatusCode == StatusCodes.Status413PayloadTooLarge ? "The request body is too large." : exception.Message;
+        return json switch
+        {
+            RejectedTextException rule => $"{rule.Message} (at {rule.Path ?? "$"})",
+            { Path: { } path } => $"The request body is not valid JSON for this endpoint at {path}.",
+            _ => exception.StatusCode == StatusCodes.Status413PayloadTooLarge ? "The request body is too large." : exception.Message,
+        };
     }
 }

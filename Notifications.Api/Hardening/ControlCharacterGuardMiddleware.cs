@@ -1,0 +1,35 @@
+using Microsoft.AspNetCore.Mvc;
+
+namespace Notifications.Api.Hardening;
+
+/// <summary>
+/// Refuses (400) a URL whose decoded path or query holds control characters (<c>%00</c>, <c>%0A</c> …). Route values
+/// such as user ids come from the path; a newline there would forge log lines and NUL breaks PostgreSQL.
+/// </summary>
+public sealed class ControlCharacterGuardMiddleware(RequestDelegate next, IProblemDetailsService problems)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var request = context.Request;
+        if (!HasControlCharacter(request.Path.Value) && !request.Query.Any(q => HasControlCharacter(q.Key) || q.Value.Any(HasControlCharacter)))
+        {
+            await next(context);
+            return;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status400BadRequest;
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = StatusCodes.Status400BadRequest,
+                Title = "Bad request",
+                Detail = "The URL must not contain control characters (such as %00 or %0A) in its path or query.",
+            },
+        });
+    }
+
+    private static bool HasControlCharacter(string? text) =>
+        text is not null && (text.AsSpan().ContainsAnyInRange('\0', '\u001f') || text.Contains('\u007f', StringComparison.Ordinal));
+}

@@ -1,0 +1,54 @@
+using System.Buffers;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using Microsoft.Extensions.Options;
+
+namespace Notifications.Api.Hardening;
+
+/// <summary>
+/// SignalR's JSON protocol, except that arguments that do not fit the hub method (wrong types, wrong count) are
+/// explained to the caller. SignalR only passes a HubException's message through to clients (without detailed
+/// errors), so the protocol's own, payload-free description is re-raised as one; otherwise the client would read
+/// "Failed to invoke 'Sync' due to an error on the server." for its own mistake.
+/// </summary>
+public sealed class ExplainingJsonHubProtocol(IOptions<JsonHubProtocolOptions> options) : IHubProtocol
+{
+    private readonly JsonHubProtocol inner = new(options);
+
+    public string Name => inner.Name;
+
+    public int Version => inner.Version;
+
+    public TransferFormat TransferFormat => inner.TransferFormat;
+
+    public bool IsVersionSupported(int version) => inner.IsVersionSupported(version);
+
+    public bool TryParseMessage(ref ReadOnlySequence<byte> input, IInvocationBinder binder, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out HubMessage? message)
+    {
+        if (!inner.TryParseMessage(ref input, binder, out message))
+        {
+            return false;
+        }
+
+        if (message is InvocationBindingFailureMessage failure && failure.BindingFailure.SourceException is not HubException)
+        {
+            message = new InvocationBindingFailureMessage(failure.InvocationId, failure.Target,
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(new HubException(Explain(failure.BindingFailure.SourceException))));
+        }
+
+        return true;
+    }
+
+    public void WriteMessage(HubMessage message, IBufferWriter<byte> output) => inner.WriteMessage(message, output);
+
+    public ReadOnlyMemory<byte> GetMessageBytes(HubMessage message) => inner.GetMessageBytes(message);
+
+    /// <summary>
+    /// The protocol's own messages name only counts and the rule broken ("Invocation provides 1 argument(s) but target
+    /// expects 2."); anything else (a JSON reader message could quote input) is replaced by a fixed text.
+    /// </summary>
+    private static string Explain(Exception exception) => exception is InvalidDataException && exception.Message.Length <= 200
+        ? exception.Message
+        : "The arguments do not match the hub method's parameters.";
+}

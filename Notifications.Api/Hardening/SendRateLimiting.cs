@@ -1,0 +1,55 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+using Notifications.Api.Auth;
+
+namespace Notifications.Api.Hardening;
+
+/// <summary>
+/// The built-in rate limiter on the send endpoint: <c>RateLimit:SendsPerMinute</c> per sender (<c>sub</c>), a fixed
+/// one-minute window per instance. Refusals are 429 ProblemDetails with <c>Retry-After</c> in seconds.
+/// </summary>
+public static class SendRateLimiting
+{
+    /// <summary>The send endpoint's name (<c>WithName</c> in SendEndpoints); the limiter keys on it, not on a path pattern.</summary>
+    public const string SendEndpointName = "SendNotification";
+
+    public static IServiceCollection AddSendRateLimiting(this IServiceCollection services)
+    {
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<RateLimitOptions>, NotificationsMetrics>((limiter, limits, metrics) =>
+        {
+            var perMinute = limits.Value.SendsPerMinute;
+            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                perMinute > 0 && IsSend(context) && context.User.FindFirstValue(AuthSetup.UserIdClaim) is { } sender
+                    ? RateLimitPartition.GetFixedWindowLimiter(sender, _ => HubRateLimitFilter.PerMinute(perMinute))
+                    : RateLimitPartition.GetNoLimiter(string.Empty));
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.OnRejected = async (rejected, _) =>
+            {
+                metrics.RateLimited("rest");
+                var seconds = HubRateLimitFilter.RetryAfterSeconds(rejected.Lease);
+                var http = rejected.HttpContext;
+                http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = http,
+                    ProblemDetails = new ProblemDetails
+                    {
+                        Status = StatusCodes.Status429TooManyRequests,
+                        Title = "Too many requests",
+                        Detail = $"At most {perMinute} sends per minute per sender; retry in {seconds} s.",
+                    },
+                });
+            };
+        });
+        return services;
+    }
+
+    private static bool IsSend(HttpContext context) =>
+        context.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName == SendEndpointName;
+}

@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Options;
+
+namespace Notifications.Api.Hardening;
+
+/// <summary>Turns invalid configuration at startup into one readable message on stderr and exit code 1, not a stack trace.</summary>
+public static class StartupFailure
+{
+    public const int ExitCode = 1;
+
+    public static bool IsInvalidConfiguration(Exception exception) => Failures(exception).Any();
+
+    public static int Report(Exception exception)
+    {
+        var failures = Failures(exception).Distinct(StringComparer.Ordinal).ToList();
+        Console.Error.WriteLine("Startup failed: the configuration is invalid.");
+        foreach (var failure in failures)
+        {
+            Console.Error.WriteLine($"  - {failure}");
+        }
+
+        Console.Error.WriteLine("Fix the settings above (appsettings.json, environment variables such as Auth__SigningKey) and start again.");
+        return ExitCode;
+    }
+
+    private static IEnumerable<string> Failures(Exception exception) => exception switch
+    {
+        OptionsValidationException options => options.Failures,
+        AggregateException aggregate => aggregate.InnerExceptions.SelectMany(Failures),
+        _ => [],
+    };
+}

@@ -1,0 +1,188 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Notifications.Tests.Infrastructure;
+
+namespace Notifications.Tests.Security;
+
+/// <summary>
+/// Every kind of bad token is refused the same way on every door: REST, the hub's negotiate, the hub via the .NET
+/// client, and a WebSocket opened straight to the hub with the token in the query string.
+/// </summary>
+public sealed class JwtValidationTests(SqliteServiceFixture service) : IClassFixture<SqliteServiceFixture>
+{
+    private const string OtherKey = "another-signing-key-that-is-long-enough-9876543210";
+
+    public static TheoryData<string> BadTokens() =>
+    [
+        "alg none",
+        "wrong issuer",
+        "wrong audience",
+        "expired beyond the 30 s skew",
+        "tampered payload (bad signature)",
+        "signed with another key",
+        "HS512 (algorithm not allowed)",
+        "no expiry",
+        "not a JWT",
+    ];
+
+    private static string TokenFor(string kind)
+    {
+        var now = DateTime.UtcNow;
+        return kind switch
+        {
+            "alg none" => Unsigned(new { sub = "mallory", role = "admin", iss = TestTokens.Issuer, aud = TestTokens.Audience, exp = Epoch(now.AddHours(1)), nbf = Epoch(now) }),
+            "wrong issuer" => TestTokens.Create("mallory", ["admin"], TimeSpan.FromHours(1), issuer: "https://evil.example"),
+            "wrong audience" => TestTokens.Create("mallory", ["admin"], TimeSpan.FromHours(1), audience: "another-service"),
+            "expired beyond the 30 s skew" => TestTokens.Create("mallory", ["admin"], TimeSpan.FromMinutes(5), issuedAt: now.AddMinutes(-5).AddSeconds(-60)),
+            "tampered payload (bad signature)" => Tampered(TestTokens.For("mallory"), "admin"),
+            "signed with another key" => TestTokens.Create("mallory", ["admin"], TimeSpan.FromHours(1), signingKey: OtherKey),
+            "HS512 (algorithm not allowed)" => Hs512WithTheServersKey(new { sub = "mallory", role = "admin", iss = TestTokens.Issuer, aud = TestTokens.Audience, exp = Epoch(now.AddHours(1)), nbf = Epoch(now) }),
+            "no expiry" => WithoutExpiry(),
+            "not a JWT" => "not-a-jwt",
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(BadTokens))]
+    public async Task Bad_token_gets_401_on_REST(string kind)
+    {
+        using var client = service.ClientWithToken(TokenFor(kind));
+        using var response = await client.GetAsync("api/notifications/unread-count").WithTimeout();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Theory]
+    [MemberData(nameof(BadTokens))]
+    public async Task Bad_token_fails_the_hub_negotiate_and_connect(string kind)
+    {
+        var token = TokenFor(kind);
+        using (var client = service.ClientWithToken(token))
+        using (var negotiate = await client.PostAsync("hubs/notifications/negotiate?negotiateVersion=1", null).WithTimeout())
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, negotiate.StatusCode);
+        }
+
+        using (var anonymous = service.Anonymous())
+        using (var negotiate = await anonymous.PostAsync($"hubs/notifications/negotiate?negotiateVersion=1&access_token={Uri.EscapeDataString(token)}", null).WithTimeout())
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, negotiate.StatusCode);
+        }
+
+        var error = await Assert.ThrowsAsync<HttpRequestException>(() => service.ConnectWithTokenAsync(() => token));
+        Assert.Equal(HttpStatusCode.Unauthorized, error.StatusCode);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await WebSocketStatusAsync(token));
+    }
+
+    [Fact]
+    public async Task A_valid_token_passes_every_door_the_bad_ones_are_refused_at()
+    {
+        var token = TestTokens.For("valid-user");
+        using var client = service.ClientWithToken(token);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("api/notifications/unread-count").WithTimeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("hubs/notifications/negotiate?negotiateVersion=1", null).WithTimeout()).StatusCode);
+        await using var hub = await service.ConnectWithTokenAsync(() => token);
+        Assert.Equal(0, await hub.InvokeAsync<int>("GetUnreadCount"));
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, await WebSocketStatusAsync(token));
+    }
+
+    [Fact]
+    public async Task A_token_expired_within_the_clock_skew_is_still_accepted()
+    {
+        var token = TestTokens.Create("skewed-user", [], TimeSpan.FromMinutes(5), issuedAt: DateTime.UtcNow.AddMinutes(-5).AddSeconds(-10));
+        using var client = service.ClientWithToken(token);
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("api/notifications/unread-count").WithTimeout()).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_query_string_token_is_ignored_outside_the_hub()
+    {
+        using var anonymous = service.Anonymous();
+        using var response = await anonymous.GetAsync($"api/notifications/unread-count?access_token={Uri.EscapeDataString(TestTokens.For("query-user"))}").WithTimeout();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_token_without_a_sub_claim_gets_401()
+    {
+        var handler = new JsonWebTokenHandler();
+        var token = handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = TestTokens.Issuer,
+            Audience = TestTokens.Audience,
+            Expires = DateTime.UtcNow.AddHours(1),
+            Claims = new Dictionary<string, object> { ["role"] = new[] { "admin" } },
+            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(TestTokens.SigningKey)), SecurityAlgorithms.HmacSha256),
+        });
+        using var client = service.ClientWithToken(token);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("api/notifications/unread-count").WithTimeout()).StatusCode);
+    }
+
+    /// <summary>Opens the hub's WebSocket directly (no negotiate), token in the query string as browsers send it.</summary>
+    private async Task<HttpStatusCode> WebSocketStatusAsync(string token)
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        var uri = new UriBuilder(new Uri(service.BaseUri, "hubs/notifications")) { Scheme = "ws", Query = $"access_token={Uri.EscapeDataString(token)}" }.Uri;
+        try
+        {
+            await socket.ConnectAsync(uri, CancellationToken.None).WithTimeout(what: "the WebSocket upgrade");
+            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).WithTimeout(what: "the WebSocket close");
+        }
+        catch (WebSocketException)
+        {
+        }
+
+        return socket.HttpStatusCode;
+    }
+
+    private static long Epoch(DateTime time) => new DateTimeOffset(time).ToUnixTimeSeconds();
+
+    private static string Base64Url(byte[] bytes) => Base64UrlEncoder.Encode(bytes);
+
+    private static string Unsigned(object payload) =>
+        $"{Base64Url(JsonSerializer.SerializeToUtf8Bytes(new { alg = "none", typ = "JWT" }))}.{Base64Url(JsonSerializer.SerializeToUtf8Bytes(payload))}.";
+
+    /// <summary>Signed by hand: the server's key is too short for IdentityModel to sign HS512 with it, not for an attacker.</summary>
+    private static string Hs512WithTheServersKey(object payload)
+    {
+        var signingInput = $"{Base64Url(JsonSerializer.SerializeToUtf8Bytes(new { alg = "HS512", typ = "JWT" }))}.{Base64Url(JsonSerializer.SerializeToUtf8Bytes(payload))}";
+        var signature = HMACSHA512.HashData(Encoding.UTF8.GetBytes(TestTokens.SigningKey), Encoding.ASCII.GetBytes(signingInput));
+        return $"{signingInput}.{Base64Url(signature)}";
+    }
+
+    /// <summary>The same signature over a payload whose roles were edited: what a client tampering with its token sends.</summary>
+    private static string Tampered(string token, string role)
+    {
+        var parts = token.Split('.');
+        var payload = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(Base64UrlEncoder.DecodeBytes(parts[1]))!;
+        var edited = payload.ToDictionary(p => p.Key, p => (object)p.Value);
+        edited["role"] = new[] { role };
+        return $"{parts[0]}.{Base64Url(JsonSerializer.SerializeToUtf8Bytes(edited))}.{parts[2]}";
+    }
+
+    private static string WithoutExpiry()
+    {
+        var handler = new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false };
+        return handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = TestTokens.Issuer,
+            Audience = TestTokens.Audience,
+            Claims = new Dictionary<string, object> { ["sub"] = "mallory", ["role"] = new[] { "admin" } },
+            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(TestTokens.SigningKey)), SecurityAlgorithms.HmacSha256),
+        });
+    }
+}

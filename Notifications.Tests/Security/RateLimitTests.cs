@@ -1,0 +1,82 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using Notifications.Tests.Infrastructure;
+
+namespace Notifications.Tests.Security;
+
+/// <summary>
+/// The built-in rate limiter on the send API (per sender) and a hub filter on hub calls (per user), here with
+/// limits of <see cref="HardenedServiceFixture.SendsPerMinute"/> and <see cref="HardenedServiceFixture.HubInvocationsPerMinute"/>.
+/// </summary>
+public sealed class RateLimitTests(HardenedServiceFixture service) : IClassFixture<HardenedServiceFixture>
+{
+    [Fact]
+    public async Task Sends_over_the_limit_get_429_ProblemDetails_with_Retry_After_seconds()
+    {
+        var sender = NewUser("busy-sender");
+        using var client = service.Client(sender, "admin");
+        for (var i = 0; i < HardenedServiceFixture.SendsPerMinute; i++)
+        {
+            using var accepted = await client.PostAsJsonAsync("api/notifications", Notification(i)).WithTimeout();
+            Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
+        }
+
+        using var refused = await client.PostAsJsonAsync("api/notifications", Notification(99)).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        var retryAfter = int.Parse(Assert.Single(refused.Headers.GetValues("Retry-After")), CultureInfo.InvariantCulture);
+        Assert.InRange(retryAfter, 1, 60);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+        Assert.Equal(429, problem.RootElement.GetProperty("status").GetInt32());
+        Assert.Equal("Too many requests", problem.RootElement.GetProperty("title").GetString());
+        Assert.Contains($"At most {HardenedServiceFixture.SendsPerMinute} sends per minute per sender", problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_send_limit_is_per_sender_and_leaves_reads_alone()
+    {
+        var (noisy, quiet) = (NewUser("noisy"), NewUser("quiet"));
+        using var noisyClient = service.Client(noisy, "admin");
+        for (var i = 0; i <= HardenedServiceFixture.SendsPerMinute; i++)
+        {
+            using var _ = await noisyClient.PostAsJsonAsync("api/notifications", Notification(i)).WithTimeout();
+        }
+
+        using var quietClient = service.Client(quiet, "admin");
+        using var quietSend = await quietClient.PostAsJsonAsync("api/notifications", Notification(0)).WithTimeout();
+        using var noisyRead = await noisyClient.GetAsync("api/notifications/unread-count").WithTimeout();
+
+        Assert.Equal(HttpStatusCode.Created, quietSend.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, noisyRead.StatusCode);
+    }
+
+    [Fact]
+    public async Task Hub_calls_over_the_limit_get_HubException_rate_limited_across_the_users_connections()
+    {
+        var user = NewUser("chatty");
+        await using var first = await service.ConnectAsync(user);
+        await using var second = await service.ConnectAsync(user);
+        await using var otherUser = await service.ConnectAsync(NewUser("calm"));
+        for (var i = 0; i < HardenedServiceFixture.HubInvocationsPerMinute; i++)
+        {
+            await (i % 2 == 0 ? first : second).InvokeAsync<int>("GetUnreadCount");
+        }
+
+        var onFirst = await Assert.ThrowsAsync<HubException>(() => first.InvokeAsync<int>("GetUnreadCount"));
+        var onSecond = await Assert.ThrowsAsync<HubException>(() => second.InvokeAsync("MarkAllRead"));
+
+        Assert.Contains("rate limited", onFirst.Message, StringComparison.Ordinal);
+        Assert.Contains("rate limited", onSecond.Message, StringComparison.Ordinal);
+        Assert.Equal(HubConnectionState.Connected, first.Connection.State);
+        Assert.Equal(0, await otherUser.InvokeAsync<int>("GetUnreadCount"));
+    }
+
+    private static object Notification(int i) => new { type = "test.rate", title = $"rate {i}", audience = new { users = new[] { "nobody" } } };
+
+    private static string NewUser(string name) => $"{name}-{Guid.NewGuid():N}"[..24];
+}

@@ -1,0 +1,56 @@
+using Notifications.Tests.Infrastructure;
+
+namespace Notifications.Tests.Security;
+
+/// <summary>
+/// Misconfigured auth stops the real process at startup with a message that says what to fix (options validation),
+/// instead of a service that starts and then accepts forged or unverifiable tokens.
+/// </summary>
+public sealed class StartupValidationTests
+{
+    [Fact]
+    public async Task A_signing_key_shorter_than_32_bytes_stops_startup_with_a_clear_message()
+    {
+        var output = await StartAndExpectFailureAsync(new() { ["Auth:SigningKey"] = "too-short-key-31-bytes-long-xxx" });
+
+        Assert.Contains("Auth:SigningKey must be at least 32 bytes", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Missing_issuer_and_audience_stop_startup_with_a_clear_message()
+    {
+        var output = await StartAndExpectFailureAsync(new() { ["Auth:Issuer"] = "", ["Auth:Audience"] = "" });
+
+        Assert.Contains("Auth:Issuer is required.", output, StringComparison.Ordinal);
+        Assert.Contains("Auth:Audience is required.", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task No_key_and_no_authority_outside_Development_stops_startup()
+    {
+        var output = await StartAndExpectFailureAsync(new() { ["Auth:SigningKey"] = "" });
+
+        Assert.Contains("Either Auth:SigningKey (HS256, at least 32 bytes) or Auth:Authority (OIDC) is required.", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_wildcard_origin_stops_startup()
+    {
+        var output = await StartAndExpectFailureAsync(new() { ["Cors:AllowedOrigins:0"] = "*" });
+
+        Assert.Contains("Cors:AllowedOrigins entry '*' must be an origin", output, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> StartAndExpectFailureAsync(Dictionary<string, string?> settings)
+    {
+        await using var process = new ServiceProcess(settings);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => process.StartAsync(TimeSpan.FromSeconds(60)));
+
+        Assert.NotNull(process.ExitCode);
+        Assert.NotEqual(0, process.ExitCode);
+        await Timeouts.Eventually(() => Task.FromResult(process.Output.Contains("Startup failed: the configuration is invalid.", StringComparison.Ordinal)),
+            "the process printed why it refused to start");
+        Assert.DoesNotContain("Unhandled exception", process.Output, StringComparison.Ordinal);
+        return process.Output;
+    }
+}
