@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Notifications.Api.Hardening;
 using Notifications.Api.Hubs;
 using Notifications.Api.Inbox;
 using Notifications.Infrastructure;
@@ -19,6 +20,7 @@ public sealed class NotificationDispatcher(
     IServiceScopeFactory scopes,
     InstanceIdentity instance,
     IOptions<OutboxOptions> options,
+    NotificationsMetrics metrics,
     TimeProvider time,
     ILogger<NotificationDispatcher> logger) : BackgroundService
 {
@@ -101,7 +103,8 @@ public sealed class NotificationDispatcher(
         var leaseUntil = now.AddSeconds(options.Value.LeaseSeconds);
         await db.Outbox.Where(o => candidates.Contains(o.Id) && o.LeaseUntil < now)
             .ExecuteUpdateAsync(s => s.SetProperty(o => o.LeaseUntil, leaseUntil).SetProperty(o => o.LeasedBy, claim), cancellationToken);
-        var entries = await db.Outbox.AsNoTracking().Where(o => o.LeasedBy == claim).ToListAsync(cancellationToken);
+        // In entry order, so a send is pushed before a retraction of it that was committed later.
+        var entries = await db.Outbox.AsNoTracking().Where(o => o.LeasedBy == claim).OrderBy(o => o.Id).ToListAsync(cancellationToken);
         var ids = entries.Select(e => e.NotificationId).Distinct().ToArray();
         var notifications = await db.Notifications.AsNoTracking().Include(n => n.Audience).Where(n => ids.Contains(n.Id)).ToDictionaryAsync(n => n.Id, cancellationToken);
         logger.LogInformation("Took over {Count} outbox entries whose lease expired", entries.Count);
@@ -134,6 +137,7 @@ public sealed class NotificationDispatcher(
             try
             {
                 await PushAsync(work);
+                metrics.Pushed(work.Kind, work.Notification.CreatedAt, time.GetUtcNow().UtcDateTime);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -34,20 +34,22 @@ public sealed class CrashRecoveryTests
         var connectionString = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
         var user = $"crash-{Guid.NewGuid():N}"[..16];
         long id;
+        long retracted;
         await using (var crashing = new ServiceProcess(Settings(connectionString, holdPushes: true)))
         {
             await crashing.StartAsync();
             using var sender = crashing.Client("admin-1", "admin");
-            using var sent = await sender.PostAsJsonAsync("api/notifications", new { type = "test.crash", title = "committed, not pushed", audience = new { users = new[] { user } } });
-            Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
-            id = (await sent.Content.ReadFromJsonAsync<SendResult>())!.Id;
+            id = await SendAsync(sender, user, "committed, not pushed");
+            retracted = await SendAsync(sender, user, "committed, then retracted, never pushed");
+            Assert.Equal(HttpStatusCode.NoContent, (await sender.DeleteAsync($"api/notifications/{retracted}")).StatusCode);
 
             using var reader = crashing.Client(user);
             Assert.Equal(HttpStatusCode.OK, (await reader.GetAsync($"api/notifications/{id}")).StatusCode);
+            Assert.Equal([id], (await reader.GetFromJsonAsync<SyncPage>("api/notifications/sync?after=0"))!.Items.Select(n => n.Id));
             await crashing.KillAsync();
         }
 
-        Assert.Equal([id], (await OutboxAsync(connectionString)).Where(e => e.Unclaimed).Select(e => e.NotificationId));
+        Assert.Equal([id, retracted, retracted], (await OutboxAsync(connectionString)).Where(e => e.Unclaimed).Select(e => e.NotificationId));
 
         await using var restarted = new ServiceProcess(Settings(connectionString, holdPushes: false));
         await restarted.StartAsync();
@@ -59,9 +61,20 @@ public sealed class CrashRecoveryTests
         var pushed = await hub.NextNotificationAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(id, pushed.Id);
-        await Timeouts.Eventually(async () => (await OutboxAsync(connectionString)).Count == 0, "the outbox entry is completed");
+        Assert.Equal(retracted, await hub.NextRetractionAsync());
+
+        // The sweep pushes in entry order: had the retracted send been pushed, it would have come before its retraction.
+        Assert.False(hub.HasPendingNotification);
+        await Timeouts.Eventually(async () => (await OutboxAsync(connectionString)).Count == 0, "the outbox entries are completed");
         using var http = restarted.Client(user);
         Assert.Equal([id], (await http.GetFromJsonAsync<SyncPage>("api/notifications/sync?after=0"))!.Items.Select(n => n.Id));
+    }
+
+    private static async Task<long> SendAsync(HttpClient sender, string user, string title)
+    {
+        using var sent = await sender.PostAsJsonAsync("api/notifications", new { type = "test.crash", title, audience = new { users = new[] { user } } });
+        Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
+        return (await sent.Content.ReadFromJsonAsync<SendResult>())!.Id;
     }
 
     [Fact]
