@@ -1,4 +1,6 @@
 using System.Diagnostics.Metrics;
+using Notifications.Domain;
+using Notifications.Infrastructure.Data;
 
 namespace Notifications.Api.Hardening;
 
@@ -33,13 +35,32 @@ public sealed class NotificationsMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300] });
     }
 
-    public void Sent(string priority) => sent.Add(1, new KeyValuePair<string, object?>("priority", priority));
+    public void Sent(Priority priority) => sent.Add(1, new KeyValuePair<string, object?>("priority", priority.ToName()));
 
-    public void Pushed(bool retraction) => pushed.Add(1, new KeyValuePair<string, object?>("kind", retraction ? "retract" : "send"));
+    /// <summary>A push handed to SignalR; for a send also how long after its creation (the dispatch lag).</summary>
+    public void Pushed(OutboxKind kind, DateTime createdAt, DateTime now)
+    {
+        pushed.Add(1, new KeyValuePair<string, object?>("kind", kind == OutboxKind.Retract ? "retract" : "send"));
+        if (kind == OutboxKind.Send)
+        {
+            dispatchLag.Record(Math.Max(0, (now - createdAt).TotalSeconds));
+        }
+    }
 
-    public void Acked(int count) => acked.Add(count);
+    /// <summary>Receipts recorded for visible notifications: delivered counts as acked, read as read.</summary>
+    public void Receipts(ReceiptField field, int count)
+    {
+        if (field == ReceiptField.Delivered)
+        {
+            acked.Add(count);
+        }
+        else if (field == ReceiptField.Read)
+        {
+            read.Add(count, new KeyValuePair<string, object?>("scope", "ids"));
+        }
+    }
 
-    public void Read(int count, bool all = false) => read.Add(count, new KeyValuePair<string, object?>("scope", all ? "all" : "ids"));
+    public void ReadAll() => read.Add(1, new KeyValuePair<string, object?>("scope", "all"));
 
     public void ConnectionOpened() => activeConnections.Add(1);
 
@@ -48,6 +69,4 @@ public sealed class NotificationsMetrics
     public void ConnectionRefused() => refusedConnections.Add(1);
 
     public void RateLimited(string surface) => rateLimited.Add(1, new KeyValuePair<string, object?>("surface", surface));
-
-    public void DispatchLag(TimeSpan lag) => dispatchLag.Record(Math.Max(0, lag.TotalSeconds));
 }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.EntityFrameworkCore;
+using Notifications.Api.Hardening;
 using Notifications.Api.Hubs;
 using Notifications.Domain;
 using Notifications.Infrastructure.Data;
@@ -11,6 +12,7 @@ public sealed class ReadStateService(
     NotificationsDbContext db,
     InboxQueries inbox,
     IHubContext<NotificationHub, INotificationClient> hub,
+    NotificationsMetrics metrics,
     TimeProvider time)
 {
     public const int MaxIdsPerCall = 1000;
@@ -32,6 +34,7 @@ public sealed class ReadStateService(
         // Sorted, so concurrent upserts of overlapping ids by one user take their row locks in the same order.
         visible.Sort();
         await db.UpsertReceiptsAsync(viewer.UserId, visible, field, time.GetUtcNow().UtcDateTime, cancellationToken);
+        metrics.Receipts(field, visible.Count);
         switch (field)
         {
             case ReceiptField.Read:
@@ -57,6 +60,7 @@ public sealed class ReadStateService(
     {
         var upTo = await db.Notifications.MaxAsync(n => (long?)n.Id, cancellationToken) ?? 0;
         await RaiseWatermarkAsync(viewer.UserId, upTo, time.GetUtcNow().UtcDateTime, cancellationToken);
+        metrics.ReadAll();
         await hub.Clients.User(viewer.UserId).AllRead(new AllReadPayload(upTo));
         await PushUnreadCountAsync(viewer, cancellationToken);
         return upTo;

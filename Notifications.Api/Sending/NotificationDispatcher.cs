@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Notifications.Api.Hardening;
 using Notifications.Api.Hubs;
 using Notifications.Api.Inbox;
 using Notifications.Infrastructure;
@@ -19,6 +20,7 @@ public sealed class NotificationDispatcher(
     IServiceScopeFactory scopes,
     InstanceIdentity instance,
     IOptions<OutboxOptions> options,
+    NotificationsMetrics metrics,
     TimeProvider time,
     ILogger<NotificationDispatcher> logger) : BackgroundService
 {
@@ -135,6 +137,7 @@ public sealed class NotificationDispatcher(
             try
             {
                 await PushAsync(work);
+                metrics.Pushed(work.Kind, work.Notification.CreatedAt, time.GetUtcNow().UtcDateTime);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Notifications.Api.Hardening;
 using Notifications.Api.Inbox;
 using Notifications.Domain;
 using Notifications.Infrastructure;
@@ -24,6 +25,7 @@ public sealed class NotificationSender(
     IOptions<IdempotencyOptions> idempotency,
     IOptions<SendFaultOptions> faults,
     SendGate gate,
+    NotificationsMetrics metrics,
     TimeProvider time)
 {
     public async Task<SendOutcome> SendAsync(Viewer sender, SendNotificationRequest request, string? idempotencyKey, CancellationToken cancellationToken)
@@ -82,6 +84,7 @@ public sealed class NotificationSender(
 
         db.ChangeTracker.Clear();
         dispatcher.Enqueue(new PushWork(entry.Id, OutboxKind.Send, NotificationDto.From(notification), PushTargets.Of(notification)));
+        metrics.Sent(notification.Priority);
         return new SendOutcome(new SendResult(notification.Id, notification.CreatedAt), Replayed: false);
     }
 

@@ -1,0 +1,93 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Data.Sqlite;
+using Notifications.Tests.Infrastructure;
+
+namespace Notifications.Tests.Operations;
+
+/// <summary>
+/// SIGTERM, as an orchestrator sends it: the process stops accepting connections, closes hub connections (clients
+/// reconnect elsewhere), lets the send that is in flight finish and store its notification, and exits with 0.
+/// </summary>
+public sealed class GracefulShutdownTests
+{
+    [Fact]
+    public async Task SIGTERM_stops_accepting_lets_the_in_flight_send_finish_and_exits_0()
+    {
+        var database = Path.Combine(Directory.CreateTempSubdirectory("notifications-shutdown-").FullName, "n.db");
+        await using var process = new ServiceProcess(new()
+        {
+            ["Database:Provider"] = "Sqlite",
+            ["ConnectionStrings:Notifications"] = $"Data Source={database}",
+            ["Logging:LogLevel:Notifications.Requests"] = "Debug",
+            ["Shutdown:TimeoutSeconds"] = "60",
+        });
+        await process.StartAsync();
+        await using var hub = await ConnectAsync(process);
+        var hubClosed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        hub.Closed += _ =>
+        {
+            hubClosed.TrySetResult();
+            return Task.CompletedTask;
+        };
+
+        // Holding SQLite's write lock keeps the send waiting inside the server until the test lets it go.
+        await using var blocker = new SqliteConnection($"Data Source={database};Pooling=False");
+        await blocker.OpenAsync();
+        await using (var begin = new SqliteCommand("BEGIN IMMEDIATE;", blocker))
+        {
+            await begin.ExecuteNonQueryAsync();
+        }
+
+        using var sender = process.Client("shutdown-sender", "admin");
+        var send = sender.PostAsJsonAsync("api/notifications", new { type = "test.shutdown", title = "in flight", audience = new { users = new[] { "someone" } } });
+        await Timeouts.Eventually(() => Task.FromResult(process.Output.Contains("Request POST /api/notifications started", StringComparison.Ordinal)),
+            "the send to be inside the server");
+
+        var terminated = process.TerminateAsync(TimeSpan.FromSeconds(60));
+        await hubClosed.Task.WithTimeout(what: "the hub connection to be closed by the shutdown");
+        await Timeouts.Eventually(async () => !await AcceptsConnectionsAsync(process), "the process to stop accepting connections");
+        Assert.False(send.IsCompleted, "the send finished before the store was released");
+
+        await using (var release = new SqliteCommand("ROLLBACK;", blocker))
+        {
+            await release.ExecuteNonQueryAsync();
+        }
+
+        using var response = await send.WithTimeout(what: "the in-flight send");
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        await terminated;
+        Assert.Equal(0, process.ExitCode);
+        await using var count = new SqliteCommand("""SELECT COUNT(*) FROM "Notifications" WHERE "Title" = 'in flight'""", blocker);
+        Assert.Equal(1L, await count.ExecuteScalarAsync());
+    }
+
+    private static async Task<HubConnection> ConnectAsync(ServiceProcess process)
+    {
+        var connection = new HubConnectionBuilder()
+            .WithUrl(new Uri(process.BaseUri, "hubs/notifications"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.For("shutdown-listener")))
+            .Build();
+        await connection.StartAsync().WithTimeout(what: "the hub connection");
+        return connection;
+    }
+
+    private static async Task<bool> AcceptsConnectionsAsync(ServiceProcess process)
+    {
+        // A fresh client each time: a pooled keep-alive connection would not show whether new ones are accepted.
+        using var probe = new HttpClient { BaseAddress = process.BaseUri, Timeout = TimeSpan.FromSeconds(2) };
+        try
+        {
+            using var response = await probe.GetAsync("health/live");
+            return true;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+        catch (TaskCanceledException)
+        {
+            return false;
+        }
+    }
+}
