@@ -20,6 +20,11 @@ internal sealed class DeliveryTracker(long initialCursor, int capacity, TimeSpan
     private readonly long _windowTicks = (long)(reorderWindow.TotalSeconds * clock.TimestampFrequency);
 
     private long _cursor = initialCursor;
+
+    // Every visible id up to here was raised: the app's saved cursor, then what sync pages confirmed. A push of such an
+    // id is a repeat (an outbox takeover re-pushes, a slow push lands after the sync) even when _delivered has
+    // forgotten it, e.g. after a process restart.
+    private long _floor = initialCursor;
     private long? _disconnectedAt;
     private long _disconnectEpoch;
 
@@ -47,7 +52,7 @@ internal sealed class DeliveryTracker(long initialCursor, int capacity, TimeSpan
     {
         lock (_lock)
         {
-            return !_retracted.Contains(id) && _delivered.Add(id);
+            return id > _floor && !_retracted.Contains(id) && _delivered.Add(id);
         }
     }
 
@@ -76,6 +81,11 @@ internal sealed class DeliveryTracker(long initialCursor, int capacity, TimeSpan
             {
                 _liveDuringSync = Math.Max(_liveDuringSync, id);
                 return;
+            }
+
+            if (!live)
+            {
+                _floor = Math.Max(_floor, id);
             }
 
             AdvanceCore(id, live);

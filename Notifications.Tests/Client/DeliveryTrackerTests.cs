@@ -43,6 +43,37 @@ public sealed class DeliveryTrackerTests
     }
 
     [Fact]
+    public void Ids_up_to_the_saved_cursor_are_not_raised_again()
+    {
+        var tracker = Tracker(initialCursor: 42);
+
+        Assert.False(tracker.TryClaim(41));
+        Assert.False(tracker.TryClaim(42));
+        Assert.True(tracker.TryClaim(43));
+    }
+
+    [Fact]
+    public void A_late_repeat_of_a_synced_id_is_not_raised_though_the_dedup_set_forgot_it()
+    {
+        var tracker = Tracker(capacity: 2);
+        var sync = tracker.BeginSync();
+        DeliverPage(tracker, 1, 10);
+        tracker.EndSync(sync);
+
+        Assert.False(tracker.TryClaim(3));
+    }
+
+    [Fact]
+    public void A_live_id_below_the_cursor_that_a_later_live_push_overtook_is_still_raised()
+    {
+        var tracker = CaughtUp(at: 10);
+        Assert.True(tracker.TryClaim(12));
+        tracker.Advance(12, live: true);
+
+        Assert.True(tracker.TryClaim(11));
+    }
+
+    [Fact]
     public void Cursor_starts_at_the_saved_cursor()
     {
         Assert.Equal(42, Tracker(initialCursor: 42).Cursor);

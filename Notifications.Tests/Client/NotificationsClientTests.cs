@@ -51,7 +51,7 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
     public async Task Start_delivers_the_backlog_in_id_order_before_it_returns()
     {
         var bob = NewUser("bob");
-        long[] sent = [await Send(bob, "one"), await Send(bob, "two"), await Send(bob, "three")];
+        var sent = await SendSettledAsync(bob, 3);
 
         await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, bob));
 
@@ -64,23 +64,18 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
     public async Task Start_from_a_saved_cursor_delivers_only_newer_notifications()
     {
         var carol = NewUser("carol");
-        var processed = await Send(carol, "already processed");
-        long[] newer = [await Send(carol, "new one"), await Send(carol, "new two")];
+        var sent = await SendSettledAsync(carol, 3);
 
-        await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, carol) with { InitialCursor = processed });
+        await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, carol) with { InitialCursor = sent[0] });
 
-        Assert.Equal(newer, client.DeliveredIds);
+        Assert.Equal(sent[1..], client.DeliveredIds);
     }
 
     [Fact]
     public async Task Cursor_never_passes_a_backlog_notification_not_yet_raised_when_a_live_push_overtakes_the_sync()
     {
         var quinn = NewUser("quinn");
-        var backlog = new List<long>();
-        for (var i = 0; i < 25; i++)
-        {
-            backlog.Add(await Send(quinn, $"backlog {i}"));
-        }
+        var backlog = await SendSettledAsync(quinn, 25);
 
         await using var witness = await service.ConnectAsync(quinn);
         await using var client = new ClientRecorder(ClientRecorder.OptionsFor(service.BaseUri, quinn) with { SyncPageSize = 10 });
@@ -106,7 +101,7 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
         var start = client.Client.StartAsync();
         await secondPageStarted.Task.WithTimeout(what: "the second sync page");
         var live = await Send(quinn, "live while syncing");
-        Assert.Equal(live, (await witness.NextNotificationAsync()).Id);
+        await witness.ReceiveUntilAsync(live);
         gate.TrySetResult();
         await start.WithTimeout(what: "the start and its catch-up");
 
@@ -302,6 +297,28 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
 
     private Task<long> Send(string user, string title) =>
         service.SendAsync("admin-1", new { type = "test.client", title, audience = new { users = new[] { user } } });
+
+    /// <summary>
+    /// Sends <paramref name="count"/> to the user and waits until the service has pushed each one (a connection of the
+    /// user saw it), so a client started afterwards can only get them from its catch-up sync, in id order.
+    /// </summary>
+    private async Task<long[]> SendSettledAsync(string user, int count)
+    {
+        await using var witness = await service.ConnectAsync(user);
+        var ids = new long[count];
+        for (var i = 0; i < count; i++)
+        {
+            ids[i] = await Send(user, $"backlog {i}");
+        }
+
+        var pushed = new HashSet<long>();
+        while (!pushed.IsSupersetOf(ids))
+        {
+            pushed.Add((await witness.NextNotificationAsync()).Id);
+        }
+
+        return ids;
+    }
 
     private async Task<string> CreateGroupAsync(string kind)
     {
