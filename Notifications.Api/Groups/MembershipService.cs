@@ -28,6 +28,11 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
             throw new ForbiddenException("Creating groups needs the admin role.");
         }
 
+        if (!GroupRules.IsValidName(name))
+        {
+            throw new DomainException("A group name is 1-64 characters of letters, digits, '.', '_' and '-', and not '.' or '..'.");
+        }
+
         if (await db.Groups.AnyAsync(g => g.Name == name, cancellationToken))
         {
             throw new ConflictException($"A group named '{name}' already exists.");

@@ -1,0 +1,41 @@
+using Notifications.Tests.Infrastructure;
+
+namespace Notifications.Tests.LoadTool;
+
+/// <summary>
+/// Keeps the load tool working: its smoke scenario (a few raw-WebSocket clients, broadcasts, a targeted send,
+/// Ack and Sync) against a real API process. No timing is asserted; benchmarks live in docs/benchmarks.md.
+/// </summary>
+public sealed class LoadToolSmokeTests
+{
+    private static string LoadToolAssembly
+    {
+        get
+        {
+            var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+            return Path.Combine(ServiceProcess.RepositoryRoot, "Notifications.LoadTest", "bin", configuration, "net10.0", "Notifications.LoadTest.dll");
+        }
+    }
+
+    [Fact]
+    public async Task Smoke_scenario_passes_against_a_real_server()
+    {
+        Assert.True(File.Exists(LoadToolAssembly), $"Build the solution first: {LoadToolAssembly} is missing.");
+        var directory = Directory.CreateTempSubdirectory("notifications-smoke-").FullName;
+        await using var server = new ServiceProcess(new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "Sqlite",
+            ["ConnectionStrings:Notifications"] = $"Data Source={Path.Combine(directory, "n.db")}",
+        });
+        await server.StartAsync();
+
+        // Exit code 0 means every client got every broadcast and the targeted send reached only its user.
+        var output = await ProcessRunner.RunAsync("dotnet",
+            [LoadToolAssembly, "run", "--scenario", "smoke", "--target", server.BaseUri.ToString().TrimEnd('/'),
+             "--token-key", TestTokens.SigningKey, "--issuer", TestTokens.Issuer, "--audience", TestTokens.Audience,
+             "--out", Path.Combine(directory, "smoke.json"), "--quiet"],
+            TimeSpan.FromMinutes(2), check: true);
+
+        Assert.True(File.Exists(Path.Combine(directory, "smoke.json")), $"The load tool wrote no results:\n{output}");
+    }
+}
