@@ -25,10 +25,11 @@ namespace Notifications.Infrastructure.Cluster;
 /// a subscribe that fails (a connect, or the first local member of a group, while Redis is down) leaves a channel that
 /// Redis restores later but whose messages nobody reads, for as long as any local connection stays on it. And a
 /// failed group removal leaves the group in the manager's per-connection list, so adding it back does nothing.
-/// So while Redis is down, connects and group changes are recorded here only; when it is back they are applied to the
-/// Redis manager. A Redis call that fails half-way anyway (Redis died during it) marks the connection suspect, and
-/// the next repair takes every local connection out of the Redis manager and puts it back: only a channel's last
-/// subscriber leaving makes the manager drop the channel and subscribe it anew.
+/// So while Redis is down, connects and group changes are recorded here only and served locally. When Redis is back
+/// (and quiet for a moment), the connections whose Redis state lags are closed: their clients reconnect at once,
+/// which registers them afresh, with their groups from the database, and they Sync. A Redis call that failed
+/// half-way (Redis died during it) closes every local connection at that point, so that each channel loses its last
+/// local subscriber and the Redis manager drops it.
 /// </para>
 /// <para>
 /// Pushes from other instances during the outage are lost (pub/sub has no replay); clients catch up with Sync.
@@ -37,6 +38,11 @@ namespace Notifications.Infrastructure.Cluster;
 public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<THub>, IDisposable where THub : Hub
 {
     private static readonly TimeSpan RepairInterval = TimeSpan.FromSeconds(1);
+    private static readonly CloseMessage ReconnectClose = new("The Redis backplane is back; reconnect.", allowReconnect: true);
+
+    // Closing connections waits until Redis has been reachable for a moment: a flapping link would otherwise send the
+    // same clients through several reconnects, and StackExchange.Redis gets to restore its own subscriptions first.
+    private static readonly TimeSpan ReconnectQuiet = TimeSpan.FromSeconds(2);
 
     private readonly ConcurrentDictionary<string, LocalConnection> connections = new(StringComparer.Ordinal);
 
@@ -48,6 +54,8 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     private readonly Lock backplaneGate = new();
     private readonly SemaphoreSlim repairGate = new(1, 1);
     private readonly ITimer repairTimer;
+    private readonly TimeProvider time;
+    private long availableSince;
     private RedisHubLifetimeManager<THub>? backplane;
     private int resyncAll;
     private int degraded;
@@ -62,13 +70,18 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         TimeProvider time)
     {
         this.redis = redis;
+        this.time = time;
         logger = loggers.CreateLogger<LocalFallbackHubLifetimeManager<THub>>();
 
         // Created only once Redis is reachable: the Redis manager subscribes its cluster-wide channels (all, group
         // commands, acks) once, in its constructor, and never again if that first attempt fails.
         createBackplane = () => new RedisHubLifetimeManager<THub>(
             loggers.CreateLogger<RedisHubLifetimeManager<THub>>(), redisOptions, protocols, globalHubOptions, hubOptions);
-        redis.Restored += (_, _) => _ = RepairAsync();
+        redis.Restored += (_, _) =>
+        {
+            Interlocked.Exchange(ref availableSince, time.GetTimestamp());
+            _ = RepairAsync();
+        };
         repairTimer = time.CreateTimer(_ => _ = RepairAsync(), null, RepairInterval, RepairInterval);
     }
 
@@ -254,8 +267,8 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     }
 
     /// <summary>
-    /// Applies what was held back while Redis was down. Runs when a Redis link is restored and every second
-    /// (cheap when there is nothing to do); one run at a time.
+    /// Ends the degraded mode once Redis is back: closes the connections Redis does not fully know. Runs when a Redis
+    /// link is restored and every second (cheap when there is nothing to do); one run at a time.
     /// </summary>
     public async Task RepairAsync()
     {
@@ -266,46 +279,43 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
 
         try
         {
-            if (AvailableBackplane() is not { } manager)
+            if (AvailableBackplane() is null || !QuietSinceReconnect())
             {
                 return;
             }
 
-            if (Interlocked.Exchange(ref resyncAll, 0) == 1)
+            // Connections that Redis does not fully know are closed, not patched: registering a live connection with
+            // the Redis manager afterwards was seen to leave it deaf to Redis (a fresh connect works). Their clients
+            // reconnect at once (automatic reconnect), get their groups from the database as on every connect, and
+            // Sync. After a Redis call that failed half-way, every local connection goes: only when a channel loses
+            // its last local subscriber does the Redis manager drop a channel whose subscribe left it without a reader.
+            var all = Interlocked.Exchange(ref resyncAll, 0) == 1;
+            var closing = (all ? connections.Values : unsettled.Values).Where(local => !local.IsClosed).ToList();
+            if (closing.Count > 0)
             {
-                // Every local connection out, then back in, so that each channel of this instance loses its last
-                // subscriber once: only then does the Redis manager drop a channel a failed subscribe left without a reader.
-                logger.LogInformation("Re-registering all {Count} connections with the Redis backplane after a failed Redis call", connections.Count);
-                foreach (var local in connections.Values)
-                {
-                    await WithGateAsync(local, async () =>
-                    {
-                        if (local.State != BackplaneState.Detached)
-                        {
-                            await DetachAsync(manager, local);
-                        }
-
-                        Track(local);
-                    });
-                }
+                logger.LogInformation(
+                    "Redis is back: closing {Count} connections it does not fully know, so that their clients reconnect and sync",
+                    closing.Count);
             }
 
-            var settled = 0;
-            foreach (var local in unsettled.Values)
+            foreach (var local in closing)
             {
-                var ok = true;
-                await WithGateAsync(local, async () => ok = await SettleAsync(manager, local));
-                if (!ok)
+                // A close that allows reconnecting: a bare abort makes SignalR clients give up instead.
+                try
                 {
-                    return;
+                    await local.Context.WriteAsync(ReconnectClose);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogDebug(ex, "Could not send the close message to connection {ConnectionId}", local.Id);
                 }
 
-                settled++;
+                local.Context.Abort();
             }
 
-            if (unsettled.IsEmpty && Volatile.Read(ref resyncAll) == 0 && Interlocked.Exchange(ref degraded, 0) == 1)
+            if (Volatile.Read(ref resyncAll) == 0 && Interlocked.Exchange(ref degraded, 0) == 1)
             {
-                logger.LogInformation("Redis backplane restored: {Count} connections re-registered; delivery across instances resumed", settled);
+                logger.LogInformation("Redis backplane restored: delivery across instances resumed");
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -352,52 +362,6 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         finally
         {
             local.Gate.Release();
-        }
-    }
-
-    /// <summary>Brings one connection's Redis state up to its local record; false when Redis failed meanwhile.</summary>
-    private async Task<bool> SettleAsync(RedisHubLifetimeManager<THub> manager, LocalConnection local)
-    {
-        if (local.IsClosed)
-        {
-            unsettled.TryRemove(local.Id, out _);
-            return true;
-        }
-
-        if (local.State == BackplaneState.Suspect)
-        {
-            // Left for the full re-registration that marking it suspect requested.
-            return true;
-        }
-
-        try
-        {
-            if (local.State == BackplaneState.Detached)
-            {
-                await manager.OnConnectedAsync(local.Context);
-                local.Attached();
-            }
-
-            var (leave, join) = local.GroupChanges();
-            foreach (var group in leave)
-            {
-                await manager.RemoveFromGroupAsync(local.Id, group);
-                local.Applied(group, member: false);
-            }
-
-            foreach (var group in join)
-            {
-                await manager.AddToGroupAsync(local.Id, group);
-                local.Applied(group, member: true);
-            }
-
-            Track(local);
-            return true;
-        }
-        catch (Exception ex) when (IsRedisFailure(ex))
-        {
-            MarkSuspect(local, ex);
-            return false;
         }
     }
 
@@ -504,12 +468,21 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         }
     }
 
+    private bool QuietSinceReconnect()
+    {
+        var since = Interlocked.Read(ref availableSince);
+        return since != 0 && time.GetElapsedTime(since) >= ReconnectQuiet;
+    }
+
     private RedisHubLifetimeManager<THub>? AvailableBackplane()
     {
         if (!redis.IsAvailable)
         {
+            Interlocked.Exchange(ref availableSince, 0);
             return null;
         }
+
+        Interlocked.CompareExchange(ref availableSince, time.GetTimestamp(), 0);
 
         if (Volatile.Read(ref backplane) is { } existing)
         {
@@ -549,19 +522,6 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
             logger.LogWarning(
                 "Redis backplane unavailable ({Error}): delivering to this instance's own connections only until it returns",
                 ex?.GetType().Name ?? "not connected");
-        }
-    }
-
-    private static async Task WithGateAsync(LocalConnection local, Func<Task> action)
-    {
-        await local.Gate.WaitAsync();
-        try
-        {
-            await action();
-        }
-        finally
-        {
-            local.Gate.Release();
         }
     }
 

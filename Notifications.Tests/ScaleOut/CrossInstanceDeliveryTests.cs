@@ -1,0 +1,135 @@
+using System.Net;
+using Notifications.Tests.Infrastructure;
+using static Notifications.Tests.ScaleOut.ScaleOutCluster;
+
+namespace Notifications.Tests.ScaleOut;
+
+/// <summary>
+/// Two API processes share one Redis and one PostgreSQL database: whatever is done through instance B reaches the
+/// clients connected to instance A, and the other way round.
+/// </summary>
+[Collection(ScaleOutCollection.Name)]
+public sealed class CrossInstanceDeliveryTests(CrossInstanceCluster cluster)
+{
+    private ServiceProcess A => cluster.A;
+
+    private ServiceProcess B => cluster.B;
+
+    [Fact]
+    public async Task User_send_through_B_reaches_the_user_on_A()
+    {
+        var (alice, bob) = (NewUser("alice"), NewUser("bob"));
+        await using var aliceOnA = await ConnectAsync(A, alice);
+        await using var bobOnA = await ConnectAsync(A, bob);
+
+        var id = await SendAsync(B, ToUsers("for alice", alice));
+        var sentinel = await SendAsync(B, ToUsers("sentinel", bob));
+
+        Assert.Equal(id, (await aliceOnA.NextNotificationAsync()).Id);
+        Assert.Empty(await bobOnA.ReceiveUntilAsync(sentinel));
+    }
+
+    [Fact]
+    public async Task Role_send_through_B_reaches_holders_of_the_role_on_A()
+    {
+        var role = $"ops{Guid.NewGuid():N}"[..10];
+        await using var oncallOnA = await ConnectAsync(A, NewUser("oncall"), role);
+
+        var id = await SendAsync(B, new { type = "ops.alert", title = "disk full", audience = new { roles = new[] { role } } });
+
+        Assert.Equal(id, (await oncallOnA.NextNotificationAsync()).Id);
+    }
+
+    [Fact]
+    public async Task Group_send_through_B_reaches_members_on_A()
+    {
+        var group = $"team-{Guid.NewGuid():N}"[..16];
+        var member = NewUser("member");
+        await CreateGroupAsync(B, group, "restricted");
+        using (var admin = B.Client("admin-1", "admin"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{group}/members/{member}", null)).StatusCode);
+        }
+
+        await using var memberOnA = await ConnectAsync(A, member);
+        var id = await SendAsync(B, new { type = "team.news", title = "standup", audience = new { groups = new[] { group } } });
+
+        Assert.Equal(id, (await memberOnA.NextNotificationAsync()).Id);
+    }
+
+    [Fact]
+    public async Task Everyone_send_through_B_reaches_clients_on_A()
+    {
+        await using var onA = await ConnectAsync(A, NewUser("anyone"));
+
+        var id = await SendAsync(B, new { type = "system.notice", title = "hello all", audience = new { everyone = true } });
+
+        Assert.Empty(await onA.ReceiveUntilAsync(id));
+    }
+
+    [Fact]
+    public async Task Subscribe_on_A_then_a_send_through_B_reaches_the_subscriber()
+    {
+        var group = $"open-{Guid.NewGuid():N}"[..16];
+        await CreateGroupAsync(B, group, "open");
+        await using var subscriberOnA = await ConnectAsync(A, NewUser("fan"));
+
+        await subscriberOnA.InvokeAsync<object>("Subscribe", group);
+        var id = await SendAsync(B, new { type = "group.news", title = "fresh", audience = new { groups = new[] { group } } });
+
+        Assert.Equal(id, (await subscriberOnA.NextNotificationAsync()).Id);
+    }
+
+    [Fact]
+    public async Task Admin_adding_a_member_through_B_moves_their_live_connection_on_A()
+    {
+        var group = $"crew-{Guid.NewGuid():N}"[..16];
+        var user = NewUser("crew");
+        await CreateGroupAsync(B, group, "restricted");
+        await using var userOnA = await ConnectAsync(A, user);
+
+        using (var admin = B.Client("admin-1", "admin"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{group}/members/{user}", null)).StatusCode);
+        }
+
+        // The membership change travels to A on the Redis bus while the send is stored; should the push overtake it,
+        // the next send shows the connection was moved. Without the move none of them would ever arrive.
+        var sent = new List<long>();
+        long? received = null;
+        for (var attempt = 0; attempt < 5 && received is null; attempt++)
+        {
+            sent.Add(await SendAsync(B, new { type = "crew.news", title = $"shift {attempt}", audience = new { groups = new[] { group } } }));
+            try
+            {
+                received = (await userOnA.NextNotificationAsync(TimeSpan.FromSeconds(2))).Id;
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+
+        Assert.NotNull(received);
+        Assert.Contains(received.Value, sent);
+    }
+
+    [Fact]
+    public async Task Read_state_changed_on_A_reaches_the_same_users_connection_on_B()
+    {
+        var user = NewUser("reader");
+        await using var tabOnA = await ConnectAsync(A, user);
+        await using var tabOnB = await ConnectAsync(B, user);
+        var first = await SendAsync(A, ToUsers("one", user));
+        var second = await SendAsync(A, ToUsers("two", user));
+        await tabOnB.ReceiveUntilAsync(second);
+        await tabOnA.ReceiveUntilAsync(second);
+        var unread = await tabOnB.InvokeAsync<int>("GetUnreadCount");
+
+        await tabOnA.InvokeAsync("MarkRead", new long[] { first });
+
+        Assert.Equal([first], await tabOnB.NextReadAsync());
+        Assert.Equal(unread - 1, await tabOnB.NextUnreadCountAsync());
+        await tabOnB.InvokeAsync("MarkAllRead");
+        Assert.True((await tabOnA.NextAllReadAsync()).UpToId >= second);
+    }
+}

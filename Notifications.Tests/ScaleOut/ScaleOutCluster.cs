@@ -1,0 +1,179 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
+using Notifications.Api.Admin;
+using Notifications.Api.Sending;
+using Notifications.Tests.Infrastructure;
+
+namespace Notifications.Tests.ScaleOut;
+
+/// <summary>
+/// Two real API processes (A migrates the database, B does not) on one PostgreSQL database and one real Redis,
+/// optionally behind a real nginx. Subclasses are the fixtures; each test class that breaks something gets its own.
+/// </summary>
+public abstract class ScaleOutCluster : IAsyncLifetime
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
+
+    public RedisServer Redis { get; private set; } = null!;
+
+    public ServiceProcess A { get; private set; } = null!;
+
+    public ServiceProcess B { get; private set; } = null!;
+
+    public NginxServer? Nginx { get; private set; }
+
+    public IReadOnlyList<ServiceProcess> Instances => [A, B];
+
+    protected virtual bool WithNginx => false;
+
+    public async Task InitializeAsync()
+    {
+        Redis = await RedisServer.StartAsync();
+        var database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
+        A = new ServiceProcess(Settings(database, migrate: true));
+        B = new ServiceProcess(Settings(database, migrate: false));
+
+        // B serves without migrating; A is live only once its migration ran (it migrates before it listens).
+        // Generous: the machine's two cores are shared with other test runs.
+        await Task.WhenAll(A.StartAsync(StartTimeout), B.StartAsync(StartTimeout));
+        foreach (var instance in Instances)
+        {
+            await Timeouts.Eventually(async () => await ReadinessAsync(instance) == HttpStatusCode.OK, $"instance :{instance.Port} is ready");
+        }
+
+        if (WithNginx)
+        {
+            Nginx = await NginxServer.StartAsync([A.Port, B.Port]);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Nginx is not null)
+        {
+            await Nginx.DisposeAsync();
+        }
+
+        await Task.WhenAll(A.DisposeAsync().AsTask(), B.DisposeAsync().AsTask());
+        await Redis.DisposeAsync();
+    }
+
+    public static async Task<HttpStatusCode> ReadinessAsync(ServiceProcess instance)
+    {
+        using var http = new HttpClient { BaseAddress = instance.BaseUri, Timeout = TimeSpan.FromSeconds(5) };
+        try
+        {
+            using var response = await http.GetAsync("health/ready");
+            return response.StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return HttpStatusCode.BadGateway;
+        }
+        catch (TaskCanceledException)
+        {
+            return HttpStatusCode.GatewayTimeout;
+        }
+    }
+
+    /// <summary>A hub client straight on one instance; returns once the hub has put it in its groups.</summary>
+    public static Task<HubClient> ConnectAsync(ServiceProcess instance, string userId, params string[] roles) =>
+        StartAsync(new HubConnectionBuilder()
+            .WithUrl(new Uri(instance.BaseUri, "hubs/notifications"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.For(userId, roles)))
+            .Build());
+
+    /// <summary>Like <see cref="ConnectAsync"/>, with automatic reconnect (quick retries), as real clients have it.</summary>
+    public static Task<HubClient> ConnectReconnectingAsync(ServiceProcess instance, string userId) =>
+        StartAsync(new HubConnectionBuilder()
+            .WithUrl(new Uri(instance.BaseUri, "hubs/notifications"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.For(userId)))
+            .WithAutomaticReconnect([TimeSpan.Zero, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2)])
+            .Build());
+
+    /// <summary>A hub client through nginx, from the loopback network 127.0.<paramref name="network"/>.x.</summary>
+    public Task<HubClient> ConnectThroughNginxAsync(int network, string userId, HttpTransportType transport = HttpTransportType.WebSockets) =>
+        StartAsync(new HubConnectionBuilder()
+            .WithUrl(new Uri(Nginx!.BaseUri, "hubs/notifications"), o =>
+            {
+                o.Transports = transport;
+                o.AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.For(userId));
+                LoopbackSource.Apply(o, LoopbackSource.Network(network), () => TestTokens.For(userId));
+            })
+            .Build());
+
+    /// <summary>Sends through the given instance as an admin; returns the new id.</summary>
+    public static async Task<long> SendAsync(ServiceProcess via, object request)
+    {
+        using var http = via.Client("admin-1", "admin");
+        using var response = await http.PostAsJsonAsync("api/notifications", request).WithTimeout(what: "the send");
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"Send through :{via.Port} failed with {(int)response.StatusCode}: {body}");
+        return JsonSerializer.Deserialize<SendResult>(body, Json)!.Id;
+    }
+
+    public static object ToUsers(string title, params string[] users) => new { type = "scale.user", title, audience = new { users } };
+
+    public static async Task<ClusterStats> StatsAsync(ServiceProcess via)
+    {
+        using var http = via.Client("admin-1", "admin");
+        return (await http.GetFromJsonAsync<ClusterStats>("api/admin/stats").WithTimeout(what: "admin stats"))!;
+    }
+
+    public static async Task CreateGroupAsync(ServiceProcess via, string group, string kind)
+    {
+        using var admin = via.Client("admin-1", "admin");
+        using var response = await admin.PostAsJsonAsync("api/groups", new { name = group, kind }).WithTimeout(what: "group creation");
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    public static string NewUser(string name) => $"{name}-{Guid.NewGuid():N}"[..20];
+
+    private static async Task<HubClient> StartAsync(HubConnection connection)
+    {
+        var client = new HubClient(connection);
+        await client.StartAsync();
+
+        // The server runs the hub's OnConnectedAsync (groups) before it dispatches the first invocation: after this
+        // round trip the connection is in all its groups.
+        await client.InvokeAsync<int>("GetUnreadCount");
+        return client;
+    }
+
+    private Dictionary<string, string?> Settings(string connectionString, bool migrate) => new()
+    {
+        ["Database:Provider"] = "Postgres",
+        ["ConnectionStrings:Notifications"] = connectionString,
+        ["Database:MigrateOnStartup"] = migrate ? "true" : "false",
+        ["Redis:Configuration"] = Redis.Configuration,
+        ["Logging:LogLevel:Default"] = "Warning",
+        ["Logging:Console:FormatterOptions:TimestampFormat"] = "HH:mm:ss.fff ",
+        ["Logging:LogLevel:Notifications"] = "Information",
+        ["Logging:LogLevel:Notifications.Requests"] = "Warning",
+        ["Logging:LogLevel:Microsoft.AspNetCore.SignalR.StackExchangeRedis"] = "Trace",
+    };
+}
+
+public sealed class CrossInstanceCluster : ScaleOutCluster
+{
+    protected override bool WithNginx => true;
+}
+
+public sealed class BackplaneCluster : ScaleOutCluster;
+
+public sealed class InstanceFailureCluster : ScaleOutCluster
+{
+    protected override bool WithNginx => true;
+}
+
+/// <summary>
+/// All scale-out classes run one after the other: each cluster is several processes, and started side by side on a
+/// shared two-core machine they would mostly slow each other down. Classes that break their cluster get their own.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class ScaleOutCollection : ICollectionFixture<CrossInstanceCluster>
+{
+    public const string Name = "Scale-out: real instances, Redis and nginx";
+}
