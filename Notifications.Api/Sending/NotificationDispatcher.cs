@@ -21,6 +21,7 @@ public sealed class NotificationDispatcher(
     InstanceIdentity instance,
     IOptions<OutboxOptions> options,
     NotificationsMetrics metrics,
+    SendGate gate,
     TimeProvider time,
     ILogger<NotificationDispatcher> logger) : BackgroundService
 {
@@ -151,7 +152,19 @@ public sealed class NotificationDispatcher(
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<NotificationsDbContext>();
             var ids = batch.Select(w => w.OutboxId).ToArray();
-            await db.Outbox.Where(o => ids.Contains(o.Id)).ExecuteDeleteAsync(cancellationToken);
+            if (db.Database.IsSqlite())
+            {
+                // SQLite has one writer: queue behind the sends in process rather than collide with them in the
+                // driver, whose busy handler sleeps 150 ms per retry.
+                using (await gate.EnterAsync(cancellationToken))
+                {
+                    await db.Outbox.Where(o => ids.Contains(o.Id)).ExecuteDeleteAsync(cancellationToken);
+                }
+            }
+            else
+            {
+                await db.Outbox.Where(o => ids.Contains(o.Id)).ExecuteDeleteAsync(cancellationToken);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -56,36 +56,117 @@ public sealed class NotificationSender(
             ],
         };
 
-        OutboxEntry entry;
-        using (await gate.EnterAsync(cancellationToken))
-        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        var outcome = await gate.SubmitAsync(new PendingSend(notification, cancellationToken), WriteBatchAsync);
+        if (!outcome.Replayed)
         {
-            // Taken before the ids are drawn, so ids commit in order (see docs/delivery.md).
-            await db.AcquireSendOrderLockAsync(cancellationToken);
-
-            // Read under the lock, so createdAt grows with the id and the lease starts when the wait is over.
-            // Whole microseconds, as every provider stores them: a replay returns exactly the createdAt the first call did.
-            var now = TruncateToMicroseconds(time.GetUtcNow().UtcDateTime);
-            notification.CreatedAt = now;
-            entry = new OutboxEntry { Kind = OutboxKind.Send, CreatedAt = now, LeaseUntil = now.AddSeconds(outbox.Value.LeaseSeconds), LeasedBy = instance.Id };
-            if (idempotencyKey is not null && await FindReplayAsync(sender.UserId, idempotencyKey, requestHash!, now, cancellationToken) is { } replay)
-            {
-                return new SendOutcome(replay, Replayed: true);
-            }
-
-            db.Notifications.Add(notification);
-            await db.SaveChangesAsync(cancellationToken);
-            entry.NotificationId = notification.Id;
-            db.Outbox.Add(entry);
-            await db.SaveChangesAsync(cancellationToken);
-            await HoldForFaultTestAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+            metrics.Sent(notification.Priority);
         }
 
-        db.ChangeTracker.Clear();
-        dispatcher.Enqueue(new PushWork(entry.Id, OutboxKind.Send, NotificationDto.From(notification), PushTargets.Of(notification)));
-        metrics.Sent(notification.Priority);
-        return new SendOutcome(new SendResult(notification.Id, notification.CreatedAt), Replayed: false);
+        return outcome;
+    }
+
+    /// <summary>
+    /// Group commit: every send in <paramref name="batch"/> in one transaction under one send-order lock, so ids
+    /// still commit in order (see docs/delivery.md). Each send gets its own outcome: a replay or a conflict of one
+    /// idempotency key does not affect the others. Not cancelled by any one caller: the others are waiting on it.
+    /// </summary>
+    private async Task WriteBatchAsync(IReadOnlyList<PendingSend> batch)
+    {
+        var cancellationToken = CancellationToken.None;
+        var inserted = new List<PendingSend>(batch.Count);
+        var settled = new List<(PendingSend Send, SendOutcome? Outcome, Exception? Error, PendingSend? ReplayOf)>(batch.Count);
+        var entries = new List<OutboxEntry>(batch.Count);
+        try
+        {
+            await using (var transaction = await db.BeginSendTransactionAsync(cancellationToken))
+            {
+                // Taken before the ids are drawn, so ids commit in order (see docs/delivery.md).
+                await db.AcquireSendOrderLockAsync(cancellationToken);
+
+                // Read under the lock, so createdAt grows with the id and the lease starts when the wait is over.
+                // Whole microseconds, as every provider stores them: a replay returns exactly the createdAt the first call did.
+                var now = TruncateToMicroseconds(time.GetUtcNow().UtcDateTime);
+                var keysInBatch = new Dictionary<(string Sender, string Key), PendingSend>();
+                foreach (var send in batch)
+                {
+                    var notification = send.Notification;
+                    if (notification.IdempotencyKey is { } key)
+                    {
+                        if (keysInBatch.TryGetValue((notification.SenderId, key), out var first))
+                        {
+                            settled.Add(first.Notification.RequestHash == notification.RequestHash
+                                ? (send, null, null, first)
+                                : (send, null, new ConflictException("This Idempotency-Key was already used with a different payload."), null));
+                            continue;
+                        }
+
+                        try
+                        {
+                            if (await FindReplayAsync(notification.SenderId, key, notification.RequestHash!, now, cancellationToken) is { } replay)
+                            {
+                                settled.Add((send, new SendOutcome(replay, Replayed: true), null, null));
+                                continue;
+                            }
+                        }
+                        catch (ConflictException conflict)
+                        {
+                            settled.Add((send, null, conflict, null));
+                            continue;
+                        }
+
+                        keysInBatch[(notification.SenderId, key)] = send;
+                    }
+
+                    notification.CreatedAt = now;
+                    db.Notifications.Add(notification);
+                    inserted.Add(send);
+                }
+
+                if (inserted.Count > 0)
+                {
+                    await db.SaveChangesAsync(cancellationToken);
+                    foreach (var send in inserted)
+                    {
+                        var entry = new OutboxEntry { NotificationId = send.Notification.Id, Kind = OutboxKind.Send, CreatedAt = now, LeaseUntil = now.AddSeconds(outbox.Value.LeaseSeconds), LeasedBy = instance.Id };
+                        entries.Add(entry);
+                        db.Outbox.Add(entry);
+                    }
+
+                    await db.SaveChangesAsync(cancellationToken);
+                    await HoldForFaultTestAsync(cancellationToken);
+                }
+
+                await transaction.CommitAsync(cancellationToken);
+            }
+        }
+        finally
+        {
+            db.ChangeTracker.Clear();
+        }
+
+        // Pushed in id order, as committed.
+        foreach (var (send, entry) in inserted.Zip(entries).OrderBy(x => x.First.Notification.Id))
+        {
+            var notification = send.Notification;
+            dispatcher.Enqueue(new PushWork(entry.Id, OutboxKind.Send, NotificationDto.From(notification), PushTargets.Of(notification)));
+            send.Completion.TrySetResult(new SendOutcome(new SendResult(notification.Id, notification.CreatedAt), Replayed: false));
+        }
+
+        foreach (var (send, outcome, error, replayOf) in settled)
+        {
+            if (error is not null)
+            {
+                send.Completion.TrySetException(error);
+            }
+            else if (replayOf is not null)
+            {
+                send.Completion.TrySetResult(new SendOutcome(new SendResult(replayOf.Notification.Id, replayOf.Notification.CreatedAt), Replayed: true));
+            }
+            else
+            {
+                send.Completion.TrySetResult(outcome!);
+            }
+        }
     }
 
     /// <summary>Retracts for everyone; pushed like a send, through the outbox.</summary>

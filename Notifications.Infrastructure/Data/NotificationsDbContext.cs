@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace Notifications.Infrastructure.Data;
@@ -29,6 +30,10 @@ public abstract class NotificationsDbContext(DbContextOptions options) : DbConte
     /// Call inside a transaction, right before inserting notifications.
     /// </summary>
     public abstract Task AcquireSendOrderLockAsync(CancellationToken cancellationToken);
+
+    /// <summary>Begins the transaction that writes a group of sends; a provider may tune its connection first.</summary>
+    public virtual Task<IDbContextTransaction> BeginSendTransactionAsync(CancellationToken cancellationToken) =>
+        Database.BeginTransactionAsync(cancellationToken);
 
     /// <summary>Sets <paramref name="field"/> for the user on each notification, once; concurrent calls are safe.</summary>
     public abstract Task UpsertReceiptsAsync(string userId, IReadOnlyCollection<long> notificationIds, ReceiptField field, DateTime at, CancellationToken cancellationToken);
