@@ -152,7 +152,7 @@ public abstract class ScaleOutCluster : IAsyncLifetime
         ["Logging:Console:FormatterOptions:TimestampFormat"] = "HH:mm:ss.fff ",
         ["Logging:LogLevel:Notifications"] = "Information",
         ["Logging:LogLevel:Notifications.Requests"] = "Warning",
-        ["Logging:LogLevel:Microsoft.AspNetCore.SignalR.StackExchangeRedis"] = "Trace",
+        ["Logging:LogLevel:Microsoft.AspNetCore.SignalR.StackExchangeRedis"] = "Information",
     };
 }
 
