@@ -9,6 +9,14 @@ namespace Notifications.Api.Hardening;
 /// <summary>Origins, limits, rate limits, log hygiene, telemetry and shutdown, registered and wired in one place.</summary>
 public static class HardeningExtensions
 {
+    private static void RemoveAll<TService>(this IServiceCollection services, Func<ServiceDescriptor, bool> match)
+    {
+        foreach (var descriptor in services.Where(d => d.ServiceType == typeof(TService) && match(d)).ToList())
+        {
+            services.Remove(descriptor);
+        }
+    }
+
     public static WebApplicationBuilder AddNotificationsHardening(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -41,7 +49,8 @@ public static class HardeningExtensions
             hub.AddFilter<HubRateLimitFilter>();
         });
 
-        // Registered after SignalR's own JSON protocol: the resolver keeps the last protocol of a name.
+        // In place of SignalR's own JSON protocol (registered by AddSignalR), so "json" is listed and serialized once.
+        services.RemoveAll<IHubProtocol>(descriptor => descriptor.ImplementationType == typeof(JsonHubProtocol));
         services.AddSingleton<IHubProtocol, ExplainingJsonHubProtocol>();
 
         services.AddOptions<HostOptions>().Configure<IOptions<ShutdownOptions>>((host, shutdown) =>

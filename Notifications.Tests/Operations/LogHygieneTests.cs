@@ -78,6 +78,9 @@ public sealed class LogHygieneTests
         Assert.Contains("Request POST /hubs/notifications/negotiate finished 200", output, StringComparison.Ordinal);
         Assert.Contains("Request GET /hubs/notifications", output, StringComparison.Ordinal);
         Assert.Contains("dbug:", output, StringComparison.Ordinal);
+
+        // Correlation: log lines inside a request carry its W3C trace and span ids.
+        Assert.Matches(@"=> SpanId:[0-9a-f]{16}, TraceId:[0-9a-f]{32}", output);
         Assert.Contains("Activity.TraceId", output, StringComparison.Ordinal);
         Assert.DoesNotContain("access_token", output, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain(Secret, output, StringComparison.Ordinal);
