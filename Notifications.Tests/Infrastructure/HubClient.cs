@@ -29,16 +29,30 @@ public sealed class HubClient : IAsyncDisposable
 
     public Task StopAsync() => Connection.StopAsync().WithTimeout(what: "the hub connection to stop");
 
-    public Task<NotificationDto> NextNotificationAsync(TimeSpan? timeout = null) =>
-        notifications.Reader.ReadAsync().AsTask().WithTimeout(timeout, "ReceiveNotification");
+    public Task<NotificationDto> NextNotificationAsync(TimeSpan? timeout = null) => NextAsync(notifications, "ReceiveNotification", timeout);
 
-    public Task<int> NextUnreadCountAsync() => unreadCounts.Reader.ReadAsync().AsTask().WithTimeout(what: "UnreadCountChanged");
+    public Task<int> NextUnreadCountAsync() => NextAsync(unreadCounts, "UnreadCountChanged");
 
-    public Task<long[]> NextReadAsync() => reads.Reader.ReadAsync().AsTask().WithTimeout(what: "NotificationsRead");
+    public Task<long[]> NextReadAsync() => NextAsync(reads, "NotificationsRead");
 
-    public Task<AllReadPayload> NextAllReadAsync() => allReads.Reader.ReadAsync().AsTask().WithTimeout(what: "AllRead");
+    public Task<AllReadPayload> NextAllReadAsync() => NextAsync(allReads, "AllRead");
 
-    public Task<long> NextRetractionAsync() => retractions.Reader.ReadAsync().AsTask().WithTimeout(what: "NotificationRetracted");
+    public Task<long> NextRetractionAsync() => NextAsync(retractions, "NotificationRetracted");
+
+    // The read is cancelled on timeout, so a timed-out wait does not silently swallow the next message.
+    private static async Task<T> NextAsync<T>(Channel<T> channel, string what, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? Timeouts.Default;
+        using var cts = new CancellationTokenSource(limit);
+        try
+        {
+            return await channel.Reader.ReadAsync(cts.Token);
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            throw new TimeoutException($"Timed out after {limit.TotalSeconds:0.#} s waiting for {what}.");
+        }
+    }
 
     /// <summary>Reads pushes until the one with <paramref name="id"/>; returns those seen before it.</summary>
     public async Task<List<NotificationDto>> ReceiveUntilAsync(long id)
