@@ -98,9 +98,12 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
 
     private async Task<NotificationGroup> FindAsync(string name, CancellationToken cancellationToken)
     {
-        var group = GroupRules.IsValidName(name)
-            ? await db.Groups.AsNoTracking().FirstOrDefaultAsync(g => g.Name == name, cancellationToken)
-            : null;
+        if (!GroupRules.IsValidName(name))
+        {
+            throw new DomainException($"A group name is 1-{GroupRules.MaxNameLength} characters of letters, digits, '.', '_' and '-'.");
+        }
+
+        var group = await db.Groups.AsNoTracking().FirstOrDefaultAsync(g => g.Name == name, cancellationToken);
         return group ?? throw new NotFoundException($"Group '{name}' was not found.");
     }
 
