@@ -8,7 +8,7 @@
 #   SELF_TEST=1 ./bench.sh     "ours" is a second baseline instance (checks the tooling without the API)
 #
 # Knobs (environment): OUT ROUNDS BENCH_PORT_BASE REDIS_PORT PG_PORT PG_FAST API_ENVIRONMENT
-#   S1_LEVELS S1_DURATION S2_CONNECTIONS S3_LEVELS S3_DURATION S3_LATENCY_CONNECTIONS S4_CONNECTIONS S4_DURATION
+#   S1_LEVELS S1_DURATION S2_CONNECTIONS S3_LEVELS S3_DURATION S3_LATENCY_CONNECTIONS S4_CONNECTIONS S4_DURATION S4_SEND_CONCURRENCY
 #   S5_NOTIFICATIONS S5_USERS S5_DURATION S5_DB S6_CONNECTIONS S6_DURATION S6_PLAIN
 set -euo pipefail
 
@@ -38,6 +38,8 @@ S3_LEVELS=${S3_LEVELS:-1000,10000}
 S3_DURATION=${S3_DURATION:-5}
 S3_LATENCY_CONNECTIONS=${S3_LATENCY_CONNECTIONS:-1000}
 S4_CONNECTIONS=${S4_CONNECTIONS:-1000}
+# sends in flight: enough that the group commit has sends to group (the service commits every send queued at once)
+S4_SEND_CONCURRENCY=${S4_SEND_CONCURRENCY:-64}
 S4_DURATION=${S4_DURATION:-6}
 # The S5 size is 1,000,000 notifications and 100,000 users; seeding that through the public API takes
 # longer than the whole bench budget, so the default is smaller (S5_NOTIFICATIONS=1000000 ./bench.sh S5 for full size).
@@ -209,11 +211,11 @@ for s in "${SCENARIOS[@]}"; do
       ;;
     S4)
       ab SQLITE_ENV
-      run S4-sqlite --scenario S4 "${AB[@]}" --target-label ours-sqlite --connections "$S4_CONNECTIONS" --duration "$S4_DURATION"
+      run S4-sqlite --scenario S4 "${AB[@]}" --target-label ours-sqlite --connections "$S4_CONNECTIONS" --duration "$S4_DURATION" --send-concurrency "$S4_SEND_CONCURRENCY"
       if start_pg; then
         pg_env
         ab PG_ENV
-        run S4-postgres --scenario S4 "${AB[@]}" --target-label ours-postgres --connections "$S4_CONNECTIONS" --duration "$S4_DURATION"
+        run S4-postgres --scenario S4 "${AB[@]}" --target-label ours-postgres --connections "$S4_CONNECTIONS" --duration "$S4_DURATION" --send-concurrency "$S4_SEND_CONCURRENCY"
       fi
       ;;
     S5)

@@ -56,7 +56,7 @@ public sealed class NotificationSender(
             ],
         };
 
-        var outcome = await gate.SubmitAsync(new PendingSend(notification, cancellationToken), WriteBatchAsync);
+        var outcome = await gate.SubmitAsync(new PendingSend(notification, cancellationToken));
         if (!outcome.Replayed)
         {
             metrics.Sent(notification.Priority);
@@ -70,7 +70,7 @@ public sealed class NotificationSender(
     /// still commit in order (see docs/delivery.md). Each send gets its own outcome: a replay or a conflict of one
     /// idempotency key does not affect the others. Not cancelled by any one caller: the others are waiting on it.
     /// </summary>
-    private async Task WriteBatchAsync(IReadOnlyList<PendingSend> batch)
+    internal async Task WriteBatchAsync(IReadOnlyList<PendingSend> batch)
     {
         var cancellationToken = CancellationToken.None;
         var inserted = new List<PendingSend>(batch.Count);

@@ -1,0 +1,66 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Notifications.Api.Sending;
+using Notifications.Tests.Infrastructure;
+
+namespace Notifications.Tests.Delivery;
+
+/// <summary>
+/// Sends that arrive together are committed together (one transaction per group); each request must still get
+/// exactly the answer it would get alone: a conflict or a replay in the group does not touch the others.
+/// </summary>
+public abstract class GroupCommitTests(GuaranteesFixture service)
+{
+    private static readonly TimeSpan Budget = TimeSpan.FromSeconds(90);
+
+    private static string NewUser() => $"group-{Guid.NewGuid():N}"[..20];
+
+    private static object ToUser(string title, string user) =>
+        new { type = "test.group-commit", title, audience = new { users = new[] { user } } };
+
+    private static async Task<(HttpStatusCode Status, SendResult? Result)> SendAsync(HttpClient http, object body, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/notifications") { Content = JsonContent.Create(body) };
+        request.Headers.Add(SendEndpoints.IdempotencyKeyHeader, key);
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, response.StatusCode == HttpStatusCode.Created ? JsonSerializer.Deserialize<SendResult>(text, DeliveryFixture.Json) : null);
+    }
+
+    [Fact]
+    public async Task Concurrent_new_sends_replays_and_conflicts_each_get_their_own_answer()
+    {
+        var user = NewUser();
+        using var http = service.LongClient($"gc-{Guid.NewGuid():N}"[..16], "admin");
+        var usedKey = Guid.NewGuid().ToString();
+        var first = await SendAsync(http, ToUser("first", user), usedKey).WithTimeout(Budget, "first send");
+        Assert.Equal(HttpStatusCode.Created, first.Status);
+        var freshKey = Guid.NewGuid().ToString();
+
+        var fresh = Enumerable.Range(0, 20).Select(i => Task.Run(() => SendAsync(http, ToUser($"fresh {i}", user), Guid.NewGuid().ToString()))).ToList();
+        var replays = Enumerable.Range(0, 15).Select(_ => Task.Run(() => SendAsync(http, ToUser("first", user), usedKey))).ToList();
+        var conflicts = Enumerable.Range(0, 10).Select(_ => Task.Run(() => SendAsync(http, ToUser("changed", user), usedKey))).ToList();
+        var sameNewKey = Enumerable.Range(0, 15).Select(_ => Task.Run(() => SendAsync(http, ToUser("once", user), freshKey))).ToList();
+        await Task.WhenAll(fresh.Concat(replays).Concat(conflicts).Concat(sameNewKey)).WithTimeout(Budget, "60 concurrent sends");
+
+        Assert.All(fresh, t => Assert.Equal(HttpStatusCode.Created, t.Result.Status));
+        Assert.Equal(20, fresh.Select(t => t.Result.Result!.Id).Distinct().Count());
+        Assert.All(replays, t => Assert.Equal(first.Result, t.Result.Result));
+        Assert.All(conflicts, t => Assert.Equal(HttpStatusCode.Conflict, t.Result.Status));
+        Assert.All(sameNewKey, t => Assert.Equal(HttpStatusCode.Created, t.Result.Status));
+        Assert.Single(sameNewKey.Select(t => t.Result.Result).Distinct());
+
+        var stored = await service.QueryAsync(db => db.Notifications.Where(n => n.Audience.Any(a => a.Value == user)).Select(n => n.Title).ToListAsync())
+            .WithTimeout(Budget, "stored titles");
+        Assert.Equal(22, stored.Count);
+        Assert.Single(stored, "first");
+        Assert.Single(stored, "once");
+        Assert.DoesNotContain("changed", stored);
+    }
+}
+
+public sealed class SqliteGroupCommitTests(SqliteGuaranteesFixture service) : GroupCommitTests(service), IClassFixture<SqliteGuaranteesFixture>;
+
+public sealed class PostgresGroupCommitTests(PostgresGuaranteesFixture service) : GroupCommitTests(service), IClassFixture<PostgresGuaranteesFixture>;
