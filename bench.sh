@@ -15,6 +15,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")" && pwd)
 cd "$ROOT"
 OUT=${OUT:-$ROOT/bench-results}
+# Servers are started from other working directories: the output folder must be absolute.
+OUT=$(realpath -m "$OUT")
 ROUNDS=${ROUNDS:-2}
 QUICK=${QUICK:-0}
 SELF_TEST=${SELF_TEST:-0}
