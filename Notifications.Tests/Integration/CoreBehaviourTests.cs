@@ -166,7 +166,7 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
         await hub.StartAsync();
         var page = await hub.SyncAsync(seen);
 
-        Assert.Equal(missed, page.Items.Select(n => n.Id).Where(id => missed.Contains(id) || id > seen).Except(BroadcastIds(page)));
+        Assert.Equal(missed, page.Items.Select(n => n.Id).Except(BroadcastIds(page)));
         Assert.False(page.HasMore);
         Assert.Equal(page.Items[^1].Id, page.Cursor);
         var empty = await hub.SyncAsync(page.Cursor);
