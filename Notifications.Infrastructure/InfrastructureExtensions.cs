@@ -64,6 +64,8 @@ public static class InfrastructureExtensions
         if (string.IsNullOrWhiteSpace(redis.Configuration))
         {
             services.AddSingleton<IClusterBus, InMemoryClusterBus>();
+            services.RemoveAll(typeof(HubLifetimeManager<>));
+            services.AddSingleton(typeof(HubLifetimeManager<>), typeof(UserIndexedHubLifetimeManager<>));
             return signalR;
         }
 

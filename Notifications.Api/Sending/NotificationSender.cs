@@ -75,7 +75,7 @@ public sealed class NotificationSender(
         var cancellationToken = CancellationToken.None;
         var inserted = new List<PendingSend>(batch.Count);
         var settled = new List<(PendingSend Send, SendOutcome? Outcome, Exception? Error, PendingSend? ReplayOf)>(batch.Count);
-        var entries = new List<OutboxEntry>(batch.Count);
+        long[] outboxIds = [];
         // A failed batch is rolled back whole, so EF's savepoint around each SaveChanges only adds round trips
         // (four per batch on PostgreSQL) to the serial write path.
         db.Database.AutoSavepointsEnabled = false;
@@ -89,6 +89,7 @@ public sealed class NotificationSender(
                 // Read under the lock, so createdAt grows with the id and the lease starts when the wait is over.
                 // Whole microseconds, as every provider stores them: a replay returns exactly the createdAt the first call did.
                 var now = TruncateToMicroseconds(time.GetUtcNow().UtcDateTime);
+                var stored = await FindStoredKeysAsync(batch, cancellationToken);
                 var keysInBatch = new Dictionary<(string Sender, string Key), PendingSend>();
                 foreach (var send in batch)
                 {
@@ -103,39 +104,32 @@ public sealed class NotificationSender(
                             continue;
                         }
 
-                        try
+                        if (stored.TryGetValue((notification.SenderId, key), out var existing))
                         {
-                            if (await FindReplayAsync(notification.SenderId, key, notification.RequestHash!, now, cancellationToken) is { } replay)
+                            if (existing.CreatedAt >= now.AddHours(-idempotency.Value.WindowHours))
                             {
-                                settled.Add((send, new SendOutcome(replay, Replayed: true), null, null));
+                                settled.Add(existing.RequestHash == notification.RequestHash
+                                    ? (send, new SendOutcome(new SendResult(existing.Id, existing.CreatedAt), Replayed: true), null, null)
+                                    : (send, null, new ConflictException("This Idempotency-Key was already used with a different payload."), null));
                                 continue;
                             }
-                        }
-                        catch (ConflictException conflict)
-                        {
-                            settled.Add((send, null, conflict, null));
-                            continue;
+
+                            // The window has passed: the key is free again.
+                            await db.Notifications.Where(n => n.Id == existing.Id)
+                                .ExecuteUpdateAsync(s => s.SetProperty(n => n.IdempotencyKey, (string?)null), cancellationToken);
                         }
 
                         keysInBatch[(notification.SenderId, key)] = send;
                     }
 
                     notification.CreatedAt = now;
-                    db.Notifications.Add(notification);
                     inserted.Add(send);
                 }
 
                 if (inserted.Count > 0)
                 {
-                    await db.SaveChangesAsync(cancellationToken);
-                    foreach (var send in inserted)
-                    {
-                        var entry = new OutboxEntry { NotificationId = send.Notification.Id, Kind = OutboxKind.Send, CreatedAt = now, LeaseUntil = now.AddSeconds(outbox.Value.LeaseSeconds), LeasedBy = instance.Id };
-                        entries.Add(entry);
-                        db.Outbox.Add(entry);
-                    }
-
-                    await db.SaveChangesAsync(cancellationToken);
+                    var lease = new OutboxLease(now, now.AddSeconds(outbox.Value.LeaseSeconds), instance.Id);
+                    outboxIds = await db.InsertSendsAsync([.. inserted.Select(s => s.Notification)], lease, cancellationToken);
                     await HoldForFaultTestAsync(cancellationToken);
                 }
 
@@ -149,10 +143,10 @@ public sealed class NotificationSender(
         }
 
         // Pushed in id order, as committed.
-        foreach (var (send, entry) in inserted.Zip(entries).OrderBy(x => x.First.Notification.Id))
+        foreach (var (send, outboxId) in inserted.Zip(outboxIds).OrderBy(x => x.First.Notification.Id))
         {
             var notification = send.Notification;
-            dispatcher.Enqueue(new PushWork(entry.Id, OutboxKind.Send, NotificationDto.From(notification), PushTargets.Of(notification)));
+            dispatcher.Enqueue(new PushWork(outboxId, OutboxKind.Send, NotificationDto.From(notification), PushTargets.Of(notification)));
             send.Completion.TrySetResult(new SendOutcome(new SendResult(notification.Id, notification.CreatedAt), Replayed: false));
         }
 
@@ -222,29 +216,28 @@ public sealed class NotificationSender(
         }
     }
 
-    /// <summary>Under the send-order lock, so a concurrent replay of the same key waits and then finds the first.</summary>
-    private async Task<SendResult?> FindReplayAsync(string senderId, string key, string requestHash, DateTime now, CancellationToken cancellationToken)
+    /// <summary>
+    /// The stored sends behind the batch's idempotency keys, in one query. Under the send-order lock, so a concurrent
+    /// replay of the same key waits and then finds the first.
+    /// </summary>
+    private async Task<Dictionary<(string Sender, string Key), StoredKey>> FindStoredKeysAsync(IReadOnlyList<PendingSend> batch, CancellationToken cancellationToken)
     {
-        var existing = await db.Notifications
-            .Where(n => n.SenderId == senderId && n.IdempotencyKey == key)
-            .Select(n => new { n.Id, n.CreatedAt, n.RequestHash })
-            .FirstOrDefaultAsync(cancellationToken);
-        if (existing is null)
+        var keyed = batch.Where(s => s.Notification.IdempotencyKey is not null).Select(s => s.Notification).ToList();
+        if (keyed.Count == 0)
         {
-            return null;
+            return [];
         }
 
-        if (existing.CreatedAt < now.AddHours(-idempotency.Value.WindowHours))
-        {
-            // The window has passed: the key is free again.
-            await db.Notifications.Where(n => n.Id == existing.Id).ExecuteUpdateAsync(s => s.SetProperty(n => n.IdempotencyKey, (string?)null), cancellationToken);
-            return null;
-        }
-
-        return existing.RequestHash == requestHash
-            ? new SendResult(existing.Id, existing.CreatedAt)
-            : throw new ConflictException("This Idempotency-Key was already used with a different payload.");
+        var senders = keyed.Select(n => n.SenderId).Distinct().ToArray();
+        var keys = keyed.Select(n => n.IdempotencyKey!).Distinct().ToArray();
+        var rows = await db.Notifications
+            .Where(n => n.IdempotencyKey != null && keys.Contains(n.IdempotencyKey) && senders.Contains(n.SenderId))
+            .Select(n => new { n.SenderId, n.IdempotencyKey, n.Id, n.CreatedAt, n.RequestHash })
+            .ToListAsync(cancellationToken);
+        return rows.ToDictionary(r => (r.SenderId, r.IdempotencyKey!), r => new StoredKey(r.Id, r.CreatedAt, r.RequestHash));
     }
+
+    private sealed record StoredKey(long Id, DateTime CreatedAt, string? RequestHash);
 
     private static string HashOf(SendNotificationRequest request) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(request))));

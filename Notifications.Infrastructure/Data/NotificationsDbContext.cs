@@ -35,6 +35,23 @@ public abstract class NotificationsDbContext(DbContextOptions options) : DbConte
     public virtual Task<IDbContextTransaction> BeginSendTransactionAsync(CancellationToken cancellationToken) =>
         Database.BeginTransactionAsync(cancellationToken);
 
+    /// <summary>
+    /// Inserts a group of sends inside the current transaction, after <see cref="AcquireSendOrderLockAsync"/>: each
+    /// notification with its audience rows, and a <see cref="OutboxKind.Send"/> outbox entry for it. Sets each
+    /// notification's <see cref="Notification.Id"/> (ascending in list order) and returns the outbox entry ids in the
+    /// same order. This default goes through the change tracker; providers override it with set-based SQL, because
+    /// this is the one serial step every send waits for.
+    /// </summary>
+    public virtual async Task<long[]> InsertSendsAsync(IReadOnlyList<Notification> notifications, OutboxLease lease, CancellationToken cancellationToken)
+    {
+        Notifications.AddRange(notifications);
+        await SaveChangesAsync(cancellationToken);
+        var entries = notifications.Select(n => lease.EntryFor(n.Id)).ToList();
+        Outbox.AddRange(entries);
+        await SaveChangesAsync(cancellationToken);
+        return [.. entries.Select(e => e.Id)];
+    }
+
     /// <summary>Sets <paramref name="field"/> for the user on each notification, once; concurrent calls are safe.</summary>
     public abstract Task UpsertReceiptsAsync(string userId, IReadOnlyCollection<long> notificationIds, ReceiptField field, DateTime at, CancellationToken cancellationToken);
 

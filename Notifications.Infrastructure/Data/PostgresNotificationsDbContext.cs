@@ -1,4 +1,7 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace Notifications.Infrastructure.Data;
 
@@ -8,6 +11,116 @@ public sealed class PostgresNotificationsDbContext(DbContextOptions<PostgresNoti
 
     public override Task AcquireSendOrderLockAsync(CancellationToken cancellationToken) =>
         Database.ExecuteSqlRawAsync($"SELECT pg_advisory_xact_lock({SendOrderLockKey})", cancellationToken);
+
+    /// <summary>
+    /// Two round trips for the whole group: the ids are drawn first (in order: nobody else draws notification ids
+    /// while the send-order lock is held), then one batch writes every row through unnest, with the ids given.
+    /// </summary>
+    public override async Task<long[]> InsertSendsAsync(IReadOnlyList<Notification> notifications, OutboxLease lease, CancellationToken cancellationToken)
+    {
+        var connection = (NpgsqlConnection)Database.GetDbConnection();
+        var transaction = (NpgsqlTransaction)(Database.CurrentTransaction?.GetDbTransaction()
+            ?? throw new InvalidOperationException("Sends are inserted inside the send transaction."));
+        var count = notifications.Count;
+        var ids = new long[count];
+        var outboxIds = new long[count];
+        await using (var draw = new NpgsqlCommand(
+            """
+            SELECT nextval(pg_get_serial_sequence('"Notifications"', 'Id')), nextval(pg_get_serial_sequence('"Outbox"', 'Id'))
+            FROM generate_series(1, $1)
+            """,
+            connection,
+            transaction))
+        {
+            draw.Parameters.Add(new NpgsqlParameter { Value = count });
+            await using var reader = await draw.ExecuteReaderAsync(cancellationToken);
+            for (var i = 0; await reader.ReadAsync(cancellationToken); i++)
+            {
+                ids[i] = reader.GetInt64(0);
+                outboxIds[i] = reader.GetInt64(1);
+            }
+        }
+
+        // Ascending in list order, as callers expect, whatever order the rows came back in.
+        System.Array.Sort(ids);
+        System.Array.Sort(outboxIds);
+        var audienceIds = new List<long>();
+        var audienceKinds = new List<short>();
+        var audienceValues = new List<string>();
+        for (var i = 0; i < count; i++)
+        {
+            var notification = notifications[i];
+            notification.Id = ids[i];
+            foreach (var member in notification.Audience)
+            {
+                member.NotificationId = ids[i];
+                audienceIds.Add(ids[i]);
+                audienceKinds.Add((short)member.Kind);
+                audienceValues.Add(member.Value);
+            }
+        }
+
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(
+            """
+            INSERT INTO "Notifications" ("Id", "Type", "Title", "Body", "Data", "Priority", "SenderId", "CreatedAt", "ExpiresAt", "Everyone", "IdempotencyKey", "RequestHash")
+            SELECT u.id, u.type, u.title, u.body, u.data, u.priority, u.sender, u.created, u.expires, u.everyone, u.key, u.hash
+            FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                AS u (id, type, title, body, data, priority, sender, created, expires, everyone, key, hash)
+            """)
+        {
+            Parameters =
+            {
+                ArrayOf(NpgsqlDbType.Bigint, ids),
+                ArrayOf(NpgsqlDbType.Text, notifications.Select(n => n.Type).ToArray()),
+                ArrayOf(NpgsqlDbType.Text, notifications.Select(n => n.Title).ToArray()),
+                ArrayOf(NpgsqlDbType.Text, notifications.Select(n => n.Body).ToArray()),
+                ArrayOf(NpgsqlDbType.Text, notifications.Select(n => n.Data).ToArray()),
+                ArrayOf(NpgsqlDbType.Smallint, notifications.Select(n => (short)n.Priority).ToArray()),
+                ArrayOf(NpgsqlDbType.Text, notifications.Select(n => n.SenderId).ToArray()),
+                ArrayOf(NpgsqlDbType.TimestampTz, notifications.Select(n => n.CreatedAt).ToArray()),
+                ArrayOf(NpgsqlDbType.TimestampTz, notifications.Select(n => n.ExpiresAt).ToArray()),
+                ArrayOf(NpgsqlDbType.Boolean, notifications.Select(n => n.Everyone).ToArray()),
+                ArrayOf(NpgsqlDbType.Text, notifications.Select(n => n.IdempotencyKey).ToArray()),
+                ArrayOf(NpgsqlDbType.Text, notifications.Select(n => n.RequestHash).ToArray()),
+            },
+        });
+        if (audienceIds.Count > 0)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                """
+                INSERT INTO "NotificationAudience" ("NotificationId", "Kind", "Value")
+                SELECT * FROM unnest($1, $2, $3)
+                """)
+            {
+                Parameters =
+                {
+                    ArrayOf(NpgsqlDbType.Bigint, audienceIds.ToArray()),
+                    ArrayOf(NpgsqlDbType.Smallint, audienceKinds.ToArray()),
+                    ArrayOf(NpgsqlDbType.Text, audienceValues.ToArray()),
+                },
+            });
+        }
+
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(
+            """
+            INSERT INTO "Outbox" ("Id", "NotificationId", "Kind", "CreatedAt", "LeaseUntil", "LeasedBy")
+            SELECT u.id, u.notification, $3, $4, $5, $6 FROM unnest($1, $2) AS u (id, notification)
+            """)
+        {
+            Parameters =
+            {
+                ArrayOf(NpgsqlDbType.Bigint, outboxIds),
+                ArrayOf(NpgsqlDbType.Bigint, ids),
+                new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Smallint, Value = (short)OutboxKind.Send },
+                new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = lease.CreatedAt },
+                new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = lease.LeaseUntil },
+                new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = lease.LeasedBy },
+            },
+        });
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        return outboxIds;
+    }
 
     public override Task UpsertReceiptsAsync(string userId, IReadOnlyCollection<long> notificationIds, ReceiptField field, DateTime at, CancellationToken cancellationToken)
     {
@@ -24,4 +137,7 @@ public sealed class PostgresNotificationsDbContext(DbContextOptions<PostgresNoti
             """;
         return Database.ExecuteSqlRawAsync(sql, [userId, at, notificationIds.ToArray()], cancellationToken);
     }
+
+    private static NpgsqlParameter ArrayOf<T>(NpgsqlDbType elementType, T[] values) =>
+        new() { NpgsqlDbType = NpgsqlDbType.Array | elementType, Value = values };
 }

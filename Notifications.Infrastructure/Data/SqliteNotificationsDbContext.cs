@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -29,6 +30,82 @@ public sealed class SqliteNotificationsDbContext(DbContextOptions<SqliteNotifica
     // SQLite has one writer at a time and transactions begin IMMEDIATE, so ids already commit in order.
     public override Task AcquireSendOrderLockAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>
+    /// Three statements, each prepared once and run per row: SQLite runs in process, so a row costs a bind and a
+    /// step, not a round trip, and RETURNING gives each notification its id as it is written.
+    /// </summary>
+    public override async Task<long[]> InsertSendsAsync(IReadOnlyList<Notification> notifications, OutboxLease lease, CancellationToken cancellationToken)
+    {
+        var connection = Database.GetDbConnection();
+        var transaction = Database.CurrentTransaction?.GetDbTransaction()
+            ?? throw new InvalidOperationException("Sends are inserted inside the send transaction.");
+        await using var insertNotification = Command(connection, transaction, """
+            INSERT INTO "Notifications" ("Type", "Title", "Body", "Data", "Priority", "SenderId", "CreatedAt", "ExpiresAt", "Everyone", "IdempotencyKey", "RequestHash")
+            VALUES ($type, $title, $body, $data, $priority, $sender, $createdAt, $expiresAt, $everyone, $key, $hash)
+            RETURNING "Id"
+            """);
+        await using var insertAudience = Command(connection, transaction, """
+            INSERT INTO "NotificationAudience" ("NotificationId", "Kind", "Value") VALUES ($id, $kind, $value)
+            """);
+        await using var insertOutbox = Command(connection, transaction, """
+            INSERT INTO "Outbox" ("NotificationId", "Kind", "CreatedAt", "LeaseUntil", "LeasedBy")
+            VALUES ($id, $kind, $createdAt, $leaseUntil, $leasedBy)
+            RETURNING "Id"
+            """);
+
+        var type = Parameter(insertNotification, "$type");
+        var title = Parameter(insertNotification, "$title");
+        var body = Parameter(insertNotification, "$body");
+        var data = Parameter(insertNotification, "$data");
+        var priority = Parameter(insertNotification, "$priority");
+        var sender = Parameter(insertNotification, "$sender");
+        var createdAt = Parameter(insertNotification, "$createdAt");
+        var expiresAt = Parameter(insertNotification, "$expiresAt");
+        var everyone = Parameter(insertNotification, "$everyone");
+        var key = Parameter(insertNotification, "$key");
+        var hash = Parameter(insertNotification, "$hash");
+        var audienceId = Parameter(insertAudience, "$id");
+        var audienceKind = Parameter(insertAudience, "$kind");
+        var audienceValue = Parameter(insertAudience, "$value");
+        var outboxNotificationId = Parameter(insertOutbox, "$id");
+        Parameter(insertOutbox, "$kind", (byte)OutboxKind.Send);
+        Parameter(insertOutbox, "$createdAt", lease.CreatedAt);
+        Parameter(insertOutbox, "$leaseUntil", lease.LeaseUntil);
+        Parameter(insertOutbox, "$leasedBy", lease.LeasedBy);
+
+        var outboxIds = new long[notifications.Count];
+        for (var i = 0; i < notifications.Count; i++)
+        {
+            var notification = notifications[i];
+            type.Value = notification.Type;
+            title.Value = notification.Title;
+            body.Value = ValueOf(notification.Body);
+            data.Value = ValueOf(notification.Data);
+            priority.Value = (byte)notification.Priority;
+            sender.Value = notification.SenderId;
+            createdAt.Value = notification.CreatedAt;
+            expiresAt.Value = ValueOf(notification.ExpiresAt);
+            everyone.Value = notification.Everyone;
+            key.Value = ValueOf(notification.IdempotencyKey);
+            hash.Value = ValueOf(notification.RequestHash);
+            notification.Id = (long)(await insertNotification.ExecuteScalarAsync(cancellationToken))!;
+
+            foreach (var member in notification.Audience)
+            {
+                member.NotificationId = notification.Id;
+                audienceId.Value = notification.Id;
+                audienceKind.Value = (byte)member.Kind;
+                audienceValue.Value = member.Value;
+                await insertAudience.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            outboxNotificationId.Value = notification.Id;
+            outboxIds[i] = (long)(await insertOutbox.ExecuteScalarAsync(cancellationToken))!;
+        }
+
+        return outboxIds;
+    }
+
     public override Task UpsertReceiptsAsync(string userId, IReadOnlyCollection<long> notificationIds, ReceiptField field, DateTime at, CancellationToken cancellationToken)
     {
         if (notificationIds.Count == 0)
@@ -44,4 +121,23 @@ public sealed class SqliteNotificationsDbContext(DbContextOptions<SqliteNotifica
             """;
         return Database.ExecuteSqlRawAsync(sql, [userId, at, JsonSerializer.Serialize(notificationIds)], cancellationToken);
     }
+
+    private static DbCommand Command(DbConnection connection, DbTransaction transaction, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command;
+    }
+
+    private static DbParameter Parameter(DbCommand command, string name, object? value = null)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = ValueOf(value);
+        command.Parameters.Add(parameter);
+        return parameter;
+    }
+
+    private static object ValueOf(object? value) => value ?? DBNull.Value;
 }
