@@ -7,7 +7,7 @@
 #   QUICK=1 ./bench.sh         tiny sizes, checks the pipeline in a few minutes (numbers meaningless)
 #   SELF_TEST=1 ./bench.sh     "ours" is a second baseline instance (checks the tooling without the API)
 #
-# Knobs (environment): OUT ROUNDS BENCH_PORT_BASE REDIS_PORT PG_PORT PG_FAST API_ENVIRONMENT
+# Knobs (environment): OUT ROUNDS JIT_WARMUP BENCH_PORT_BASE REDIS_PORT PG_PORT PG_FAST API_ENVIRONMENT
 #   S1_LEVELS S1_DURATION S2_CONNECTIONS S3_LEVELS S3_DURATION S3_LATENCY_CONNECTIONS S4_CONNECTIONS S4_DURATION S4_SEND_CONCURRENCY
 #   S5_NOTIFICATIONS S5_USERS S5_DURATION S5_DB S6_CONNECTIONS S6_DURATION S6_PLAIN
 set -euo pipefail
@@ -24,15 +24,16 @@ PORT=${BENCH_PORT_BASE:-5180}
 REDIS_PORT=${REDIS_PORT:-6390}
 PG_PORT=${PG_PORT:-5440}
 PG_FAST=${PG_FAST:-1}
-API_ENVIRONMENT=${API_ENVIRONMENT:-Development}
+API_ENVIRONMENT=${API_ENVIRONMENT:-Production}
 
 if [ "$#" -gt 0 ]; then SCENARIOS=("$@"); else SCENARIOS=(S1 S2 S3 S4 S5 S6); fi
 
 if [ "$QUICK" = 1 ]; then
   : "${S1_LEVELS:=200,1000}" "${S1_DURATION:=2}" "${S2_CONNECTIONS:=1000}" "${S3_LEVELS:=200,1000}" "${S3_DURATION:=3}"
   : "${S3_LATENCY_CONNECTIONS:=200}" "${S4_CONNECTIONS:=200}" "${S4_DURATION:=3}" "${S5_NOTIFICATIONS:=5000}"
-  : "${S5_USERS:=2000}" "${S5_DURATION:=3}" "${S6_CONNECTIONS:=300}" "${S6_DURATION:=3}"
+  : "${S5_USERS:=2000}" "${S5_DURATION:=3}" "${S6_CONNECTIONS:=300}" "${S6_DURATION:=3}" "${JIT_WARMUP:=3}"
 fi
+JIT_WARMUP=${JIT_WARMUP:-25}
 S1_LEVELS=${S1_LEVELS:-1000,5000,19000}
 S1_DURATION=${S1_DURATION:-3}
 S2_CONNECTIONS=${S2_CONNECTIONS:-10000}
@@ -93,7 +94,10 @@ dotnet build Notifications.LoadTest/Notifications.LoadTest.csproj -c Release -no
 LT=(dotnet "$ROOT/Notifications.LoadTest/bin/Release/net10.0/Notifications.LoadTest.dll")
 if [ "$SELF_TEST" != 1 ]; then
   # browser assets (npm) are not needed to benchmark the API
-  dotnet publish Notifications.Api/Notifications.Api.csproj -c Release -o "$OUT/api" -p:NotificationsSkipFrontend=true -nologo -v q -clp:ErrorsOnly
+  # ReadyToRun, as a production image would ship it: fewer methods start in the JIT's quick tier, so the server reaches
+  # steady state sooner (the warm-up still runs until tiered compilation has caught up, see --jit-warmup).
+  dotnet publish Notifications.Api/Notifications.Api.csproj -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
+    -o "$OUT/api" -p:NotificationsSkipFrontend=true -nologo -v q -clp:ErrorsOnly
   API_DLL="$OUT/api/Notifications.Api.dll"
 fi
 
@@ -164,7 +168,7 @@ run() {
   shift
   log "$name"
   "${LT[@]}" run --out "$OUT/$name.json" --log-dir "$OUT/logs/$name" --token-key "$KEY" --issuer "$ISS" --audience "$AUD" \
-    --rounds "$ROUNDS" --cooldown 1 "$@" | tee -a "$OUT/results.txt" || log "$name: the load tool exited with an error (see above)"
+    --rounds "$ROUNDS" --cooldown 1 --jit-warmup "$JIT_WARMUP" "$@" | tee -a "$OUT/results.txt" || log "$name: the load tool exited with an error (see above)"
   if [ -f "$OUT/$name.json" ]; then RESULTS+=("$OUT/$name.json"); fi
 }
 
@@ -265,7 +269,7 @@ done
   echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2> /dev/null || echo '?')"
   echo
   echo "Kernel $(uname -r), .NET SDK $(dotnet --version), load average before the run: $LOAD_BEFORE."
-  echo "Settings: ROUNDS=$ROUNDS QUICK=$QUICK SELF_TEST=$SELF_TEST PG_FAST=$PG_FAST API_ENVIRONMENT=$API_ENVIRONMENT S5=$S5_NOTIFICATIONS/$S5_USERS"
+  echo "Settings: ROUNDS=$ROUNDS JIT_WARMUP=$JIT_WARMUP QUICK=$QUICK SELF_TEST=$SELF_TEST PG_FAST=$PG_FAST API_ENVIRONMENT=$API_ENVIRONMENT S5=$S5_NOTIFICATIONS/$S5_USERS"
   echo
   "${LT[@]}" report "${RESULTS[@]}"
 } > "$OUT/summary.md"

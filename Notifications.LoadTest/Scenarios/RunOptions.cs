@@ -43,6 +43,9 @@ public sealed class RunOptions
 
     public double Warmup { get; init; } = 2;
 
+    /// <summary>Seconds of mixed load before a target's first measured round, so tiered JIT has finished on both sides.</summary>
+    public double JitWarmup { get; init; } = 20;
+
     public double Settle { get; init; } = 3;
 
     public double Cooldown { get; init; } = 2;
@@ -132,6 +135,7 @@ public sealed class RunOptions
             Rounds = Math.Max(1, a.GetInt("rounds", 2)),
             Duration = a.Has("duration") ? a.GetDouble("duration", 10) : null,
             Warmup = a.GetDouble("warmup", 2),
+            JitWarmup = a.GetDouble("jit-warmup", 20),
             Settle = a.GetDouble("settle", 3),
             Cooldown = a.GetDouble("cooldown", 2),
             Connections = a.Has("connections") ? a.GetInt("connections", 1000) : null,
