@@ -16,6 +16,7 @@ public sealed record AccessLogEntry(string RemoteAddress, string Method, string 
 public sealed partial class NginxServer : IAsyncDisposable
 {
     private readonly Process process;
+    private readonly IDisposable killOnExit;
     private readonly StringBuilder output = new();
 
     private NginxServer(string prefix, int port, Process process)
@@ -23,6 +24,9 @@ public sealed partial class NginxServer : IAsyncDisposable
         Prefix = prefix;
         Port = port;
         this.process = process;
+
+        // A child of the test host, with workers of its own: orphaned if the test host dies, unless the watchdog kills them.
+        killOnExit = TestRunCleanup.KillOnExit(process);
     }
 
     public string Prefix { get; }
@@ -125,13 +129,8 @@ public sealed partial class NginxServer : IAsyncDisposable
         }
 
         process.Dispose();
-        try
-        {
-            Directory.Delete(Prefix, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        killOnExit.Dispose();
+        TestRunCleanup.DeleteDirectory(Prefix);
     }
 
     private static string ReadShared(string path)

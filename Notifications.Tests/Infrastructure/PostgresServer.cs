@@ -12,6 +12,7 @@ public sealed class PostgresServer : IAsyncDisposable
     private static PostgresServer? shared;
     private readonly string binDir;
     private readonly string dataDir;
+    private IDisposable? stopOnExit;
 
     private PostgresServer(string binDir, string root, int port)
     {
@@ -35,7 +36,9 @@ public sealed class PostgresServer : IAsyncDisposable
             if (shared is null)
             {
                 shared = await StartAsync();
-                AppDomain.CurrentDomain.ProcessExit += (_, _) => shared.StopAsync().GetAwaiter().GetResult();
+
+                // The normal end of the run; when the test host dies before this runs, the watchdog stops the server.
+                AppDomain.CurrentDomain.ProcessExit += (_, _) => shared.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
 
             return shared;
@@ -58,6 +61,7 @@ public sealed class PostgresServer : IAsyncDisposable
         }
 
         var server = new PostgresServer(binDir, root, FreePort.Next());
+        server.stopOnExit = TestRunCleanup.OnExit(server.StopCommand());
         await ProcessRunner.RunAsUserAsync("postgres", Path.Combine(binDir, "initdb"),
             ["-D", server.dataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"], TimeSpan.FromSeconds(60));
         await server.StartProcessAsync();
@@ -77,6 +81,13 @@ public sealed class PostgresServer : IAsyncDisposable
     public Task StopAsync() =>
         ProcessRunner.RunAsUserAsync("postgres", Path.Combine(binDir, "pg_ctl"), ["-D", dataDir, "-m", "fast", "-w", "stop"], TimeSpan.FromSeconds(30), check: false);
 
+    // For the watchdog: runs after the test host is gone, so it must not depend on anything but the shell.
+    private string StopCommand()
+    {
+        var stop = $"{TestRunCleanup.Quote(Path.Combine(binDir, "pg_ctl"))} -D {TestRunCleanup.Quote(dataDir)} -m immediate -w -t 10 stop";
+        return ProcessRunner.IsRoot ? $"runuser -u postgres -- {stop}" : stop;
+    }
+
     /// <summary>Creates an empty database and returns its connection string.</summary>
     public async Task<string> CreateDatabaseAsync()
     {
@@ -88,18 +99,11 @@ public sealed class PostgresServer : IAsyncDisposable
         return $"Host=127.0.0.1;Port={Port};Username=postgres;Database={name};Timeout=5;Command Timeout=15";
     }
 
+    /// <summary>Stops the server (its data is thrown away, so no checkpoint) and deletes its directory.</summary>
     public async ValueTask DisposeAsync()
     {
-        await StopAsync();
-        try
-        {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
+        await StopImmediateAsync();
+        stopOnExit?.Dispose();
+        TestRunCleanup.DeleteDirectory(Root);
     }
 }

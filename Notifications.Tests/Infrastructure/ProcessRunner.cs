@@ -16,6 +16,9 @@ public static class ProcessRunner
         }
 
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {file}.");
+
+        // Some commands run long (the load tool) or start servers (pg_ctl): none may outlive a test host that dies meanwhile.
+        using var killOnExit = TestRunCleanup.KillOnExit(process);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));

@@ -3,15 +3,25 @@ namespace Notifications.Tests.Infrastructure;
 /// <summary>A real redis-server on a free loopback port; it can be killed and started again on the same port.</summary>
 public sealed class RedisServer : IAsyncDisposable
 {
+    private readonly IDisposable killOnExit;
+
     private RedisServer(string root, int port)
     {
         Root = root;
         Port = port;
+
+        // redis-server daemonizes, so it outlives a dead test host unless the watchdog kills it. The pid file names
+        // whichever run of it is current (the tests kill and restart it); the name check guards against a reused pid.
+        var pidFile = TestRunCleanup.Quote(PidFile);
+        killOnExit = TestRunCleanup.OnExit(
+            $"pid=$(cat {pidFile} 2>/dev/null) && [ \"$(cat /proc/$pid/comm 2>/dev/null)\" = redis-server ] && kill -KILL \"$pid\"");
     }
 
     public int Port { get; }
 
     public string Root { get; }
+
+    private string PidFile => Path.Combine(Root, "redis.pid");
 
     public string Configuration => $"127.0.0.1:{Port},abortConnect=false,connectTimeout=2000,syncTimeout=2000,asyncTimeout=2000";
 
@@ -26,7 +36,7 @@ public sealed class RedisServer : IAsyncDisposable
     {
         await ProcessRunner.RunAsync("redis-server",
             ["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", Root, "--daemonize", "yes", "--pidfile", Path.Combine(Root, "redis.pid"), "--logfile", Path.Combine(Root, "redis.log")]);
+             "--dir", Root, "--daemonize", "yes", "--pidfile", PidFile, "--logfile", Path.Combine(Root, "redis.log")]);
         await Timeouts.Eventually(async () => (await PingAsync()).Contains("PONG", StringComparison.Ordinal), "redis-server answers PING");
     }
 
@@ -36,10 +46,9 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>Kills the server process hard (SIGKILL), as a crash would.</summary>
     public async Task KillAsync()
     {
-        var pidFile = Path.Combine(Root, "redis.pid");
-        if (File.Exists(pidFile))
+        if (File.Exists(PidFile))
         {
-            var pid = int.Parse((await File.ReadAllTextAsync(pidFile)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            var pid = int.Parse((await File.ReadAllTextAsync(PidFile)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
             try
             {
                 using var process = System.Diagnostics.Process.GetProcessById(pid);
@@ -50,19 +59,17 @@ public sealed class RedisServer : IAsyncDisposable
             {
             }
 
-            File.Delete(pidFile);
+            File.Delete(PidFile);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
         await ProcessRunner.RunAsync("redis-cli", ["-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "shutdown", "nosave"], TimeSpan.FromSeconds(5), check: false);
-        try
-        {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+
+        // A clean shutdown removes the pid file; one still there means the server did not stop.
+        await KillAsync();
+        killOnExit.Dispose();
+        TestRunCleanup.DeleteDirectory(Root);
     }
 }

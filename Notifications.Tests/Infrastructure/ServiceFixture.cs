@@ -17,6 +17,7 @@ namespace Notifications.Tests.Infrastructure;
 /// </summary>
 public abstract class ServiceFixture : IAsyncLifetime
 {
+    private readonly Dictionary<string, string> temporaryDirectories = [];
     private WebApplicationFactory<Program>? factory;
 
     public Uri BaseUri { get; private set; } = null!;
@@ -33,6 +34,24 @@ public abstract class ServiceFixture : IAsyncLifetime
     /// <summary>Replaces or adds app services (a test clock, a log capture), applied after the app's own registrations.</summary>
     protected virtual void ConfigureServices(IServiceCollection services)
     {
+    }
+
+    /// <summary>
+    /// A temp directory of this fixture's own (the same one for the same prefix), created on first use and deleted
+    /// when the fixture is disposed.
+    /// </summary>
+    protected string OwnTempDirectory(string prefix)
+    {
+        lock (temporaryDirectories)
+        {
+            if (!temporaryDirectories.TryGetValue(prefix, out var path))
+            {
+                path = Directory.CreateTempSubdirectory(prefix).FullName;
+                temporaryDirectories[prefix] = path;
+            }
+
+            return path;
+        }
     }
 
     public async Task InitializeAsync()
@@ -99,6 +118,16 @@ public abstract class ServiceFixture : IAsyncLifetime
         {
             await factory.DisposeAsync();
         }
+
+        lock (temporaryDirectories)
+        {
+            foreach (var path in temporaryDirectories.Values)
+            {
+                TestRunCleanup.DeleteDirectory(path);
+            }
+
+            temporaryDirectories.Clear();
+        }
     }
 }
 
@@ -122,14 +151,14 @@ internal sealed class KestrelFactory(Dictionary<string, string?> settings, Actio
 
 public sealed class SqliteServiceFixture : ServiceFixture
 {
-    private readonly string directory = Directory.CreateTempSubdirectory("notifications-sqlite-").FullName;
-
     public override string ProviderName => "Sqlite";
+
+    private string DatabaseDirectory => OwnTempDirectory("notifications-sqlite-");
 
     protected override Task<Dictionary<string, string?>> DatabaseSettingsAsync() => Task.FromResult(new Dictionary<string, string?>
     {
         ["Database:Provider"] = "Sqlite",
-        ["ConnectionStrings:Notifications"] = $"Data Source={Path.Combine(directory, "notifications.db")}",
+        ["ConnectionStrings:Notifications"] = $"Data Source={Path.Combine(DatabaseDirectory, "notifications.db")}",
     });
 }
 

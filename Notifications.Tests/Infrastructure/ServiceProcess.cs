@@ -13,6 +13,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     private readonly Dictionary<string, string?> settings;
     private readonly StringBuilder output = new();
     private Process? process;
+    private IDisposable? killOnExit;
 
     public ServiceProcess(Dictionary<string, string?> settings, int? port = null)
     {
@@ -84,6 +85,10 @@ public sealed class ServiceProcess : IAsyncDisposable
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.Start();
+
+        // A child of the test host: orphaned if the test host dies, unless the watchdog kills it.
+        killOnExit?.Dispose();
+        killOnExit = TestRunCleanup.KillOnExit(process);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
@@ -166,5 +171,6 @@ public sealed class ServiceProcess : IAsyncDisposable
     {
         await KillAsync();
         process?.Dispose();
+        killOnExit?.Dispose();
     }
 }
