@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -74,6 +75,23 @@ public static class AuthSetup
                     && !string.IsNullOrEmpty(token))
                 {
                     context.Token = token;
+                }
+
+                return Task.CompletedTask;
+            },
+
+            // A hub connection holds its principal for as long as it lasts: keep what the service reads (sub and
+            // roles), not the parsed token and its whole claim set, which cost ~3 KB per idle connection. The
+            // expiry SignalR closes the connection at comes from the authentication properties, not from claims.
+            OnTokenValidated = context =>
+            {
+                if (context.HttpContext.Request.Path.StartsWithSegments("/hubs") && context.Principal?.Identity is ClaimsIdentity identity)
+                {
+                    context.Principal = new ClaimsPrincipal(new ClaimsIdentity(
+                        identity.Claims.Where(c => c.Type is UserIdClaim or RoleClaim).Select(c => new Claim(c.Type, c.Value)).ToList(),
+                        identity.AuthenticationType,
+                        UserIdClaim,
+                        RoleClaim));
                 }
 
                 return Task.CompletedTask;

@@ -8,15 +8,17 @@ namespace Notifications.Api.Hardening;
 /// </summary>
 public sealed class ControlCharacterGuardMiddleware(RequestDelegate next, IProblemDetailsService problems)
 {
-    public async Task InvokeAsync(HttpContext context)
+    // Not async on the way through (see OriginGuardMiddleware).
+    public Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
-        if (!HasControlCharacter(request.Path.Value) && !request.Query.Any(q => HasControlCharacter(q.Key) || q.Value.Any(HasControlCharacter)))
-        {
-            await next(context);
-            return;
-        }
+        return !HasControlCharacter(request.Path.Value) && !request.Query.Any(q => HasControlCharacter(q.Key) || q.Value.Any(HasControlCharacter))
+            ? next(context)
+            : RefuseAsync(context);
+    }
 
+    private async Task RefuseAsync(HttpContext context)
+    {
         context.Response.StatusCode = StatusCodes.Status400BadRequest;
         await problems.WriteAsync(new ProblemDetailsContext
         {

@@ -11,14 +11,12 @@ public sealed class OriginGuardMiddleware(RequestDelegate next, OriginPolicy pol
 {
     private const int MaxLoggedOriginLength = 200;
 
-    public async Task InvokeAsync(HttpContext context)
-    {
-        if (policy.Allows(context.Request))
-        {
-            await next(context);
-            return;
-        }
+    // Not async on the way through: a hub connection is one request that lasts hours, and every middleware that awaits
+    // the rest of the pipeline keeps its state machine alive for that long.
+    public Task InvokeAsync(HttpContext context) => policy.Allows(context.Request) ? next(context) : RefuseAsync(context);
 
+    private async Task RefuseAsync(HttpContext context)
+    {
         var origin = context.Request.Headers.Origin.ToString();
         logger.LogWarning("Refused {Method} {Path} from origin {Origin}: not in Cors:AllowedOrigins",
             context.Request.Method, context.Request.Path, origin.Length > MaxLoggedOriginLength ? origin[..MaxLoggedOriginLength] : origin);

@@ -11,14 +11,12 @@ namespace Notifications.Api.Hardening;
 /// </summary>
 public sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<LimitsOptions> options, IProblemDetailsService problems)
 {
-    public async Task InvokeAsync(HttpContext context)
-    {
-        if (!context.Request.Path.StartsWithSegments("/api"))
-        {
-            await next(context);
-            return;
-        }
+    // Not async outside /api (see OriginGuardMiddleware).
+    public Task InvokeAsync(HttpContext context) =>
+        context.Request.Path.StartsWithSegments("/api") ? LimitAsync(context) : next(context);
 
+    private async Task LimitAsync(HttpContext context)
+    {
         var limit = options.Value.MaxRequestBodyBytes;
         if (context.Request.ContentLength > limit)
         {

@@ -14,8 +14,11 @@ namespace Notifications.Api.Hardening;
 /// </summary>
 public static class SendRateLimiting
 {
-    /// <summary>The send endpoint's name (<c>WithName</c> in SendEndpoints); the limiter keys on it, not on a path pattern.</summary>
-    public const string SendEndpointName = "SendNotification";
+    /// <summary>
+    /// The policy the send endpoint requires. A named policy rather than a global limiter: the middleware then passes every
+    /// other request (a hub connection among them) straight through, without a frame of its own.
+    /// </summary>
+    public const string SendsPolicy = "sends";
 
     public static IServiceCollection AddSendRateLimiting(this IServiceCollection services)
     {
@@ -23,8 +26,8 @@ public static class SendRateLimiting
         services.AddOptions<RateLimiterOptions>().Configure<IOptions<RateLimitOptions>, NotificationsMetrics>((limiter, limits, metrics) =>
         {
             var perMinute = limits.Value.SendsPerMinute;
-            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
-                perMinute > 0 && IsSend(context) && context.User.FindFirstValue(AuthSetup.UserIdClaim) is { } sender
+            limiter.AddPolicy(SendsPolicy, context =>
+                perMinute > 0 && context.User.FindFirstValue(AuthSetup.UserIdClaim) is { } sender
                     ? RateLimitPartition.GetFixedWindowLimiter(sender, _ => HubRateLimitFilter.PerMinute(perMinute))
                     : RateLimitPartition.GetNoLimiter(string.Empty));
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -49,7 +52,4 @@ public static class SendRateLimiting
         });
         return services;
     }
-
-    private static bool IsSend(HttpContext context) =>
-        context.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName == SendEndpointName;
 }

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Notifications.Api.Auth;
+using Notifications.Api.Hardening;
 using Notifications.Domain;
 
 namespace Notifications.Api.Sending;
@@ -12,7 +13,7 @@ public static class SendEndpoints
 
     public static RouteGroupBuilder MapSendEndpoints(this RouteGroupBuilder notifications)
     {
-        notifications.MapPost("/", SendAsync).WithName("SendNotification");
+        notifications.MapPost("/", SendAsync).WithName("SendNotification").RequireRateLimiting(SendRateLimiting.SendsPolicy);
         notifications.MapDelete("/{id:long}", RetractAsync);
         return notifications;
     }
