@@ -143,15 +143,7 @@ public sealed class LargeStoreScenario : Scenario
         }
 
         var syncAfter = Math.Max(0, head.Id - 1000).ToString(CultureInfo.InvariantCulture);
-        await using var pool = ctx.NewPool(target);
-        ctx.Progress.Phase($"{label}: connect {n}");
-        var report = await pool.GrowToAsync(n, o.ConnectConcurrency, ctx.ConnectTimeout, o.ConnectRetries, ct);
-        if (report.Failed > 0)
-        {
-            result.Notes.Add($"{report.Failed} connects failed ({report.ErrorSummary()})");
-        }
-
-        await Task.Delay(TimeSpan.FromSeconds(Math.Min(o.Settle, 2)), ct);
+        await using var pool = await ScenarioSetup.ConnectAsync(ctx, target, n, label, result, ct);
         var start = RunContext.Now;
         var recordAfter = start + RunContext.TicksFromSeconds(o.Warmup);
         var end = recordAfter + RunContext.TicksFromSeconds(duration);

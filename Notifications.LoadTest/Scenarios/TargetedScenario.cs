@@ -34,15 +34,7 @@ public sealed class TargetedScenario : Scenario
         var n = ctx.CapConnections(Connections(o));
         var duration = o.Duration ?? 15;
         var label = $"S4 {target.Label} r{round}";
-        await using var pool = ctx.NewPool(target);
-        ctx.Progress.Phase($"{label}: connect {n}");
-        var report = await pool.GrowToAsync(n, o.ConnectConcurrency, ctx.ConnectTimeout, o.ConnectRetries, ct);
-        if (report.Failed > 0)
-        {
-            result.Notes.Add($"{report.Failed} connects failed ({report.ErrorSummary()})");
-        }
-
-        await Task.Delay(TimeSpan.FromSeconds(Math.Min(o.Settle, 2)), ct);
+        await using var pool = await ScenarioSetup.ConnectAsync(ctx, target, n, label, result, ct);
         var start = RunContext.Now;
         var recordAfter = start + RunContext.TicksFromSeconds(o.Warmup);
         var end = recordAfter + RunContext.TicksFromSeconds(duration);
