@@ -20,6 +20,8 @@ Notifications.LoadTest — load/benchmark tool for the notification service (raw
                  --rate 10 (broadcasts/s, open loop)  --latency-connections 1000  --window 4 (broadcasts undelivered)
                  --send-concurrency 16  --payload-bytes 200  --spread-sources [N] (127.0.X.Y client addresses)
                  --seed-notifications 1000000 --seed-users 100000 --seed-concurrency 64 --skip-seed (S5)
+                 --seed-db postgres|sqlite --seed-connection "CONNECTION STRING"   (S5: bulk SQL into the target's
+                 database, after the service migrated it, instead of sends through the API; a baseline still gets sends)
                  --missed 3 (S2)  --no-warmup  --connect-timeout 30  --connect-retries 2  --ping-interval 15  --hub-path /hubs/notifications
     output       --out results.json  --quiet (no progress line)
   report results.json [more.json …]

@@ -82,6 +82,12 @@ public sealed class RunOptions
 
     public bool SkipSeed { get; init; }
 
+    /// <summary>S5: bulk-seed the target's database ("postgres" or "sqlite") instead of sending through its API.</summary>
+    public string? SeedDb { get; init; }
+
+    /// <summary>S5: connection string of the target's database, for <see cref="SeedDb"/>.</summary>
+    public string? SeedConnection { get; init; }
+
     public int Missed { get; init; } = 3;
 
     public double PingSeconds { get; init; } = 15;
@@ -154,10 +160,30 @@ public sealed class RunOptions
             SeedUsers = Math.Max(1, a.GetInt("seed-users", 100_000)),
             SeedConcurrency = Math.Max(1, a.GetInt("seed-concurrency", 64)),
             SkipSeed = a.Flag("skip-seed"),
+            SeedDb = SeedDbOf(a),
+            SeedConnection = a.Get("seed-connection"),
             Missed = Math.Max(1, a.GetInt("missed", 3)),
             PingSeconds = a.GetDouble("ping-interval", 15),
             Out = a.Get("out"),
             Quiet = a.Flag("quiet"),
         };
+    }
+
+    private static string? SeedDbOf(CliArgs a)
+    {
+        var db = a.Get("seed-db")?.ToLowerInvariant();
+        if (db is null)
+        {
+            return null;
+        }
+
+        if (db is not ("postgres" or "sqlite"))
+        {
+            throw new ArgumentException($"--seed-db: '{db}' is not postgres or sqlite");
+        }
+
+        return a.Get("seed-connection") is { Length: > 0 }
+            ? db
+            : throw new ArgumentException("--seed-db needs --seed-connection \"<connection string of the target's database>\"");
     }
 }
