@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Npgsql;
 
 namespace Notifications.Tests.Infrastructure;
@@ -37,8 +38,10 @@ public sealed class PostgresServer : IAsyncDisposable
             {
                 shared = await StartAsync();
 
-                // The normal end of the run; when the test host dies before this runs, the watchdog stops the server.
-                AppDomain.CurrentDomain.ProcessExit += (_, _) => shared.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                // The runner kills a test host that is slow to exit, so at exit the stop is only begun (pg_ctl goes on
+                // without us); the watchdog waits for it and deletes the directory, and stops the server itself when
+                // the test host died without running this.
+                AppDomain.CurrentDomain.ProcessExit += (_, _) => shared.BeginStop();
             }
 
             return shared;
@@ -81,11 +84,16 @@ public sealed class PostgresServer : IAsyncDisposable
     public Task StopAsync() =>
         ProcessRunner.RunAsUserAsync("postgres", Path.Combine(binDir, "pg_ctl"), ["-D", dataDir, "-m", "fast", "-w", "stop"], TimeSpan.FromSeconds(30), check: false);
 
-    // For the watchdog: runs after the test host is gone, so it must not depend on anything but the shell.
-    private string StopCommand()
+    // Also for the watchdog: runs after the test host is gone, so it must not depend on anything but the shell.
+    private string StopCommand(bool wait = true)
     {
-        var stop = $"{TestRunCleanup.Quote(Path.Combine(binDir, "pg_ctl"))} -D {TestRunCleanup.Quote(dataDir)} -m immediate -w -t 10 stop";
+        var stop = $"{TestRunCleanup.Quote(Path.Combine(binDir, "pg_ctl"))} -D {TestRunCleanup.Quote(dataDir)} -m immediate {(wait ? "-w -t 10" : "-W")} stop";
         return ProcessRunner.IsRoot ? $"runuser -u postgres -- {stop}" : stop;
+    }
+
+    private void BeginStop()
+    {
+        using var stopping = Process.Start(new ProcessStartInfo("sh", ["-c", $"{StopCommand(wait: false)} >/dev/null 2>&1"]) { UseShellExecute = false });
     }
 
     /// <summary>Creates an empty database and returns its connection string.</summary>
