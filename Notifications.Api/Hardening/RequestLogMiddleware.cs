@@ -18,7 +18,11 @@ public sealed class RequestLogMiddleware(RequestDelegate next, ILoggerFactory lo
 
         // Probes would drown everything else at Information.
         var level = request.Path.StartsWithSegments("/health") ? LogLevel.Debug : LogLevel.Information;
-        logger.Log(LogLevel.Debug, "Request {Method} {Path} started", request.Method, request.Path);
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            logger.Log(LogLevel.Debug, "Request {Method} {Path} started", request.Method, request.Path);
+        }
+
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -26,10 +30,14 @@ public sealed class RequestLogMiddleware(RequestDelegate next, ILoggerFactory lo
         }
         finally
         {
+            // Checked first: the arguments would be boxed into an array on every request even when nothing is written.
             var status = context.Response.StatusCode;
-            logger.Log(status >= StatusCodes.Status500InternalServerError ? LogLevel.Warning : level,
-                "Request {Method} {Path} finished {StatusCode} in {ElapsedMilliseconds:0.0} ms",
-                request.Method, request.Path, status, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            var finishedLevel = status >= StatusCodes.Status500InternalServerError ? LogLevel.Warning : level;
+            if (logger.IsEnabled(finishedLevel))
+            {
+                logger.Log(finishedLevel, "Request {Method} {Path} finished {StatusCode} in {ElapsedMilliseconds:0.0} ms",
+                    request.Method, request.Path, status, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
         }
     }
 }
