@@ -58,7 +58,7 @@ public sealed class LogCapture : ILoggerProvider
 /// </summary>
 public abstract class DeliveryFixture : ServiceFixture
 {
-    private readonly string sqliteDirectory = Directory.CreateTempSubdirectory("notifications-delivery-").FullName;
+    private string SqliteDirectory => OwnTempDirectory("notifications-delivery-");
 
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -76,7 +76,7 @@ public abstract class DeliveryFixture : ServiceFixture
     {
         ConnectionString = OnPostgres
             ? await (await PostgresServer.SharedAsync()).CreateDatabaseAsync()
-            : $"Data Source={Path.Combine(sqliteDirectory, "notifications.db")}";
+            : $"Data Source={Path.Combine(SqliteDirectory, "notifications.db")}";
         return new Dictionary<string, string?>
         {
             ["Database:Provider"] = ProviderName,

@@ -13,7 +13,7 @@ public sealed class HardenedServiceFixture : ServiceFixture
     public const int SendsPerMinute = 3;
     public const int HubInvocationsPerMinute = 5;
 
-    private readonly string directory = Directory.CreateTempSubdirectory("notifications-hardened-").FullName;
+    private string DatabaseDirectory => OwnTempDirectory("notifications-hardened-");
 
     public override string ProviderName => "Sqlite";
 
@@ -28,6 +28,6 @@ public sealed class HardenedServiceFixture : ServiceFixture
     protected override Task<Dictionary<string, string?>> DatabaseSettingsAsync() => Task.FromResult(new Dictionary<string, string?>
     {
         ["Database:Provider"] = "Sqlite",
-        ["ConnectionStrings:Notifications"] = $"Data Source={Path.Combine(directory, "notifications.db")}",
+        ["ConnectionStrings:Notifications"] = $"Data Source={Path.Combine(DatabaseDirectory, "notifications.db")}",
     });
 }
