@@ -285,6 +285,48 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
     }
 
     [Fact]
+    public async Task Unread_count_counts_each_visible_notification_once_whatever_part_of_the_audience_matched()
+    {
+        var user = NewUser("counted");
+        var role = $"ops-{Guid.NewGuid():N}"[..16];
+        var (joined, joinedLater) = ($"g1-{Guid.NewGuid():N}"[..16], $"g2-{Guid.NewGuid():N}"[..16]);
+        using var admin = service.Client("admin-1", "admin");
+        using var http = service.Client(user, role);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync("api/notifications/read-all", null)).StatusCode);
+        foreach (var group in new[] { joined, joinedLater })
+        {
+            Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("api/groups", new { name = group, kind = "restricted" })).StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{joined}/members/{user}", null)).StatusCode);
+        var beforeJoining = await service.SendAsync("admin-1", new { type = "team.news", title = "before joining", audience = new { groups = new[] { joinedLater } } });
+        await Task.Delay(20);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{joinedLater}/members/{user}", null)).StatusCode);
+
+        var counted = new List<long>
+        {
+            await service.SendAsync("admin-1", new { type = "system.note", title = "broadcast", audience = new { everyone = true } }),
+            await service.SendAsync("admin-1", ToUsers("direct", user)),
+            await service.SendAsync("admin-1", new { type = "ops.page", title = "role", audience = new { roles = new[] { role } } }),
+            await service.SendAsync("admin-1", new { type = "ops.page", title = "user and role", audience = new { users = new[] { user }, roles = new[] { role } } }),
+            await service.SendAsync("admin-1", new { type = "system.note", title = "everyone and user", audience = new { everyone = true, users = new[] { user } } }),
+            await service.SendAsync("admin-1", new { type = "team.news", title = "both groups", audience = new { groups = new[] { joined, joinedLater } } }),
+        };
+        var retracted = await service.SendAsync("admin-1", new { type = "system.note", title = "retracted", audience = new { everyone = true } });
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"api/notifications/{retracted}")).StatusCode);
+
+        Assert.Equal(counted.Count, (await http.GetFromJsonAsync<UnreadCount>("api/notifications/unread-count"))!.Count);
+        var unread = await http.GetFromJsonAsync<InboxPage>("api/notifications?status=unread&limit=100");
+        Assert.Equal(counted.OrderDescending(), unread!.Items.Select(n => n.Id));
+        Assert.DoesNotContain(beforeJoining, unread.Items.Select(n => n.Id));
+
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync($"api/notifications/{counted[2]}/read", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync($"api/notifications/{counted[0]}/archive", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync($"api/notifications/{counted[5]}/seen", null)).StatusCode);
+        Assert.Equal(counted.Count - 2, (await http.GetFromJsonAsync<UnreadCount>("api/notifications/unread-count"))!.Count);
+    }
+
+    [Fact]
     public async Task Inbox_pages_newest_first_and_archive_and_read_all_leave_the_unread_count()
     {
         var user = NewUser("pager");

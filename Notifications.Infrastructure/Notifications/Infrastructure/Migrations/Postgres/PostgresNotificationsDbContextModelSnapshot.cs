@@ -101,10 +101,10 @@ namespace Notifications.Infrastructure.Migrations.Postgres
 
                     b.HasIndex("ExpiresAt");
 
-                    b.HasIndex("Everyone", "Id");
-
                     b.HasIndex("SenderId", "IdempotencyKey")
                         .IsUnique();
+
+                    b.HasIndex("Everyone", "Id", "RetractedAt", "ExpiresAt");
 
                     b.ToTable("Notifications", (string)null);
                 });

@@ -101,11 +101,11 @@ namespace Notifications.Infrastructure.Migrations.SqlServer
 
                     b.HasIndex("ExpiresAt");
 
-                    b.HasIndex("Everyone", "Id");
-
                     b.HasIndex("SenderId", "IdempotencyKey")
                         .IsUnique()
                         .HasFilter("[IdempotencyKey] IS NOT NULL");
+
+                    b.HasIndex("Everyone", "Id", "RetractedAt", "ExpiresAt");
 
                     b.ToTable("Notifications", (string)null);
                 });

@@ -94,10 +94,10 @@ namespace Notifications.Infrastructure.Migrations.Sqlite
 
                     b.HasIndex("ExpiresAt");
 
-                    b.HasIndex("Everyone", "Id");
-
                     b.HasIndex("SenderId", "IdempotencyKey")
                         .IsUnique();
+
+                    b.HasIndex("Everyone", "Id", "RetractedAt", "ExpiresAt");
 
                     b.ToTable("Notifications", (string)null);
                 });
