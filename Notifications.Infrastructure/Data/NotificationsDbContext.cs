@@ -52,6 +52,14 @@ public abstract class NotificationsDbContext(DbContextOptions options) : DbConte
         return [.. entries.Select(e => e.Id)];
     }
 
+    /// <summary>
+    /// Held around <c>MigrateAsync</c> so that instances starting together against one database apply each migration
+    /// once. The default holds nothing: EF's own migration lock covers the whole run where the provider's lock lives as
+    /// long as the connection (SQL Server, SQLite).
+    /// </summary>
+    public virtual Task<IAsyncDisposable> AcquireMigrationLockAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IAsyncDisposable>(NoLock.Instance);
+
     /// <summary>Sets <paramref name="field"/> for the user on each notification, once; concurrent calls are safe.</summary>
     public abstract Task UpsertReceiptsAsync(string userId, IReadOnlyCollection<long> notificationIds, ReceiptField field, DateTime at, CancellationToken cancellationToken);
 
@@ -77,4 +85,11 @@ public abstract class NotificationsDbContext(DbContextOptions options) : DbConte
     private sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(
         v => v.Kind == DateTimeKind.Utc ? v : v.ToUniversalTime(),
         v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+
+    private sealed class NoLock : IAsyncDisposable
+    {
+        public static readonly NoLock Instance = new();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
 }

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 using NpgsqlTypes;
@@ -8,6 +9,46 @@ namespace Notifications.Infrastructure.Data;
 public sealed class PostgresNotificationsDbContext(DbContextOptions<PostgresNotificationsDbContext> options) : NotificationsDbContext(options)
 {
     private const long SendOrderLockKey = 0x4E6F7469665F01;
+    private const long MigrationLockKey = 0x4E6F7469665F02;
+
+    /// <summary>
+    /// A session advisory lock for the whole migration run. Npgsql's own migration lock lives for one migration's
+    /// transaction, while the list of pending migrations is read once before: two instances starting together on
+    /// one database both applied the second migration, and one failed to start.
+    /// </summary>
+    public override async Task<IAsyncDisposable> AcquireMigrationLockAsync(CancellationToken cancellationToken)
+    {
+        // The lock needs a connection, and the connection needs the database: create it (empty) as Migrate would.
+        var creator = this.GetService<IRelationalDatabaseCreator>();
+        if (!await creator.ExistsAsync(cancellationToken))
+        {
+            try
+            {
+                await creator.CreateAsync(cancellationToken);
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.DuplicateDatabase)
+            {
+                // Another instance created it first.
+            }
+        }
+
+        await Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            // Polled rather than waited for, so a long migration elsewhere cannot hit this command's timeout.
+            while (!await Database.SqlQueryRaw<bool>($"SELECT pg_try_advisory_lock({MigrationLockKey}) AS \"Value\"").SingleAsync(cancellationToken))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+            }
+        }
+        catch
+        {
+            await Database.CloseConnectionAsync();
+            throw;
+        }
+
+        return new MigrationLock(this);
+    }
 
     public override Task AcquireSendOrderLockAsync(CancellationToken cancellationToken) =>
         Database.ExecuteSqlRawAsync($"SELECT pg_advisory_xact_lock({SendOrderLockKey})", cancellationToken);
@@ -140,4 +181,20 @@ public sealed class PostgresNotificationsDbContext(DbContextOptions<PostgresNoti
 
     private static NpgsqlParameter ArrayOf<T>(NpgsqlDbType elementType, T[] values) =>
         new() { NpgsqlDbType = NpgsqlDbType.Array | elementType, Value = values };
+
+    private sealed class MigrationLock(PostgresNotificationsDbContext db) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_unlock({MigrationLockKey})");
+            }
+            finally
+            {
+                // Closing the session would release the lock anyway.
+                await db.Database.CloseConnectionAsync();
+            }
+        }
+    }
 }

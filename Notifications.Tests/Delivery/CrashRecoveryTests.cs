@@ -125,6 +125,32 @@ public sealed class CrashRecoveryTests
         Assert.True(duplicates <= 2, $"{duplicates} duplicate pushes for {Orphans} orphaned entries");
     }
 
+    [Fact]
+    public async Task Instances_starting_together_on_a_new_database_all_start_and_apply_each_migration_once()
+    {
+        var connectionString = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
+        var instances = Enumerable.Range(0, 3).Select(_ => new ServiceProcess(Settings(connectionString, holdPushes: false))).ToList();
+        try
+        {
+            await Task.WhenAll(instances.Select(i => i.StartAsync())).WithTimeout(TimeSpan.FromSeconds(120), "three instances starting together");
+
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync().WithTimeout(what: "a database connection");
+            await using var command = new NpgsqlCommand("""SELECT count(*), count(DISTINCT "MigrationId") FROM "__EFMigrationsHistory" """, connection);
+            await using var reader = await command.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.True(reader.GetInt64(0) >= 2, "every migration is recorded");
+            Assert.Equal(reader.GetInt64(1), reader.GetInt64(0));
+        }
+        finally
+        {
+            foreach (var instance in instances)
+            {
+                await instance.DisposeAsync();
+            }
+        }
+    }
+
     private sealed record OutboxRow(long NotificationId, string? LeasedBy)
     {
         // The sending instance leases under its plain id; a sweep's claim adds ":<claim>".

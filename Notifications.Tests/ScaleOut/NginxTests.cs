@@ -94,7 +94,10 @@ public sealed class NginxTests(CrossInstanceCluster cluster)
         var hubRequests = Nginx.AccessLog().Where(e => networks.Any(n => IsFrom(e, n)) && e.Path.StartsWith(HubPath, StringComparison.Ordinal)).ToList();
         Assert.Contains(hubRequests, e => e.Method == "GET" && e.Path == HubPath && e.Status == 200);
         Assert.Contains(hubRequests, e => e.Method == "POST" && e.Path == HubPath && e.Status == 200);
-        Assert.All(hubRequests, e => Assert.NotEqual(404, e.Status));
+        // A poll or send on an instance that does not know the connection would be 404. The client's closing DELETE
+        // may race the server's own close of a connection whose poll it just cancelled, and then 404 is harmless;
+        // its routing is still checked below.
+        Assert.All(hubRequests.Where(e => e.Method != "DELETE"), e => Assert.NotEqual(404, e.Status));
         foreach (var network in networks)
         {
             Assert.Single(hubRequests.Where(e => IsFrom(e, network)).Select(e => e.Upstream).Distinct());
