@@ -13,7 +13,8 @@ namespace Notifications.LoadTest.Scenarios;
 /// `--seed-db`, the target's database is written directly with set-based SQL instead (the same rows, minutes faster
 /// at the 1M notifications; see <see cref="BulkSeeder"/>). Then, with N clients connected:
 /// broadcasts at `rate`/s (send cost, delivery latency) while `send-concurrency` readers page inboxes, sync and
-/// count unread for random known users → p50/p99 of each.
+/// count unread for random known users → p50/p99 of each; then the same reads by one reader alone, for the cost of one
+/// query at this size.
 /// </summary>
 public sealed class LargeStoreScenario : Scenario
 {
@@ -32,6 +33,9 @@ public sealed class LargeStoreScenario : Scenario
         new("sync_p99_ms", "sync page (100) p99", "ms", false),
         new("unread_p99_ms", "unread-count p99", "ms", false),
         new("reads_per_s", $"reads/s ({o.SendConcurrency} concurrent)", "/s", true),
+        new("alone_inbox_p99_ms", "inbox page (20) p99, 1 reader, no broadcasts", "ms", false),
+        new("alone_sync_p99_ms", "sync page (100) p99, 1 reader, no broadcasts", "ms", false),
+        new("alone_unread_p99_ms", "unread-count p99, 1 reader, no broadcasts", "ms", false),
         new("seed_sends_per_s", "seeding through the API: persisted sends/s (no clients)", "/s", true),
         .. o.SeedDb is null ? Array.Empty<MetricDef>() : [new MetricDef("seed_rows_per_s", $"seeding by bulk SQL ({o.SeedDb}): rows/s", "/s", true)],
     ];
@@ -322,8 +326,40 @@ public sealed class LargeStoreScenario : Scenario
             result.Notes.Add($"{readErrors} read errors, {sendErrors} send errors; first: {firstError}");
         }
 
+        await MeasureAloneAsync(ctx, target, label, syncAfter, round, m, ct);
         ctx.Progress.Phase($"{label}: disconnect");
         return result;
+    }
+
+    /// <summary>
+    /// The same reads by one reader with nothing else running: what one query costs at this store size. Under the
+    /// concurrent readers above, a closed loop's latency is mostly the queue (in flight ÷ throughput).
+    /// </summary>
+    private static async Task MeasureAloneAsync(RunContext ctx, TargetSpec target, string label, string syncAfter, int round, Dictionary<string, double> m, CancellationToken ct)
+    {
+        var o = ctx.Options;
+        var histograms = new[] { new Histogram(), new Histogram(), new Histogram() };
+        var paths = new[] { "api/notifications?limit=20", "api/notifications/sync?after=" + syncAfter + "&limit=100", "api/notifications/unread-count" };
+        var rng = new Random(unchecked(round * 7907));
+        var end = RunContext.Now + RunContext.TicksFromSeconds(Math.Max(3, (o.Duration ?? 15) / 2));
+        ctx.Progress.Phase($"{label}: one reader alone", () => $"unread p99 {histograms[2].Percentile(99) / 1000.0:F1} ms");
+        for (var k = 0; RunContext.Now < end && !ct.IsCancellationRequested; k++)
+        {
+            var token = ctx.Minter.ForUser(rng.Next(o.SeedUsers));
+            var (status, ticks, _) = await ctx.Api.CallAsync(HttpMethod.Get, target.Api, paths[k % 3], token, ct);
+            if (status == 200)
+            {
+                histograms[k % 3].RecordTicks(ticks);
+            }
+        }
+
+        foreach (var (name, h) in new[] { ("alone_inbox", histograms[0]), ("alone_sync", histograms[1]), ("alone_unread", histograms[2]) })
+        {
+            foreach (var kv in h.SummaryMs(name))
+            {
+                m[kv.Key] = kv.Value;
+            }
+        }
     }
 
     private static void InterlockedMax(ref long target, long value)
