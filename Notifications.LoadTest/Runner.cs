@@ -234,11 +234,17 @@ internal static class Runner
         Interlocked.Exchange(ref c.Drops, 0);
     }
 
+    /// <summary>The results file records the command line: not the signing key, a seeding connection string or a password.</summary>
     private static void RedactKey(Dictionary<string, object?> options, string key)
     {
         if (options["args"] is string[] a)
         {
-            options["args"] = a.Select(x => x == key ? "***" : x).ToArray();
+            options["args"] = a.Select((x, i) =>
+                x == key
+                || (i > 0 && a[i - 1] == "--seed-connection")
+                || x.Contains("password=", StringComparison.OrdinalIgnoreCase)
+                    ? "***"
+                    : x).ToArray();
         }
     }
 }
