@@ -15,6 +15,9 @@ install_missing() {
   command -v docker-compose >/dev/null || missing+=(docker-compose)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   command -v npm >/dev/null || missing+=(nodejs npm)
+  # the tests' watchdog (Notifications.Tests/Infrastructure/TestRunCleanup.cs) stops leftover servers with these
+  command -v pgrep >/dev/null || missing+=(procps)
+  command -v setsid >/dev/null || missing+=(util-linux)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       log "installing ${missing[*]}"

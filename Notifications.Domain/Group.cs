@@ -13,6 +13,9 @@ public static class GroupRules
 {
     public const int MaxNameLength = 64;
 
+    /// <summary>What <see cref="IsValidName"/> accepts, in words for error messages.</summary>
+    public const string NameRule = "A group name is 1-64 characters of letters, digits, '.', '_' and '-', and not '.' or '..'.";
+
     /// <remarks>"." and ".." are refused: a name is a path segment of <c>/api/groups/{name}/members/…</c>, and
     /// clients and Kestrel collapse those dot segments, so such a group could never be addressed.</remarks>
     public static bool IsValidName(string? name) =>

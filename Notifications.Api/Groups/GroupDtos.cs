@@ -7,7 +7,7 @@ public sealed record CreateGroupRequest
 {
     [Required]
     [StringLength(GroupRules.MaxNameLength, MinimumLength = 1)]
-    [RegularExpression("^[A-Za-z0-9._-]+$", ErrorMessage = "A group name is 1-64 characters of letters, digits, '.', '_' and '-'.")]
+    [RegularExpression("^[A-Za-z0-9._-]+$", ErrorMessage = GroupRules.NameRule)]
     public string? Name { get; init; }
 
     [Required]

@@ -30,7 +30,7 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
 
         if (!GroupRules.IsValidName(name))
         {
-            throw new DomainException("A group name is 1-64 characters of letters, digits, '.', '_' and '-', and not '.' or '..'.");
+            throw new DomainException(GroupRules.NameRule);
         }
 
         if (await db.Groups.AnyAsync(g => g.Name == name, cancellationToken))
@@ -100,7 +100,7 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
     {
         if (!GroupRules.IsValidName(name))
         {
-            throw new DomainException($"A group name is 1-{GroupRules.MaxNameLength} characters of letters, digits, '.', '_' and '-'.");
+            throw new DomainException(GroupRules.NameRule);
         }
 
         var group = await db.Groups.AsNoTracking().FirstOrDefaultAsync(g => g.Name == name, cancellationToken);

@@ -59,36 +59,11 @@ public sealed class ReadStateService(
     public async Task<long> MarkAllReadAsync(Viewer viewer, CancellationToken cancellationToken)
     {
         var upTo = await db.Notifications.MaxAsync(n => (long?)n.Id, cancellationToken) ?? 0;
-        await RaiseWatermarkAsync(viewer.UserId, upTo, time.GetUtcNow().UtcDateTime, cancellationToken);
+        await db.RaiseWatermarkAsync(viewer.UserId, upTo, time.GetUtcNow().UtcDateTime, cancellationToken);
         metrics.ReadAll();
         await hub.Clients.User(viewer.UserId).AllRead(new AllReadPayload(upTo));
         await PushUnreadCountAsync(viewer, cancellationToken);
         return upTo;
-    }
-
-    /// <summary>
-    /// One atomic upsert that only ever moves the watermark forward: concurrent read-alls of one user (several tabs)
-    /// neither collide on the insert nor move it back, and no failed statement is logged along the way.
-    /// </summary>
-    private Task RaiseWatermarkAsync(string userId, long upTo, DateTime at, CancellationToken cancellationToken)
-    {
-        var sql = db.Database.ProviderName switch
-        {
-            "Microsoft.EntityFrameworkCore.SqlServer" => """
-                MERGE [ReadWatermarks] WITH (HOLDLOCK) AS t
-                USING (SELECT {0} AS [UserId]) AS s ON t.[UserId] = s.[UserId]
-                WHEN MATCHED AND t.[UpToId] < {1} THEN UPDATE SET [UpToId] = {1}, [ReadAt] = {2}
-                WHEN NOT MATCHED THEN INSERT ([UserId], [UpToId], [ReadAt]) VALUES ({0}, {1}, {2});
-                """,
-
-            // PostgreSQL and SQLite share the ON CONFLICT upsert.
-            _ => """
-                INSERT INTO "ReadWatermarks" ("UserId", "UpToId", "ReadAt") VALUES ({0}, {1}, {2})
-                ON CONFLICT ("UserId") DO UPDATE SET "UpToId" = excluded."UpToId", "ReadAt" = excluded."ReadAt"
-                WHERE "ReadWatermarks"."UpToId" < excluded."UpToId"
-                """,
-        };
-        return db.Database.ExecuteSqlRawAsync(sql, [userId, upTo, at], cancellationToken);
     }
 
     private async Task PushUnreadCountAsync(Viewer viewer, CancellationToken cancellationToken) =>

@@ -152,16 +152,10 @@ public sealed class NotificationDispatcher(
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<NotificationsDbContext>();
             var ids = batch.Select(w => w.OutboxId).ToArray();
-            if (db.Database.IsSqlite())
-            {
-                // SQLite has one writer: queue behind the sends in process rather than collide with them in the
-                // driver, whose busy handler sleeps 150 ms per retry.
-                using (await gate.EnterAsync(cancellationToken))
-                {
-                    await db.Outbox.Where(o => ids.Contains(o.Id)).ExecuteDeleteAsync(cancellationToken);
-                }
-            }
-            else
+
+            // SQLite has one writer: queue behind the sends in process rather than collide with them in the driver,
+            // whose busy handler sleeps 150 ms per retry. Other stores take concurrent writers.
+            using (db.Database.IsSqlite() ? await gate.EnterAsync(cancellationToken) : default)
             {
                 await db.Outbox.Where(o => ids.Contains(o.Id)).ExecuteDeleteAsync(cancellationToken);
             }

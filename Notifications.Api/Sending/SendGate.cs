@@ -114,8 +114,9 @@ public sealed class SendGate(IServiceScopeFactory scopes, ILogger<SendGate> logg
         }
     }
 
-    public readonly struct Releaser(SemaphoreSlim gate) : IDisposable
+    /// <summary>Leaves the writer; the default value holds nothing and releases nothing.</summary>
+    public readonly struct Releaser(SemaphoreSlim? gate) : IDisposable
     {
-        public void Dispose() => gate.Release();
+        public void Dispose() => gate?.Release();
     }
 }

@@ -60,6 +60,21 @@ public abstract class NotificationsDbContext(DbContextOptions options) : DbConte
     public virtual Task<IAsyncDisposable> AcquireMigrationLockAsync(CancellationToken cancellationToken) =>
         Task.FromResult<IAsyncDisposable>(NoLock.Instance);
 
+    /// <summary>
+    /// Moves the user's read-all watermark up to <paramref name="upToId"/> in one atomic upsert that never moves it
+    /// back: concurrent read-alls of one user (several tabs) neither collide on the insert nor undo each other.
+    /// PostgreSQL and SQLite share this statement.
+    /// </summary>
+    public virtual Task RaiseWatermarkAsync(string userId, long upToId, DateTime at, CancellationToken cancellationToken) =>
+        Database.ExecuteSqlRawAsync(
+            """
+            INSERT INTO "ReadWatermarks" ("UserId", "UpToId", "ReadAt") VALUES ({0}, {1}, {2})
+            ON CONFLICT ("UserId") DO UPDATE SET "UpToId" = excluded."UpToId", "ReadAt" = excluded."ReadAt"
+            WHERE "ReadWatermarks"."UpToId" < excluded."UpToId"
+            """,
+            [userId, upToId, at],
+            cancellationToken);
+
     /// <summary>Sets <paramref name="field"/> for the user on each notification, once; concurrent calls are safe.</summary>
     public abstract Task UpsertReceiptsAsync(string userId, IReadOnlyCollection<long> notificationIds, ReceiptField field, DateTime at, CancellationToken cancellationToken);
 

@@ -10,6 +10,17 @@ public sealed class SqlServerNotificationsDbContext(DbContextOptions<SqlServerNo
             "EXEC sp_getapplock @Resource = N'notifications.send-order', @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = 30000",
             cancellationToken);
 
+    public override Task RaiseWatermarkAsync(string userId, long upToId, DateTime at, CancellationToken cancellationToken) =>
+        Database.ExecuteSqlRawAsync(
+            """
+            MERGE [ReadWatermarks] WITH (HOLDLOCK) AS t
+            USING (SELECT {0} AS [UserId]) AS s ON t.[UserId] = s.[UserId]
+            WHEN MATCHED AND t.[UpToId] < {1} THEN UPDATE SET [UpToId] = {1}, [ReadAt] = {2}
+            WHEN NOT MATCHED THEN INSERT ([UserId], [UpToId], [ReadAt]) VALUES ({0}, {1}, {2});
+            """,
+            [userId, upToId, at],
+            cancellationToken);
+
     public override Task UpsertReceiptsAsync(string userId, IReadOnlyCollection<long> notificationIds, ReceiptField field, DateTime at, CancellationToken cancellationToken)
     {
         if (notificationIds.Count == 0)
