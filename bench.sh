@@ -140,11 +140,11 @@ start_pg() {
   if [ "$(id -u)" = 0 ]; then RUNPG=(runuser -u postgres --); fi
   rm -rf "$OUT/pg" && mkdir -p "$OUT/pg"
   if [ "$(id -u)" = 0 ]; then chown postgres "$OUT/pg"; fi
-  "${RUNPG[@]}" "$PGBIN/initdb" -D "$OUT/pg/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 > "$OUT/logs/initdb.log"
+  "${RUNPG[@]}" "$PGBIN/initdb" -D "$OUT/pg/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 > "$OUT/logs/initdb.log" || return 1
   local fast=""
   if [ "$PG_FAST" = 1 ]; then fast="-c fsync=off -c synchronous_commit=off"; fi
   "${RUNPG[@]}" "$PGBIN/pg_ctl" -D "$OUT/pg/data" -l "$OUT/pg/pg.log" -w -t 30 \
-    -o "-p $PG_PORT -k $OUT/pg -c listen_addresses=127.0.0.1 -c max_connections=300 $fast" start > /dev/null
+    -o "-p $PG_PORT -k $OUT/pg -c listen_addresses=127.0.0.1 -c max_connections=300 $fast" start > /dev/null || return 1
   PG_STARTED=1
   HAVE_PG=1
 }
@@ -159,10 +159,13 @@ start_redis() {
   [ "$REDIS_STARTED" = 1 ] && return 0
   if ! command -v redis-server > /dev/null; then log "redis-server not installed (apt-get install -y redis-server): S6 skipped"; return 1; fi
   mkdir -p "$OUT/redis"
+  # (called from `if`/`||`, where set -e is off: every failure returns explicitly)
+  if redis-cli -p "$REDIS_PORT" ping > /dev/null 2>&1; then log "port $REDIS_PORT already has a Redis: S6 skipped"; return 1; fi
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$OUT/redis" --daemonize yes \
-    --pidfile "$OUT/redis/redis.pid" --logfile "$OUT/redis/redis.log"
+    --pidfile "$OUT/redis/redis.pid" --logfile "$OUT/redis/redis.log" || return 1
   local i
   for ((i = 0; i < 40; i++)); do redis-cli -p "$REDIS_PORT" ping 2> /dev/null | grep -q PONG && break; sleep 0.25; done
+  redis-cli -p "$REDIS_PORT" ping 2> /dev/null | grep -q PONG || return 1
   REDIS_STARTED=1
 }
 

@@ -240,7 +240,7 @@ internal static class Runner
         if (options["args"] is string[] a)
         {
             options["args"] = a.Select((x, i) =>
-                x == key
+                (key.Length > 0 && x.Contains(key, StringComparison.Ordinal))
                 || (i > 0 && a[i - 1] == "--seed-connection")
                 || x.Contains("password=", StringComparison.OrdinalIgnoreCase)
                     ? "***"

@@ -268,6 +268,7 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
         using var again = await sender.DeleteAsync($"api/notifications/{id}").WithTimeout(what: "the repeated retraction");
 
         Assert.Equal(HttpStatusCode.NoContent, first.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
         Assert.Equal(id, await client.NextRetractionAsync());
         var sentinel = await Send(liam, "sentinel");
         await client.ReceiveThroughAsync(sentinel);

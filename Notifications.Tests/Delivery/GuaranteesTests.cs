@@ -194,16 +194,17 @@ public abstract class GuaranteesTests(GuaranteesFixture service)
         using var http = service.LongClient(user);
         var logsBefore = service.Logs.Entries.Count;
 
+        // Both lists are started before either is awaited, so hub and REST calls overlap.
         var hubCalls = Enumerable.Range(0, 20).SelectMany(i =>
         {
             var tab = i % 2 == 0 ? tabA : tabB;
             return new[] { tab.InvokeAsync("Ack", new[] { target }), tab.InvokeAsync("MarkRead", new[] { target }), tab.InvokeAsync("MarkSeen", new[] { target }) };
-        });
+        }).ToList();
         var restCalls = Enumerable.Range(0, 20).SelectMany(_ => new[]
         {
             PostStatusAsync(http, $"api/notifications/{target}/read"),
             PostStatusAsync(http, $"api/notifications/{target}/seen"),
-        });
+        }).ToList();
         var statuses = await Task.WhenAll(restCalls).WithTimeout(TimeSpan.FromSeconds(60), "parallel REST reads");
         await Task.WhenAll(hubCalls).WithTimeout(TimeSpan.FromSeconds(60), "parallel hub acks and reads");
 
@@ -247,8 +248,8 @@ public abstract class GuaranteesTests(GuaranteesFixture service)
         using var http = service.LongClient(user);
         var logsBefore = service.Logs.Entries.Count;
 
-        var hubCalls = Enumerable.Range(0, 20).Select(i => (i % 2 == 0 ? tabA : tabB).InvokeAsync("MarkAllRead"));
-        var restCalls = Enumerable.Range(0, 20).Select(_ => PostStatusAsync(http, "api/notifications/read-all"));
+        var hubCalls = Enumerable.Range(0, 20).Select(i => (i % 2 == 0 ? tabA : tabB).InvokeAsync("MarkAllRead")).ToList();
+        var restCalls = Enumerable.Range(0, 20).Select(_ => PostStatusAsync(http, "api/notifications/read-all")).ToList();
         var statuses = await Task.WhenAll(restCalls).WithTimeout(TimeSpan.FromSeconds(60), "parallel REST read-alls");
         await Task.WhenAll(hubCalls).WithTimeout(TimeSpan.FromSeconds(60), "parallel hub read-alls");
 

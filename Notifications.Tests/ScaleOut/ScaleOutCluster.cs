@@ -58,8 +58,12 @@ public abstract class ScaleOutCluster : IAsyncLifetime
             await Nginx.DisposeAsync();
         }
 
-        await Task.WhenAll(A.DisposeAsync().AsTask(), B.DisposeAsync().AsTask());
-        await Redis.DisposeAsync();
+        // Null when InitializeAsync failed part-way: dispose what was started.
+        await Task.WhenAll(new[] { A, B }.Where(i => i is not null).Select(i => i.DisposeAsync().AsTask()));
+        if (Redis is not null)
+        {
+            await Redis.DisposeAsync();
+        }
     }
 
     public static async Task<HttpStatusCode> ReadinessAsync(ServiceProcess instance)

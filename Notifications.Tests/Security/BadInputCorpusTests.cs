@@ -285,7 +285,8 @@ public abstract class BadInputCorpusTests(ServiceFixture service)
 
         var id = await service.SendAsync(Admin, request);
         using var client = service.Client(recipient);
-        var stored = await client.GetFromJsonAsync<NotificationDto>($"api/notifications/{id}").WithTimeout();
+        var raw = await client.GetStringAsync($"api/notifications/{id}").WithTimeout();
+        var stored = System.Text.Json.JsonSerializer.Deserialize<NotificationDto>(raw, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web));
 
         Assert.NotNull(stored);
         Assert.Equal(Title, stored.Title);
@@ -295,7 +296,7 @@ public abstract class BadInputCorpusTests(ServiceFixture service)
         Assert.Equal(Admin, stored.SenderId);
         Assert.Null(stored.ReadAt);
         Assert.True(stored.CreatedAt > new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc));
-        Assert.False(stored.Data.Value.TryGetProperty("unknownField", out _));
+        Assert.DoesNotContain("unknownField", raw, StringComparison.Ordinal);
     }
 
     private async Task AssertUsefulProblemAsync(HttpResponseMessage response, string name)

@@ -42,15 +42,18 @@ public sealed class RateLimitTests(HardenedServiceFixture service) : IClassFixtu
     {
         var (noisy, quiet) = (NewUser("noisy"), NewUser("quiet"));
         using var noisyClient = service.Client(noisy, "admin");
+        var noisyStatuses = new List<HttpStatusCode>();
         for (var i = 0; i <= HardenedServiceFixture.SendsPerMinute; i++)
         {
-            using var _ = await noisyClient.PostAsJsonAsync("api/notifications", Notification(i)).WithTimeout();
+            using var sent = await noisyClient.PostAsJsonAsync("api/notifications", Notification(i)).WithTimeout();
+            noisyStatuses.Add(sent.StatusCode);
         }
 
         using var quietClient = service.Client(quiet, "admin");
         using var quietSend = await quietClient.PostAsJsonAsync("api/notifications", Notification(0)).WithTimeout();
         using var noisyRead = await noisyClient.GetAsync("api/notifications/unread-count").WithTimeout();
 
+        Assert.Equal(HttpStatusCode.TooManyRequests, noisyStatuses[^1]);
         Assert.Equal(HttpStatusCode.Created, quietSend.StatusCode);
         Assert.Equal(HttpStatusCode.OK, noisyRead.StatusCode);
     }
