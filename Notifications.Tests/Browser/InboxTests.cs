@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Notifications.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
 
 namespace Notifications.Tests.Browser;
@@ -24,7 +25,7 @@ public sealed class InboxTests(BrowserFixture browser)
     {
         const string title = "<img src=x onerror=alert(1)>";
         const string body = "<script>alert(2)</script><b>not bold</b>";
-        var reader = LiveUpdatesTests.NewUser("inert");
+        var reader = TestUsers.New("inert");
         await browser.MarkAllReadAsync(reader);
         await using var session = browser.NewSession();
         var inbox = await session.InboxAsync(reader, "inbox");

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Notifications.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
 
 namespace Notifications.Tests.Browser;
@@ -10,12 +11,10 @@ namespace Notifications.Tests.Browser;
 [Collection(BrowserCollection.Name)]
 public sealed partial class LiveUpdatesTests(BrowserFixture browser)
 {
-    internal static string NewUser(string name) => $"{name}-{Guid.NewGuid():N}"[..20];
-
     [Fact(Timeout = 120_000)]
     public async Task Broadcast_from_the_dashboard_shows_a_toast_and_raises_the_badge_in_another_users_inbox()
     {
-        var reader = NewUser("reader");
+        var reader = TestUsers.New("reader");
         await browser.MarkAllReadAsync(reader);
         await using var session = browser.NewSession();
         var inbox = await session.InboxAsync(reader, "inbox");
@@ -56,7 +55,7 @@ public sealed partial class LiveUpdatesTests(BrowserFixture browser)
     [Fact(Timeout = 120_000)]
     public async Task Mark_read_in_one_tab_lowers_the_badge_in_the_users_other_tab()
     {
-        var reader = NewUser("two-tabs");
+        var reader = TestUsers.New("two-tabs");
         await browser.MarkAllReadAsync(reader);
         var first = await browser.SendAsync(new { type = "invoice.due", title = "Invoice 1001 is due", audience = new { users = new[] { reader } } });
         var second = await browser.SendAsync(new { type = "invoice.due", title = "Invoice 1002 is due", audience = new { users = new[] { reader } } });
@@ -86,7 +85,7 @@ public sealed partial class LiveUpdatesTests(BrowserFixture browser)
     [Fact(Timeout = 120_000)]
     public async Task Dashboard_funnel_shows_delivery_and_the_read_without_a_reload()
     {
-        var reader = NewUser("funnel");
+        var reader = TestUsers.New("funnel");
         await browser.MarkAllReadAsync(reader);
         await using var session = browser.NewSession();
         var inbox = await session.InboxAsync(reader, "inbox");

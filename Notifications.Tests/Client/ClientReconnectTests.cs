@@ -21,7 +21,7 @@ public sealed class ClientReconnectTests(SqliteServiceFixture service) : IClassF
             ["Database:Provider"] = "Sqlite",
             ["ConnectionStrings:Notifications"] = $"Data Source={Path.Combine(directory, "n.db")}",
         };
-        var user = NewUser("olga");
+        var user = TestUsers.New("olga");
         var tokens = new TokenSource(user);
         var logs = new CapturedLogs();
         await using var serverA = new ServiceProcess(settings);
@@ -94,7 +94,7 @@ public sealed class ClientReconnectTests(SqliteServiceFixture service) : IClassF
     [Fact]
     public async Task Expired_token_closes_the_connection_and_the_client_returns_with_a_fresh_token_and_catches_up()
     {
-        var user = NewUser("pete");
+        var user = TestUsers.New("pete");
 
         NotificationsClient? sdk = null;
         bool Starting() => sdk!.State == NotificationsConnectionState.Connecting;
@@ -112,12 +112,12 @@ public sealed class ClientReconnectTests(SqliteServiceFixture service) : IClassF
         try
         {
             await tokens.WaitUntilHeldAsync(TimeSpan.FromSeconds(30));
-            var whileAway = await service.SendAsync("admin-1", new { type = "test.client", title = "while away", audience = new { users = new[] { user } } });
+            var whileAway = await service.SendAsync("admin-1", TestUsers.Notification("while away", user));
             Assert.Equal(NotificationsConnectionState.Reconnecting, client.Client.State);
 
             tokens.Release();
             Assert.Equal([whileAway], (await client.ReceiveThroughAsync(whileAway)).Select(n => n.Id));
-            var sentinel = await service.SendAsync("admin-1", new { type = "test.client", title = "sentinel", audience = new { users = new[] { user } } });
+            var sentinel = await service.SendAsync("admin-1", TestUsers.Notification("sentinel", user));
             await client.ReceiveThroughAsync(sentinel);
 
             Assert.Equal([whileAway, sentinel], client.DeliveredIds);
@@ -130,12 +130,10 @@ public sealed class ClientReconnectTests(SqliteServiceFixture service) : IClassF
         }
     }
 
-    private static string NewUser(string name) => $"{name}-{Guid.NewGuid():N}"[..20];
-
     private static async Task<long> SendAsync(ServiceProcess server, string user, string title)
     {
         using var http = server.Client("admin-1", "admin");
-        using var response = await http.PostAsJsonAsync("api/notifications", new { type = "test.client", title, audience = new { users = new[] { user } } })
+        using var response = await http.PostAsJsonAsync("api/notifications", TestUsers.Notification(title, user))
             .WithTimeout(what: "the send");
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<Api.Sending.SendResult>().WithTimeout(what: "the send's body"))!.Id;

@@ -17,7 +17,7 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
     [Fact]
     public async Task Client_receives_a_notification_with_its_typed_payload()
     {
-        var alice = NewUser("alice");
+        var alice = TestUsers.New("alice");
         await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, alice));
 
         var id = await service.SendAsync("orders-service", new
@@ -50,7 +50,7 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
     [Fact]
     public async Task Start_delivers_the_backlog_in_id_order_before_it_returns()
     {
-        var bob = NewUser("bob");
+        var bob = TestUsers.New("bob");
         var sent = await SendSettledAsync(bob, 3);
 
         await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, bob));
@@ -63,7 +63,7 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
     [Fact]
     public async Task Start_from_a_saved_cursor_delivers_only_newer_notifications()
     {
-        var carol = NewUser("carol");
+        var carol = TestUsers.New("carol");
         var sent = await SendSettledAsync(carol, 3);
 
         await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, carol) with { InitialCursor = sent[0] });
@@ -74,7 +74,7 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
     [Fact]
     public async Task Cursor_never_passes_a_backlog_notification_not_yet_raised_when_a_live_push_overtakes_the_sync()
     {
-        var quinn = NewUser("quinn");
+        var quinn = TestUsers.New("quinn");
         var backlog = await SendSettledAsync(quinn, 25);
 
         await using var witness = await service.ConnectAsync(quinn);
@@ -114,7 +114,7 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
     [Fact]
     public async Task A_manual_sync_raises_nothing_already_raised_live()
     {
-        var dave = NewUser("dave");
+        var dave = TestUsers.New("dave");
         await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, dave));
         var id = await Send(dave, "live");
         await client.ReceiveThroughAsync(id);
@@ -129,7 +129,7 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
     [Fact]
     public async Task MarkRead_shows_in_rest_and_reaches_the_users_other_client()
     {
-        var erin = NewUser("erin");
+        var erin = TestUsers.New("erin");
         await using var phone = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, erin));
         await using var laptop = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, erin));
         var first = await Send(erin, "first");
@@ -155,7 +155,7 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
     [Fact]
     public async Task MarkAllRead_raises_AllRead_and_a_zero_count_on_the_users_other_client()
     {
-        var frank = NewUser("frank");
+        var frank = TestUsers.New("frank");
         await using var phone = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, frank));
         await using var laptop = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, frank));
         var id = await Send(frank, "one");
@@ -172,7 +172,7 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
     [Fact]
     public async Task Ack_from_inside_the_handler_records_delivery_without_marking_read()
     {
-        var gina = NewUser("gina");
+        var gina = TestUsers.New("gina");
         var acked = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, gina));
 
@@ -199,7 +199,7 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
     [Fact]
     public async Task Ack_of_an_id_the_user_cannot_see_is_ignored()
     {
-        var (hank, other) = (NewUser("hank"), NewUser("other"));
+        var (hank, other) = (TestUsers.New("hank"), TestUsers.New("other"));
         var notHis = await Send(other, "not for hank");
         await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, hank));
 
@@ -212,7 +212,7 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
     [Fact]
     public async Task Subscribing_to_an_open_group_delivers_the_groups_next_send()
     {
-        var ivy = NewUser("ivy");
+        var ivy = TestUsers.New("ivy");
         var group = await CreateGroupAsync("open");
         await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, ivy));
 
@@ -228,7 +228,7 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
     [Fact]
     public async Task Unsubscribing_stops_the_groups_sends()
     {
-        var jack = NewUser("jack");
+        var jack = TestUsers.New("jack");
         var group = await CreateGroupAsync("open");
         await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, jack));
         await client.Client.SubscribeAsync(group).WithTimeout(what: "SubscribeAsync");
@@ -243,7 +243,7 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
     [Fact]
     public async Task Subscribing_to_a_restricted_group_is_refused_with_a_clear_HubException()
     {
-        var kim = NewUser("kim");
+        var kim = TestUsers.New("kim");
         var group = await CreateGroupAsync("restricted");
         await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, kim));
 
@@ -258,7 +258,7 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
     [Fact]
     public async Task Retraction_raises_Retracted_once()
     {
-        var liam = NewUser("liam");
+        var liam = TestUsers.New("liam");
         await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, liam));
         var id = await Send(liam, "oops");
         await client.ReceiveThroughAsync(id);
@@ -278,7 +278,7 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
     [Fact]
     public async Task Hub_calls_before_start_fail_with_InvalidOperationException()
     {
-        await using var client = new ClientRecorder(ClientRecorder.OptionsFor(service.BaseUri, NewUser("mia")));
+        await using var client = new ClientRecorder(ClientRecorder.OptionsFor(service.BaseUri, TestUsers.New("mia")));
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => client.Client.MarkReadAsync(1).WithTimeout(what: "MarkReadAsync"));
         Assert.Equal(NotificationsConnectionState.Disconnected, client.Client.State);
@@ -294,10 +294,8 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
         Assert.Equal(NotificationsConnectionState.Disconnected, client.Client.State);
     }
 
-    private static string NewUser(string name) => $"{name}-{Guid.NewGuid():N}"[..20];
-
     private Task<long> Send(string user, string title) =>
-        service.SendAsync("admin-1", new { type = "test.client", title, audience = new { users = new[] { user } } });
+        service.SendAsync("admin-1", TestUsers.Notification(title, user));
 
     /// <summary>
     /// Sends <paramref name="count"/> to the user and waits until the service has pushed each one (a connection of the

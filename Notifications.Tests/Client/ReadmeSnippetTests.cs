@@ -15,7 +15,7 @@ public sealed class ReadmeSnippetTests(SqliteServiceFixture service) : IClassFix
     [Fact]
     public async Task Readme_usage_snippet_catches_up_marks_read_and_saves_the_cursor()
     {
-        var user = $"reader-{Guid.NewGuid():N}"[..20];
+        var user = TestUsers.New("reader");
         var older = await service.SendAsync("admin-1", new { type = "readme.demo", title = "older", audience = new { users = new[] { user } } });
         var newer = await service.SendAsync("admin-1", new { type = "readme.demo", title = "newer", audience = new { users = new[] { user } } });
         var serviceUrl = service.BaseUri;

@@ -32,7 +32,7 @@ public sealed class CrashRecoveryTests
     public async Task A_send_committed_by_a_process_killed_before_its_push_is_pushed_after_restart_and_was_in_the_inbox_all_along()
     {
         var connectionString = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
-        var user = $"crash-{Guid.NewGuid():N}"[..16];
+        var user = TestUsers.New("crash", 16);
         long id;
         long retracted;
         await using (var crashing = new ServiceProcess(Settings(connectionString, holdPushes: true)))
@@ -82,7 +82,7 @@ public sealed class CrashRecoveryTests
     {
         const int Orphans = 40;
         var connectionString = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
-        var user = $"orphan-{Guid.NewGuid():N}"[..16];
+        var user = TestUsers.New("orphan", 16);
 
         // Two healthy instances with a client each, up before the orphans exist, so every push they make is seen.
         await using var second = new ServiceProcess(Settings(connectionString, holdPushes: false, sweepIntervalSeconds: "1"));

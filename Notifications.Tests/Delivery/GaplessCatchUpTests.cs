@@ -70,7 +70,7 @@ public abstract class GaplessCatchUpTests(DeliveryFixture service)
     [Fact]
     public async Task Expired_notifications_are_deleted_by_the_background_cleanup()
     {
-        var user = $"exp-{Guid.NewGuid():N}"[..16];
+        var user = TestUsers.New("exp", 16);
         var id = await service.SendAsync("admin-1", new
         {
             type = "test.expiring",
@@ -186,7 +186,7 @@ public sealed class PostgresGaplessCatchUpTests(PostgresGaplessFixture service) 
     [Fact]
     public async Task A_send_waits_for_an_earlier_uncommitted_send_so_ids_become_visible_in_order()
     {
-        var user = $"order-{Guid.NewGuid():N}"[..16];
+        var user = TestUsers.New("order", 16);
         var start = await Service.MaxNotificationIdAsync();
         await using var earlier = new PostgresNotificationsDbContext(
             new DbContextOptionsBuilder<PostgresNotificationsDbContext>().UseNpgsql(Service.ConnectionString).Options);

@@ -15,11 +15,6 @@ public abstract class GroupCommitTests(GuaranteesFixture service)
 {
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(90);
 
-    private static string NewUser() => $"group-{Guid.NewGuid():N}"[..20];
-
-    private static object ToUser(string title, string user) =>
-        new { type = "test.group-commit", title, audience = new { users = new[] { user } } };
-
     private static async Task<(HttpStatusCode Status, SendResult? Result)> SendAsync(HttpClient http, object body, string key)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "api/notifications") { Content = JsonContent.Create(body) };
@@ -32,17 +27,17 @@ public abstract class GroupCommitTests(GuaranteesFixture service)
     [Fact]
     public async Task Concurrent_new_sends_replays_and_conflicts_each_get_their_own_answer()
     {
-        var user = NewUser();
-        using var http = service.LongClient($"gc-{Guid.NewGuid():N}"[..16], "admin");
+        var user = TestUsers.New("group");
+        using var http = service.LongClient(TestUsers.New("gc", 16), "admin");
         var usedKey = Guid.NewGuid().ToString();
-        var first = await SendAsync(http, ToUser("first", user), usedKey).WithTimeout(Budget, "first send");
+        var first = await SendAsync(http, TestUsers.Notification("first", user), usedKey).WithTimeout(Budget, "first send");
         Assert.Equal(HttpStatusCode.Created, first.Status);
         var freshKey = Guid.NewGuid().ToString();
 
-        var fresh = Enumerable.Range(0, 20).Select(i => Task.Run(() => SendAsync(http, ToUser($"fresh {i}", user), Guid.NewGuid().ToString()))).ToList();
-        var replays = Enumerable.Range(0, 15).Select(_ => Task.Run(() => SendAsync(http, ToUser("first", user), usedKey))).ToList();
-        var conflicts = Enumerable.Range(0, 10).Select(_ => Task.Run(() => SendAsync(http, ToUser("changed", user), usedKey))).ToList();
-        var sameNewKey = Enumerable.Range(0, 15).Select(_ => Task.Run(() => SendAsync(http, ToUser("once", user), freshKey))).ToList();
+        var fresh = Enumerable.Range(0, 20).Select(i => Task.Run(() => SendAsync(http, TestUsers.Notification($"fresh {i}", user), Guid.NewGuid().ToString()))).ToList();
+        var replays = Enumerable.Range(0, 15).Select(_ => Task.Run(() => SendAsync(http, TestUsers.Notification("first", user), usedKey))).ToList();
+        var conflicts = Enumerable.Range(0, 10).Select(_ => Task.Run(() => SendAsync(http, TestUsers.Notification("changed", user), usedKey))).ToList();
+        var sameNewKey = Enumerable.Range(0, 15).Select(_ => Task.Run(() => SendAsync(http, TestUsers.Notification("once", user), freshKey))).ToList();
         await Task.WhenAll(fresh.Concat(replays).Concat(conflicts).Concat(sameNewKey)).WithTimeout(Budget, "60 concurrent sends");
 
         Assert.All(fresh, t => Assert.Equal(HttpStatusCode.Created, t.Result.Status));

@@ -19,8 +19,6 @@ namespace Notifications.Tests.Delivery;
 /// </summary>
 public abstract class GuaranteesTests(GuaranteesFixture service)
 {
-    private static string NewUser(string name) => $"{name}-{Guid.NewGuid():N}"[..20];
-
     private static object ToUser(string title, string user, DateTime? expiresAt = null) =>
         new { type = "test.delivery", title, expiresAt, audience = new { users = new[] { user } } };
 
@@ -45,7 +43,7 @@ public abstract class GuaranteesTests(GuaranteesFixture service)
     [Fact]
     public async Task Fifty_concurrent_sends_with_one_idempotency_key_make_one_notification_and_all_get_its_id()
     {
-        var user = NewUser("idem");
+        var user = TestUsers.New("idem");
         var key = Guid.NewGuid().ToString();
         var title = $"once {key}";
         using var http = service.LongClient("idem-sender", "admin");
@@ -65,7 +63,7 @@ public abstract class GuaranteesTests(GuaranteesFixture service)
     [Fact]
     public async Task Same_key_with_a_different_payload_is_a_conflict_and_keys_are_scoped_to_the_sender()
     {
-        var user = NewUser("idem");
+        var user = TestUsers.New("idem");
         var key = Guid.NewGuid().ToString();
         using var http = service.LongClient("idem-sender", "admin");
         var first = await SendWithKeyAsync(http, ToUser("original", user), key);
@@ -91,7 +89,7 @@ public abstract class GuaranteesTests(GuaranteesFixture service)
     [Fact]
     public async Task Idempotency_keys_live_for_the_configured_window_and_the_cleanup_frees_them()
     {
-        var user = NewUser("window");
+        var user = TestUsers.New("window");
         var key = Guid.NewGuid().ToString();
         using var http = service.LongClient("window-sender", "admin");
         var first = ResultOf((await SendWithKeyAsync(http, ToUser("first", user), key)).Body);
@@ -116,7 +114,7 @@ public abstract class GuaranteesTests(GuaranteesFixture service)
     [Fact]
     public async Task An_expired_notification_leaves_inbox_sync_and_counts_when_its_time_passes()
     {
-        var user = NewUser("expiry");
+        var user = TestUsers.New("expiry");
         var expiring = await service.SendAsAdminAsync(ToUser("expires in 30 minutes", user, service.Clock.GetUtcNow().UtcDateTime.AddMinutes(30)));
         var lasting = await service.SendAsAdminAsync(ToUser("lasts", user));
         using var http = service.LongClient(user);
@@ -139,7 +137,7 @@ public abstract class GuaranteesTests(GuaranteesFixture service)
     [Fact]
     public async Task Cleanup_deletes_expired_and_aged_notifications_with_their_rows_in_bounded_batches()
     {
-        var user = NewUser("retention");
+        var user = TestUsers.New("retention");
         using var http = service.LongClient(user);
         var aged = new List<long>();
         for (var i = 0; i < 23; i++)
@@ -186,7 +184,7 @@ public abstract class GuaranteesTests(GuaranteesFixture service)
     [Fact]
     public async Task Parallel_acks_reads_and_seens_from_two_connections_leave_one_receipt_and_one_unread_count()
     {
-        var user = NewUser("tabs");
+        var user = TestUsers.New("tabs");
         var target = (await service.SendAsAdminAsync(ToUser("read me everywhere", user))).Id;
         await service.SendAsAdminAsync(ToUser("stays unread", user));
         await using var tabA = await service.LongConnectAsync(user);
@@ -236,7 +234,7 @@ public abstract class GuaranteesTests(GuaranteesFixture service)
     [Fact]
     public async Task Parallel_read_alls_from_several_tabs_leave_one_watermark_and_log_nothing()
     {
-        var user = NewUser("readall");
+        var user = TestUsers.New("readall");
         var newest = 0L;
         for (var i = 0; i < 3; i++)
         {
@@ -265,7 +263,7 @@ public abstract class GuaranteesTests(GuaranteesFixture service)
     [Fact]
     public async Task Admin_list_reports_delivered_seen_and_read_per_notification()
     {
-        string[] users = [NewUser("acked"), NewUser("seen"), NewUser("read"), NewUser("idle")];
+        string[] users = [TestUsers.New("acked"), TestUsers.New("seen"), TestUsers.New("read"), TestUsers.New("idle")];
         var id = (await service.SendAsAdminAsync(new { type = "test.funnel", title = "funnel", audience = new { users } })).Id;
         await using var acked = await service.LongConnectAsync(users[0]);
         await acked.InvokeAsync("Ack", new[] { id });
@@ -288,7 +286,7 @@ public abstract class GuaranteesTests(GuaranteesFixture service)
     {
         var group = $"crew-{Guid.NewGuid():N}"[..16];
         var role = $"role-{Guid.NewGuid():N}"[..14];
-        var (memberOnline, memberOffline, roleHolder) = (NewUser("member"), NewUser("offline"), NewUser("holder"));
+        var (memberOnline, memberOffline, roleHolder) = (TestUsers.New("member"), TestUsers.New("offline"), TestUsers.New("holder"));
         using var admin = service.LongClient("admin-delivery", "admin");
         Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("api/groups", new { name = group, kind = "restricted" })).StatusCode);
         foreach (var member in new[] { memberOnline, memberOffline })

@@ -68,7 +68,7 @@ public sealed class StoreOutageTests(PrivatePostgresFixture service) : IClassFix
     [Fact]
     public async Task With_the_database_down_sends_get_503_hub_calls_fail_clearly_and_everything_recovers_without_restart()
     {
-        var user = $"outage-{Guid.NewGuid():N}"[..16];
+        var user = TestUsers.New("outage", 16);
         await using var hub = await service.ConnectAsync(user);
         using var sender = service.Client("admin-1", "admin");
         using var anonymous = service.Anonymous();

@@ -17,19 +17,15 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
 {
     protected ServiceFixture Service => service;
 
-    protected static string NewUser(string name) => $"{name}-{Guid.NewGuid():N}"[..20];
-
-    protected static object ToUsers(string title, params string[] users) => new { type = "test.user", title, audience = new { users } };
-
     [Fact]
     public async Task User_send_reaches_only_that_user()
     {
-        var (alice, bob) = (NewUser("alice"), NewUser("bob"));
+        var (alice, bob) = (TestUsers.New("alice"), TestUsers.New("bob"));
         await using var aliceHub = await service.ConnectAsync(alice);
         await using var bobHub = await service.ConnectAsync(bob);
 
-        var forBob = await service.SendAsync("sender", ToUsers("for bob", bob));
-        var sentinel = await service.SendAsync("sender", ToUsers("sentinel", alice));
+        var forBob = await service.SendAsync("sender", TestUsers.Notification("for bob", bob));
+        var sentinel = await service.SendAsync("sender", TestUsers.Notification("sentinel", alice));
 
         Assert.Equal(forBob, (await bobHub.NextNotificationAsync()).Id);
         Assert.Empty(await aliceHub.ReceiveUntilAsync(sentinel));
@@ -40,12 +36,12 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
     public async Task Role_send_reaches_holders_of_the_role_only()
     {
         var role = $"ops{Guid.NewGuid():N}"[..10];
-        var (oncall, other) = (NewUser("oncall"), NewUser("other"));
+        var (oncall, other) = (TestUsers.New("oncall"), TestUsers.New("other"));
         await using var oncallHub = await service.ConnectAsync(oncall, role);
         await using var otherHub = await service.ConnectAsync(other, "viewer");
 
         var id = await service.SendAsync("admin-1", new { type = "ops.alert", title = "disk full", audience = new { roles = new[] { role } } });
-        var sentinel = await service.SendAsync("admin-1", ToUsers("sentinel", other));
+        var sentinel = await service.SendAsync("admin-1", TestUsers.Notification("sentinel", other));
 
         var received = await oncallHub.NextNotificationAsync();
         Assert.Equal(id, received.Id);
@@ -62,7 +58,7 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
     public async Task Group_send_reaches_members_who_joined_before_and_not_those_who_joined_after()
     {
         var group = $"team-{Guid.NewGuid():N}"[..16];
-        var (early, late) = (NewUser("early"), NewUser("late"));
+        var (early, late) = (TestUsers.New("early"), TestUsers.New("late"));
         using var admin = service.Client("admin-1", "admin");
         Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("api/groups", new { name = group, kind = "restricted" })).StatusCode);
         Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{group}/members/{early}", null)).StatusCode);
@@ -86,7 +82,7 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
     [Fact]
     public async Task Broadcast_reaches_every_connected_user()
     {
-        var users = Enumerable.Range(0, 3).Select(i => NewUser($"u{i}")).ToArray();
+        var users = Enumerable.Range(0, 3).Select(i => TestUsers.New($"u{i}")).ToArray();
         var hubs = await Task.WhenAll(users.Select(u => service.ConnectAsync(u)));
         try
         {
@@ -112,9 +108,9 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
         using var publisher = service.Client("billing", "publisher");
         var toEveryone = await publisher.PostAsJsonAsync("api/notifications", new { type = "x", title = "t", audience = new { everyone = true } });
         var toRole = await publisher.PostAsJsonAsync("api/notifications", new { type = "x", title = "t", audience = new { roles = new[] { "admin" } } });
-        var toUser = await publisher.PostAsJsonAsync("api/notifications", ToUsers("invoice", NewUser("c")));
+        var toUser = await publisher.PostAsJsonAsync("api/notifications", TestUsers.Notification("invoice", TestUsers.New("c")));
         using var nobody = service.Client("random-user");
-        var fromNobody = await nobody.PostAsJsonAsync("api/notifications", ToUsers("hi", "someone"));
+        var fromNobody = await nobody.PostAsJsonAsync("api/notifications", TestUsers.Notification("hi", "someone"));
 
         Assert.Equal(HttpStatusCode.Forbidden, toEveryone.StatusCode);
         Assert.Equal("application/problem+json", toEveryone.Content.Headers.ContentType?.MediaType);
@@ -126,11 +122,11 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
     [Fact]
     public async Task Read_on_one_tab_updates_the_count_on_another()
     {
-        var user = NewUser("reader");
+        var user = TestUsers.New("reader");
         await using var tabA = await service.ConnectAsync(user);
         await using var tabB = await service.ConnectAsync(user);
-        var first = await service.SendAsync("sender", ToUsers("one", user));
-        var second = await service.SendAsync("sender", ToUsers("two", user));
+        var first = await service.SendAsync("sender", TestUsers.Notification("one", user));
+        var second = await service.SendAsync("sender", TestUsers.Notification("two", user));
         await tabA.ReceiveUntilAsync(second);
         var before = await tabB.InvokeAsync<int>("GetUnreadCount");
 
@@ -150,19 +146,19 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
     [Fact]
     public async Task Reconnect_then_sync_returns_exactly_the_missed_notifications()
     {
-        var user = NewUser("mobile");
+        var user = TestUsers.New("mobile");
         await using var hub = await service.ConnectAsync(user);
-        var seen = await service.SendAsync("sender", ToUsers("seen live", user));
+        var seen = await service.SendAsync("sender", TestUsers.Notification("seen live", user));
         Assert.Equal(seen, (await hub.NextNotificationAsync()).Id);
         await hub.StopAsync();
 
         var missed = new List<long>();
         for (var i = 0; i < 5; i++)
         {
-            missed.Add(await service.SendAsync("sender", ToUsers($"missed {i}", user)));
+            missed.Add(await service.SendAsync("sender", TestUsers.Notification($"missed {i}", user)));
         }
 
-        await service.SendAsync("sender", ToUsers("for someone else", NewUser("x")));
+        await service.SendAsync("sender", TestUsers.Notification("for someone else", TestUsers.New("x")));
         await hub.StartAsync();
         var page = await hub.SyncAsync(seen);
 
@@ -182,8 +178,8 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
     [Fact]
     public async Task Another_users_notification_is_not_found()
     {
-        var (owner, stranger) = (NewUser("owner"), NewUser("stranger"));
-        var id = await service.SendAsync("sender", ToUsers("private", owner));
+        var (owner, stranger) = (TestUsers.New("owner"), TestUsers.New("stranger"));
+        var id = await service.SendAsync("sender", TestUsers.Notification("private", owner));
         using var http = service.Client(stranger);
 
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"api/notifications/{id}")).StatusCode);
@@ -252,7 +248,7 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
         var group = $"open-{Guid.NewGuid():N}"[..16];
         using var admin = service.Client("admin-1", "admin");
         await admin.PostAsJsonAsync("api/groups", new { name = group, kind = "open" });
-        var user = NewUser("fan");
+        var user = TestUsers.New("fan");
         await using var phone = await service.ConnectAsync(user);
         await using var laptop = await service.ConnectAsync(user);
 
@@ -265,7 +261,7 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
 
         await laptop.InvokeAsync("Unsubscribe", group);
         var after = await service.SendAsync("admin-1", new { type = "news", title = "after leaving", audience = new { groups = new[] { group } } });
-        var sentinel = await service.SendAsync("admin-1", ToUsers("sentinel", user));
+        var sentinel = await service.SendAsync("admin-1", TestUsers.Notification("sentinel", user));
         Assert.Empty(await phone.ReceiveUntilAsync(sentinel));
         Assert.DoesNotContain(after, (await laptop.ReceiveUntilAsync(sentinel)).Select(n => n.Id));
     }
@@ -276,7 +272,7 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
         var group = $"vip-{Guid.NewGuid():N}"[..14];
         using var admin = service.Client("admin-1", "admin");
         await admin.PostAsJsonAsync("api/groups", new { name = group, kind = "restricted" });
-        await using var hub = await service.ConnectAsync(NewUser("pleb"));
+        await using var hub = await service.ConnectAsync(TestUsers.New("pleb"));
 
         var error = await Assert.ThrowsAsync<HubException>(() => hub.InvokeAsync<SubscribeResult>("Subscribe", group));
         Assert.Contains("restricted", error.Message, StringComparison.Ordinal);
@@ -287,7 +283,7 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
     [Fact]
     public async Task Unread_count_counts_each_visible_notification_once_whatever_part_of_the_audience_matched()
     {
-        var user = NewUser("counted");
+        var user = TestUsers.New("counted");
         var role = $"ops-{Guid.NewGuid():N}"[..16];
         var (joined, joinedLater) = ($"g1-{Guid.NewGuid():N}"[..16], $"g2-{Guid.NewGuid():N}"[..16]);
         using var admin = service.Client("admin-1", "admin");
@@ -306,7 +302,7 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
         var counted = new List<long>
         {
             await service.SendAsync("admin-1", new { type = "system.note", title = "broadcast", audience = new { everyone = true } }),
-            await service.SendAsync("admin-1", ToUsers("direct", user)),
+            await service.SendAsync("admin-1", TestUsers.Notification("direct", user)),
             await service.SendAsync("admin-1", new { type = "ops.page", title = "role", audience = new { roles = new[] { role } } }),
             await service.SendAsync("admin-1", new { type = "ops.page", title = "user and role", audience = new { users = new[] { user }, roles = new[] { role } } }),
             await service.SendAsync("admin-1", new { type = "system.note", title = "everyone and user", audience = new { everyone = true, users = new[] { user } } }),
@@ -329,13 +325,13 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
     [Fact]
     public async Task Inbox_pages_newest_first_and_archive_and_read_all_leave_the_unread_count()
     {
-        var user = NewUser("pager");
+        var user = TestUsers.New("pager");
         using var http = service.Client(user);
         await http.PostAsync("api/notifications/read-all", null);
         var ids = new List<long>();
         for (var i = 0; i < 5; i++)
         {
-            ids.Add(await service.SendAsync("sender", ToUsers($"n{i}", user)));
+            ids.Add(await service.SendAsync("sender", TestUsers.Notification($"n{i}", user)));
         }
 
         var first = await http.GetFromJsonAsync<InboxPage>("api/notifications?limit=2");
@@ -367,9 +363,9 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
     [Fact]
     public async Task Retract_removes_the_notification_and_pushes_the_retraction()
     {
-        var user = NewUser("target");
+        var user = TestUsers.New("target");
         await using var hub = await service.ConnectAsync(user);
-        var id = await service.SendAsync("billing", ToUsers("wrong invoice", user), "publisher");
+        var id = await service.SendAsync("billing", TestUsers.Notification("wrong invoice", user), "publisher");
         await hub.ReceiveUntilAsync(id);
 
         using var stranger = service.Client("other-publisher", "publisher");

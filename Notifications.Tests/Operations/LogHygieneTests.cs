@@ -31,7 +31,7 @@ public sealed class LogHygieneTests
             ["Telemetry:MetricExportIntervalSeconds"] = "1",
         });
         await process.StartAsync();
-        var user = $"logs-{Guid.NewGuid():N}"[..20];
+        var user = TestUsers.New("logs");
         var tokens = new List<string>();
         string TokenFor(string id, params string[] roles)
         {

@@ -18,7 +18,7 @@ public sealed class TelemetryTests(SqliteServiceFixture service) : IClassFixture
     public async Task The_Notifications_meter_counts_sends_pushes_acks_reads_connections_and_dispatch_lag()
     {
         Listen();
-        var user = $"metrics-{Guid.NewGuid():N}"[..20];
+        var user = TestUsers.New("metrics");
         var hub = await service.ConnectAsync(user);
         await WaitForTotalAsync("notifications.connections.active", 1);
 

@@ -51,12 +51,12 @@ public sealed class BackplaneTests(BackplaneCluster cluster, ITestOutputHelper o
         var role = $"r{Guid.NewGuid():N}"[..10];
         var group = $"outage-{Guid.NewGuid():N}"[..18];
         await CreateGroupAsync(A, group, "open");
-        var (a1, a2, a3, b1) = (NewUser("a1"), NewUser("a2"), NewUser("a3"), NewUser("b1"));
+        var (a1, a2, a3, b1) = (TestUsers.New("a1"), TestUsers.New("a2"), TestUsers.New("a3"), TestUsers.New("b1"));
         await using var a1OnA = await ConnectAsync(A, a1, role);
         await using var a2OnA = await ConnectAsync(A, a2);
         await using var b1OnB = await ConnectAsync(B, b1, role);
         await a1OnA.InvokeAsync<object>("Subscribe", group);
-        var before = inbox.Add(await SendAsync(B, ToUsers("before", a1)), a1);
+        var before = inbox.Add(await SendAsync(B, TestUsers.Notification("before", a1)), a1);
         await a1OnA.ReceiveUntilAsync(before);
 
         using var stopSteady = new CancellationTokenSource();
@@ -70,9 +70,9 @@ public sealed class BackplaneTests(BackplaneCluster cluster, ITestOutputHelper o
             }
 
             // Each instance still pushes to its own clients: by user, role, group and to everyone.
-            var userOnA = inbox.Add(await SendAsync(A, ToUsers("local on A", a1)), a1);
+            var userOnA = inbox.Add(await SendAsync(A, TestUsers.Notification("local on A", a1)), a1);
             await a1OnA.ReceiveUntilAsync(userOnA);
-            var userOnB = inbox.Add(await SendAsync(B, ToUsers("local on B", b1)), b1);
+            var userOnB = inbox.Add(await SendAsync(B, TestUsers.Notification("local on B", b1)), b1);
             await b1OnB.ReceiveUntilAsync(userOnB);
             var roleOnA = inbox.Add(await SendAsync(A, new { type = "ops.alert", title = "role", audience = new { roles = new[] { role } } }), a1, b1);
             await a1OnA.ReceiveUntilAsync(roleOnA);
@@ -97,7 +97,7 @@ public sealed class BackplaneTests(BackplaneCluster cluster, ITestOutputHelper o
             // returned and for the client that connected and joined a group during the outage.
             await ResumesAsync(inbox, via: A, b1, b1OnB);
             await ResumesAsync(inbox, via: B, a1, a1OnA);
-            var a4 = NewUser("a4");
+            var a4 = TestUsers.New("a4");
             await using var a4OnA = await ConnectAsync(A, a4);
             await ResumesAsync(inbox, via: B, a4, a4OnA);
             await ResumesAsync(inbox, via: B, a3, a3OnA);
@@ -139,7 +139,7 @@ public sealed class BackplaneTests(BackplaneCluster cluster, ITestOutputHelper o
     public async Task Admin_stats_count_connections_on_every_instance()
     {
         await AllReadyAsync();
-        var (shared, x, y, z) = (NewUser("shared"), NewUser("x"), NewUser("y"), NewUser("z"));
+        var (shared, x, y, z) = (TestUsers.New("shared"), TestUsers.New("x"), TestUsers.New("y"), TestUsers.New("z"));
         await using var sharedOnA = await ConnectAsync(A, shared);
         await using var xOnA = await ConnectAsync(A, x);
         await using var yOnA = await ConnectAsync(A, y);
@@ -204,7 +204,7 @@ public sealed class BackplaneTests(BackplaneCluster cluster, ITestOutputHelper o
         {
             while (!stop.IsCancellationRequested)
             {
-                probes[inbox.Add(await SendAsync(via, ToUsers("probe", user)), user)] = 0;
+                probes[inbox.Add(await SendAsync(via, TestUsers.Notification("probe", user)), user)] = 0;
                 await Task.Delay(TimeSpan.FromSeconds(1), stop.Token);
             }
         });
@@ -251,7 +251,7 @@ public sealed class BackplaneTests(BackplaneCluster cluster, ITestOutputHelper o
         while (!stop.IsCancellationRequested)
         {
             var via = count % 2 == 0 ? A : B;
-            inbox.Add(await SendAsync(via, ToUsers($"steady {count}", users)), users);
+            inbox.Add(await SendAsync(via, TestUsers.Notification($"steady {count}", users)), users);
             count++;
             try
             {

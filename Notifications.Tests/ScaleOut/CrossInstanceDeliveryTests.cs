@@ -18,12 +18,12 @@ public sealed class CrossInstanceDeliveryTests(CrossInstanceCluster cluster)
     [Fact]
     public async Task User_send_through_B_reaches_the_user_on_A()
     {
-        var (alice, bob) = (NewUser("alice"), NewUser("bob"));
+        var (alice, bob) = (TestUsers.New("alice"), TestUsers.New("bob"));
         await using var aliceOnA = await ConnectAsync(A, alice);
         await using var bobOnA = await ConnectAsync(A, bob);
 
-        var id = await SendAsync(B, ToUsers("for alice", alice));
-        var sentinel = await SendAsync(B, ToUsers("sentinel", bob));
+        var id = await SendAsync(B, TestUsers.Notification("for alice", alice));
+        var sentinel = await SendAsync(B, TestUsers.Notification("sentinel", bob));
 
         Assert.Equal(id, (await aliceOnA.NextNotificationAsync()).Id);
         Assert.Empty(await bobOnA.ReceiveUntilAsync(sentinel));
@@ -33,7 +33,7 @@ public sealed class CrossInstanceDeliveryTests(CrossInstanceCluster cluster)
     public async Task Role_send_through_B_reaches_holders_of_the_role_on_A()
     {
         var role = $"ops{Guid.NewGuid():N}"[..10];
-        await using var oncallOnA = await ConnectAsync(A, NewUser("oncall"), role);
+        await using var oncallOnA = await ConnectAsync(A, TestUsers.New("oncall"), role);
 
         var id = await SendAsync(B, new { type = "ops.alert", title = "disk full", audience = new { roles = new[] { role } } });
 
@@ -44,7 +44,7 @@ public sealed class CrossInstanceDeliveryTests(CrossInstanceCluster cluster)
     public async Task Group_send_through_B_reaches_members_on_A()
     {
         var group = $"team-{Guid.NewGuid():N}"[..16];
-        var member = NewUser("member");
+        var member = TestUsers.New("member");
         await CreateGroupAsync(B, group, "restricted");
         using (var admin = B.Client("admin-1", "admin"))
         {
@@ -60,7 +60,7 @@ public sealed class CrossInstanceDeliveryTests(CrossInstanceCluster cluster)
     [Fact]
     public async Task Everyone_send_through_B_reaches_clients_on_A()
     {
-        await using var onA = await ConnectAsync(A, NewUser("anyone"));
+        await using var onA = await ConnectAsync(A, TestUsers.New("anyone"));
 
         var id = await SendAsync(B, new { type = "system.notice", title = "hello all", audience = new { everyone = true } });
 
@@ -72,7 +72,7 @@ public sealed class CrossInstanceDeliveryTests(CrossInstanceCluster cluster)
     {
         var group = $"open-{Guid.NewGuid():N}"[..16];
         await CreateGroupAsync(B, group, "open");
-        await using var subscriberOnA = await ConnectAsync(A, NewUser("fan"));
+        await using var subscriberOnA = await ConnectAsync(A, TestUsers.New("fan"));
 
         await subscriberOnA.InvokeAsync<object>("Subscribe", group);
         var id = await SendAsync(B, new { type = "group.news", title = "fresh", audience = new { groups = new[] { group } } });
@@ -84,7 +84,7 @@ public sealed class CrossInstanceDeliveryTests(CrossInstanceCluster cluster)
     public async Task Admin_adding_a_member_through_B_moves_their_live_connection_on_A()
     {
         var group = $"crew-{Guid.NewGuid():N}"[..16];
-        var user = NewUser("crew");
+        var user = TestUsers.New("crew");
         await CreateGroupAsync(B, group, "restricted");
         await using var userOnA = await ConnectAsync(A, user);
 
@@ -116,11 +116,11 @@ public sealed class CrossInstanceDeliveryTests(CrossInstanceCluster cluster)
     [Fact]
     public async Task Read_state_changed_on_A_reaches_the_same_users_connection_on_B()
     {
-        var user = NewUser("reader");
+        var user = TestUsers.New("reader");
         await using var tabOnA = await ConnectAsync(A, user);
         await using var tabOnB = await ConnectAsync(B, user);
-        var first = await SendAsync(A, ToUsers("one", user));
-        var second = await SendAsync(A, ToUsers("two", user));
+        var first = await SendAsync(A, TestUsers.Notification("one", user));
+        var second = await SendAsync(A, TestUsers.Notification("two", user));
         await tabOnB.ReceiveUntilAsync(second);
         await tabOnA.ReceiveUntilAsync(second);
         var unread = await tabOnB.InvokeAsync<int>("GetUnreadCount");

@@ -19,7 +19,7 @@ public sealed class InstanceFailureTests(InstanceFailureCluster cluster, ITestOu
     public async Task Clients_of_a_killed_instance_reconnect_through_nginx_to_the_survivor_with_complete_inboxes()
     {
         var networks = Enumerable.Range(51, 10).ToArray();
-        var clients = networks.Select(n => new SdkClient(n, NewUser($"k{n}"), cluster.Nginx!.BaseUri)).ToList();
+        var clients = networks.Select(n => new SdkClient(n, TestUsers.New($"k{n}"), cluster.Nginx!.BaseUri)).ToList();
         try
         {
             foreach (var client in clients)
@@ -33,7 +33,7 @@ public sealed class InstanceFailureTests(InstanceFailureCluster cluster, ITestOu
             Assert.NotEmpty(onVictim);
             Assert.NotEmpty(clients.Except(onVictim));
             var users = clients.Select(c => c.UserId).ToArray();
-            var expected = new List<long> { await SendAsync(survivor, ToUsers("before the crash", users)) };
+            var expected = new List<long> { await SendAsync(survivor, TestUsers.Notification("before the crash", users)) };
             await AllReceivedAsync(clients, expected);
 
             var clock = Stopwatch.StartNew();
@@ -45,7 +45,7 @@ public sealed class InstanceFailureTests(InstanceFailureCluster cluster, ITestOu
             await victim.KillAsync();
             for (var i = 0; i < 5; i++)
             {
-                expected.Add(await SendAsync(survivor, ToUsers($"during the reconnect {i}", users)));
+                expected.Add(await SendAsync(survivor, TestUsers.Notification($"during the reconnect {i}", users)));
             }
 
             await Timeouts.Eventually(
@@ -53,7 +53,7 @@ public sealed class InstanceFailureTests(InstanceFailureCluster cluster, ITestOu
                 "every client of the killed instance is connected again",
                 TimeSpan.FromSeconds(30));
             var reconnected = onVictim.Max(c => c.ReconnectedAt!.Value);
-            expected.Add(await SendAsync(survivor, ToUsers("after the crash", users)));
+            expected.Add(await SendAsync(survivor, TestUsers.Notification("after the crash", users)));
             await AllReceivedAsync(clients, expected);
             var complete = clock.Elapsed;
 

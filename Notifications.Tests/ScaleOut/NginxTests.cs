@@ -23,7 +23,7 @@ public sealed class NginxTests(CrossInstanceCluster cluster)
     public async Task Twenty_websocket_clients_spread_over_both_instances_and_get_their_pushes()
     {
         var networks = Enumerable.Range(1, 20).ToArray();
-        var users = networks.Select(n => NewUser($"ws{n}")).ToArray();
+        var users = networks.Select(n => TestUsers.New($"ws{n}")).ToArray();
         var clients = new List<HubClient>();
         try
         {
@@ -66,7 +66,7 @@ public sealed class NginxTests(CrossInstanceCluster cluster)
     public async Task LongPolling_clients_keep_every_request_on_one_instance()
     {
         int[] networks = [31, 32, 33, 34];
-        var users = networks.Select(n => NewUser($"lp{n}")).ToArray();
+        var users = networks.Select(n => TestUsers.New($"lp{n}")).ToArray();
         var clients = new List<HubClient>();
         try
         {
@@ -110,7 +110,7 @@ public sealed class NginxTests(CrossInstanceCluster cluster)
     public async Task Access_log_never_contains_the_token_of_a_browser_style_hub_request()
     {
         // Browsers put the token in the query string of /hubs/* (no headers on a WebSocket).
-        var token = TestTokens.For(NewUser("browser"));
+        var token = TestTokens.For(TestUsers.New("browser"));
         using var http = LoopbackSource.HttpClient(LoopbackSource.Network(42), Nginx.BaseUri);
         using var response = await http.PostAsync($"hubs/notifications/negotiate?negotiateVersion=1&access_token={token}", null).WithTimeout(what: "negotiate");
         Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);

@@ -118,8 +118,6 @@ public abstract class ScaleOutCluster : IAsyncLifetime
         return JsonSerializer.Deserialize<SendResult>(body, Json)!.Id;
     }
 
-    public static object ToUsers(string title, params string[] users) => new { type = "scale.user", title, audience = new { users } };
-
     public static async Task<ClusterStats> StatsAsync(ServiceProcess via)
     {
         using var http = via.Client("admin-1", "admin");
@@ -132,8 +130,6 @@ public abstract class ScaleOutCluster : IAsyncLifetime
         using var response = await admin.PostAsJsonAsync("api/groups", new { name = group, kind }).WithTimeout(what: "group creation");
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
     }
-
-    public static string NewUser(string name) => $"{name}-{Guid.NewGuid():N}"[..20];
 
     private static async Task<HubClient> StartAsync(HubConnection connection)
     {

@@ -232,7 +232,7 @@ public abstract class BadInputCorpusTests(ServiceFixture service)
     {
         await EnsureOpenGroupAsync();
         var (method, args) = HubCorpus[name];
-        await using var hub = await service.ConnectAsync($"corpus-user-{Guid.NewGuid():N}"[..24]);
+        await using var hub = await service.ConnectAsync(TestUsers.New("corpus-user", 24));
         var unread = await hub.InvokeAsync<int>("GetUnreadCount");
         var before = await SnapshotAsync();
 
@@ -250,7 +250,7 @@ public abstract class BadInputCorpusTests(ServiceFixture service)
     [Fact]
     public async Task Ids_that_nobody_can_see_are_ignored_without_error_or_change()
     {
-        await using var hub = await service.ConnectAsync($"corpus-ids-{Guid.NewGuid():N}"[..24]);
+        await using var hub = await service.ConnectAsync(TestUsers.New("corpus-ids", 24));
         var before = await SnapshotAsync();
 
         await hub.InvokeAsync("Ack", new long[] { -1, 0, long.MaxValue });
@@ -264,7 +264,7 @@ public abstract class BadInputCorpusTests(ServiceFixture service)
     [Fact]
     public async Task Markup_SQL_and_RTL_text_is_stored_verbatim_and_client_claimed_fields_are_ignored()
     {
-        var recipient = $"corpus-rcpt-{Guid.NewGuid():N}"[..24];
+        var recipient = TestUsers.New("corpus-rcpt", 24);
         const string Title = "<img src=x onerror=alert(1)> \u202Egnp.exe";
         const string Body = "<script>alert('x')</script> ' OR 1=1; DROP TABLE \"Notifications\"; -- \u05E9\u05DC\u05D5\u05DD\ttab \u0007bell";
         var request = new Dictionary<string, object?>

@@ -20,7 +20,7 @@ public sealed class LimitsTests(HardenedServiceFixture service) : IClassFixture<
     [Fact]
     public async Task A_hub_message_over_32_KB_closes_the_connection()
     {
-        await using var hub = await service.ConnectAsync(NewUser("big-frame"));
+        await using var hub = await service.ConnectAsync(TestUsers.New("big-frame", 24));
         var closed = ClosedSignal(hub.Connection);
 
         var failed = await Record.ExceptionAsync(() => hub.InvokeAsync("Subscribe", new string('x', HubMessageLimit + 1024)));
@@ -33,7 +33,7 @@ public sealed class LimitsTests(HardenedServiceFixture service) : IClassFixture<
     [Fact]
     public async Task A_hub_message_under_32_KB_is_answered_and_the_connection_stays()
     {
-        await using var hub = await service.ConnectAsync(NewUser("fits-frame"));
+        await using var hub = await service.ConnectAsync(TestUsers.New("fits-frame", 24));
 
         var error = await Assert.ThrowsAsync<HubException>(() => hub.InvokeAsync("Subscribe", new string('x', HubMessageLimit - 1024)));
 
@@ -45,7 +45,7 @@ public sealed class LimitsTests(HardenedServiceFixture service) : IClassFixture<
     public async Task A_send_body_over_64_KB_gets_413_ProblemDetails_and_stores_nothing()
     {
         var before = await NotificationCountAsync();
-        using var client = service.Client(NewUser("big-body"), "admin");
+        using var client = service.Client(TestUsers.New("big-body", 24), "admin");
         using var content = new StringContent(SendBody(BodyLimit + 1), Encoding.UTF8, "application/json");
 
         using var response = await client.PostAsync("api/notifications", content).WithTimeout();
@@ -58,7 +58,7 @@ public sealed class LimitsTests(HardenedServiceFixture service) : IClassFixture<
     public async Task A_chunked_send_body_over_64_KB_gets_413_ProblemDetails_and_stores_nothing()
     {
         var before = await NotificationCountAsync();
-        using var client = service.Client(NewUser("chunked-body"), "admin");
+        using var client = service.Client(TestUsers.New("chunked-body", 24), "admin");
 
         // No Content-Length: the cap must hold while reading, not only on the declared length.
         using var content = new StreamContent(new NonSeekableStream(Encoding.UTF8.GetBytes(SendBody(BodyLimit * 2))));
@@ -72,7 +72,7 @@ public sealed class LimitsTests(HardenedServiceFixture service) : IClassFixture<
     [Fact]
     public async Task A_send_body_just_under_64_KB_is_not_refused_for_its_size()
     {
-        using var client = service.Client(NewUser("max-body"), "admin");
+        using var client = service.Client(TestUsers.New("max-body", 24), "admin");
         using var content = new StringContent(SendBody(BodyLimit - 100), Encoding.UTF8, "application/json");
 
         using var response = await client.PostAsync("api/notifications", content).WithTimeout();
@@ -84,7 +84,7 @@ public sealed class LimitsTests(HardenedServiceFixture service) : IClassFixture<
     [Fact]
     public async Task A_user_over_the_connection_cap_is_refused_with_a_reason_and_other_users_are_not()
     {
-        var user = NewUser("many-tabs");
+        var user = TestUsers.New("many-tabs", 24);
         await using var first = await service.ConnectAsync(user);
         await using var second = await service.ConnectAsync(user);
 
@@ -92,7 +92,7 @@ public sealed class LimitsTests(HardenedServiceFixture service) : IClassFixture<
 
         Assert.Contains($"Too many connections: a user may hold at most {HardenedServiceFixture.MaxConnectionsPerUser} hub connections", reason, StringComparison.Ordinal);
         Assert.Equal(HubConnectionState.Connected, first.Connection.State);
-        await using var otherUser = await service.ConnectAsync(NewUser("other-user"));
+        await using var otherUser = await service.ConnectAsync(TestUsers.New("other-user", 24));
         Assert.Equal(0, await otherUser.InvokeAsync<int>("GetUnreadCount"));
 
         // A closed connection frees its slot.
@@ -163,8 +163,6 @@ public sealed class LimitsTests(HardenedServiceFixture service) : IClassFixture<
         await using var scope = service.Services.CreateAsyncScope();
         return await scope.ServiceProvider.GetRequiredService<NotificationsDbContext>().Notifications.CountAsync();
     }
-
-    private static string NewUser(string name) => $"{name}-{Guid.NewGuid():N}"[..24];
 
     /// <summary>Makes HttpClient send the body chunked (its length cannot be known up front).</summary>
     private sealed class NonSeekableStream(byte[] bytes) : MemoryStream(bytes)

@@ -153,7 +153,7 @@ public sealed class OriginTests(HardenedServiceFixture service) : IClassFixture<
             socket.Options.SetRequestHeader("Origin", origin);
         }
 
-        var token = TestTokens.For($"ws-{Guid.NewGuid():N}"[..16]);
+        var token = TestTokens.For(TestUsers.New("ws", 16));
         var uri = new UriBuilder(HubUri) { Scheme = "ws", Query = $"access_token={Uri.EscapeDataString(token)}" }.Uri;
         try
         {

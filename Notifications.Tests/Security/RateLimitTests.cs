@@ -17,7 +17,7 @@ public sealed class RateLimitTests(HardenedServiceFixture service) : IClassFixtu
     [Fact]
     public async Task Sends_over_the_limit_get_429_ProblemDetails_with_Retry_After_seconds()
     {
-        var sender = NewUser("busy-sender");
+        var sender = TestUsers.New("busy-sender", 24);
         using var client = service.Client(sender, "admin");
         for (var i = 0; i < HardenedServiceFixture.SendsPerMinute; i++)
         {
@@ -40,7 +40,7 @@ public sealed class RateLimitTests(HardenedServiceFixture service) : IClassFixtu
     [Fact]
     public async Task The_send_limit_is_per_sender_and_leaves_reads_alone()
     {
-        var (noisy, quiet) = (NewUser("noisy"), NewUser("quiet"));
+        var (noisy, quiet) = (TestUsers.New("noisy", 24), TestUsers.New("quiet", 24));
         using var noisyClient = service.Client(noisy, "admin");
         var noisyStatuses = new List<HttpStatusCode>();
         for (var i = 0; i <= HardenedServiceFixture.SendsPerMinute; i++)
@@ -61,10 +61,10 @@ public sealed class RateLimitTests(HardenedServiceFixture service) : IClassFixtu
     [Fact]
     public async Task Hub_calls_over_the_limit_get_HubException_rate_limited_across_the_users_connections()
     {
-        var user = NewUser("chatty");
+        var user = TestUsers.New("chatty", 24);
         await using var first = await service.ConnectAsync(user);
         await using var second = await service.ConnectAsync(user);
-        await using var otherUser = await service.ConnectAsync(NewUser("calm"));
+        await using var otherUser = await service.ConnectAsync(TestUsers.New("calm", 24));
         for (var i = 0; i < HardenedServiceFixture.HubInvocationsPerMinute; i++)
         {
             await (i % 2 == 0 ? first : second).InvokeAsync<int>("GetUnreadCount");
@@ -80,6 +80,4 @@ public sealed class RateLimitTests(HardenedServiceFixture service) : IClassFixtu
     }
 
     private static object Notification(int i) => new { type = "test.rate", title = $"rate {i}", audience = new { users = new[] { "nobody" } } };
-
-    private static string NewUser(string name) => $"{name}-{Guid.NewGuid():N}"[..24];
 }

@@ -41,7 +41,7 @@ public sealed class TokenExpiryTests(SqliteServiceFixture service) : IClassFixtu
     [Fact]
     public async Task The_dotnet_client_reconnects_with_a_fresh_token_after_its_token_expired()
     {
-        var user = $"refresh-{Guid.NewGuid():N}"[..20];
+        var user = TestUsers.New("refresh");
         var issued = new List<DateTime>();
         var started = false;
         var options = new NotificationsClientOptions(service.BaseUri, _ =>
