@@ -29,7 +29,8 @@ Notifications.LoadTest — load/benchmark tool for the notification service (raw
 
   Scenarios: S1 idle memory/CPU · S2 connect storm + reconnect/sync · S3 broadcast throughput + latency ·
              S4 targeted persisted sends · S5 large store reads · S6 backplane (N instances + Redis vs 1) · smoke.
-  Exit code: 0 ok, 1 a check failed (smoke), 2 usage error, 130 cancelled.
+  Exit code: 0 ok, 1 a check failed (smoke), 2 usage error (also a zero or negative rate, duration, count …),
+             130 Ctrl+C, 143 SIGTERM (servers started by the tool are stopped either way).
 """;
 
 if (args.Length == 0 || args[0] is "help" or "--help" or "-h")

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Notifications.LoadTest.Auth;
 using Notifications.LoadTest.Cli;
 using Notifications.LoadTest.Client;
@@ -36,12 +37,27 @@ internal static class Runner
             Console.Error.WriteLine($"warning: unknown option --{unknown}");
         }
 
+        // Ctrl+C and SIGTERM (kill, a timeout, a CI runner) take the cancellation path: the scenario stops and disposing
+        // the launcher stops the servers this tool started. A second signal kills them at once and exits. (SIGHUP is left
+        // alone, so that `nohup` keeps working.)
+        await using var launcher = new ServerLauncher(logDir);
         using var cts = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
+        var exitSignal = 0;
+        void OnSignal(PosixSignalContext signal)
         {
-            e.Cancel = true;
-            cts.Cancel();
-        };
+            if (Interlocked.CompareExchange(ref exitSignal, SignalNumber(signal.Signal), 0) == 0)
+            {
+                signal.Cancel = true;
+                cts.Cancel();
+            }
+            else
+            {
+                launcher.KillAll();
+            }
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         var ct = cts.Token;
 
         var counters = new LiveCounters();
@@ -49,7 +65,6 @@ internal static class Runner
         var minter = new JwtMinter(o.TokenKey, o.Issuer, o.Audience, TimeSpan.FromHours(4));
         using var api = new SendApi(minter, o.PayloadBytes);
         var ctx = new RunContext(o, minter, api, counters, progress);
-        await using var launcher = new ServerLauncher(logDir);
 
         var report = new RunReport
         {
@@ -222,9 +237,11 @@ internal static class Runner
                 await Reporter.WriteJsonAsync(report, o.Out);
             }
 
-            return 130;
+            return 128 + Volatile.Read(ref exitSignal);
         }
     }
+
+    private static int SignalNumber(PosixSignal signal) => signal == PosixSignal.SIGINT ? 2 : 15;
 
     private static void ResetCounters(LiveCounters c)
     {

@@ -15,9 +15,9 @@ internal static class BaselineServer
     public static async Task<int> RunAsync(CliArgs args)
     {
         var host = args.Get("host", "127.0.0.1");
-        var port = args.GetInt("port", 5080);
+        var port = args.GetInt("port", 5080, 1);
         var redis = args.Get("redis");
-        var store = new BaselineStore(!args.Flag("no-store"), args.GetInt("store-limit", 2_000_000));
+        var store = new BaselineStore(!args.Flag("no-store"), args.GetInt("store-limit", 2_000_000, 1));
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();

@@ -77,6 +77,13 @@ public sealed class CliArgs
         return v is null ? fallback : ParseInt(key, v);
     }
 
+    /// <summary>An integer of at least <paramref name="min"/>: a lower value is a usage error, never silently raised.</summary>
+    public int GetInt(string key, int fallback, int min)
+    {
+        var v = GetInt(key, fallback);
+        return v >= min ? v : throw new ArgumentException($"--{key}: {v} is out of range (at least {min})");
+    }
+
     public double GetDouble(string key, double fallback)
     {
         var v = Get(key);
@@ -85,13 +92,27 @@ public sealed class CliArgs
             return fallback;
         }
 
-        return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d)
+        return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)
             ? d
             : throw new ArgumentException($"--{key}: '{v}' is not a number");
     }
 
-    /// <summary>Comma separated integers, with k suffix allowed (1k, 19k).</summary>
-    public IReadOnlyList<int> GetIntList(string key, IReadOnlyList<int> fallback)
+    /// <summary>A number above zero (a rate, a duration, a timeout): zero or less is a usage error.</summary>
+    public double GetPositive(string key, double fallback)
+    {
+        var v = GetDouble(key, fallback);
+        return v > 0 ? v : throw new ArgumentException($"--{key}: {v.ToString(CultureInfo.InvariantCulture)} must be above 0");
+    }
+
+    /// <summary>A number of zero or more (a warm-up or pause that may be skipped): below zero is a usage error.</summary>
+    public double GetNonNegative(string key, double fallback)
+    {
+        var v = GetDouble(key, fallback);
+        return v >= 0 ? v : throw new ArgumentException($"--{key}: {v.ToString(CultureInfo.InvariantCulture)} must be 0 or more");
+    }
+
+    /// <summary>Comma separated integers of at least <paramref name="min"/>, with k suffix allowed (1k, 19k); at least one.</summary>
+    public IReadOnlyList<int> GetIntList(string key, IReadOnlyList<int> fallback, int min)
     {
         var v = Get(key);
         if (v is null)
@@ -99,9 +120,23 @@ public sealed class CliArgs
             return fallback;
         }
 
-        return v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        var values = v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(s => ParseInt(key, s))
             .ToArray();
+        if (values.Length == 0)
+        {
+            throw new ArgumentException($"--{key}: no value given");
+        }
+
+        foreach (var x in values)
+        {
+            if (x < min)
+            {
+                throw new ArgumentException($"--{key}: {x} is out of range (at least {min})");
+            }
+        }
+
+        return values;
     }
 
     public IReadOnlyList<string> GetList(string key)
@@ -129,9 +164,9 @@ public sealed class CliArgs
             s = s[..^1];
         }
 
-        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d))
+        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && Math.Abs(d * mult) <= int.MaxValue)
         {
-            return checked((int)Math.Round(d * mult));
+            return (int)Math.Round(d * mult);
         }
 
         throw new ArgumentException($"--{key}: '{v}' is not an integer");

@@ -37,12 +37,6 @@ public sealed class ClientContext
     /// <summary>Stopwatch timestamp of the latest delivery.</summary>
     public long LastDeliveryTicks;
 
-    public long FirstDeliveryTicks;
-
-    public long ConnectFailures;
-
-    public long Handshakes;
-
     public Histogram Latency => Volatile.Read(ref _latency);
 
     public Histogram NewLatencyWindow(long recordAfter)
@@ -75,11 +69,6 @@ public sealed class ClientContext
         if (sentAt > 0 && sentAt >= RecordAfter)
         {
             Latency.RecordTicks(now - sentAt);
-        }
-
-        if (Volatile.Read(ref FirstDeliveryTicks) == 0)
-        {
-            Interlocked.CompareExchange(ref FirstDeliveryTicks, now, 0);
         }
 
         Volatile.Write(ref LastDeliveryTicks, now);

@@ -10,7 +10,11 @@ public sealed class ConnectReport
     public int Connected;
     public int Failed;
     public double Seconds;
+    /// <summary>Time of each successful connect + handshake (its last attempt).</summary>
     public Histogram Latency { get; } = new();
+
+    /// <summary>Time of each failed attempt until it failed (a timeout counts its full wait), retried or not.</summary>
+    public Histogram FailedLatency { get; } = new();
     public Dictionary<string, int> Errors { get; } = new(StringComparer.Ordinal);
 
     public double PerSecond => Seconds > 0 ? Connected / Seconds : 0;
@@ -94,7 +98,7 @@ public sealed class ClientPool : IAsyncDisposable
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
                     {
-                        Interlocked.Increment(ref Context.ConnectFailures);
+                        report.FailedLatency.RecordTicks(Stopwatch.GetTimestamp() - t0);
                         if (attempt >= retries)
                         {
                             Interlocked.Increment(ref report.Failed);

@@ -8,6 +8,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Notifications.LoadTest.Metrics;
 
 namespace Notifications.LoadTest.Client;
 
@@ -63,18 +64,12 @@ public sealed class HubClient
     /// <summary>Highest notification id seen (pushed or synced): what Sync(afterId) resumes from.</summary>
     public long MaxId;
 
-    /// <summary>Notifications received over the wire.</summary>
-    public int Received;
-
     /// <summary>Ids received, only when <see cref="ClientContext.TrackIds"/>.</summary>
     public List<long>? Ids { get; private set; }
 
     public string? LastError { get; private set; }
 
     public bool IsOpen => Volatile.Read(ref _state) == Open;
-
-    /// <summary>True while the client exists but is not connected nor connecting.</summary>
-    public bool IsIdle => Volatile.Read(ref _state) == Idle;
 
     public string UserId => Auth.JwtMinter.UserId(Index);
 
@@ -129,7 +124,6 @@ public sealed class HubClient
             _lastSend = Stopwatch.GetTimestamp();
             Volatile.Write(ref _state, Open);
             _ctx.OnConnected();
-            Interlocked.Increment(ref _ctx.Handshakes);
             _loop = ReceiveLoopAsync();
         }
         catch (Exception ex)
@@ -203,7 +197,7 @@ public sealed class HubClient
             total.Cursor = r.Cursor;
             if (r.MaxItemId > 0)
             {
-                InterlockedMax(ref MaxId, r.MaxItemId);
+                Atomic.Max(ref MaxId, r.MaxItemId);
             }
 
             if (!r.HasMore || r.Items == 0)
@@ -610,10 +604,9 @@ public sealed class HubClient
         switch (m.Kind)
         {
             case HubMessageKind.Notification:
-                Interlocked.Increment(ref Received);
                 if (m.NotificationId > 0)
                 {
-                    InterlockedMax(ref MaxId, m.NotificationId);
+                    Atomic.Max(ref MaxId, m.NotificationId);
                     if (_ctx.TrackIds)
                     {
                         var ids = Ids ??= [];
@@ -709,21 +702,6 @@ public sealed class HubClient
         }
         catch (SocketException)
         {
-        }
-    }
-
-    private static void InterlockedMax(ref long target, long value)
-    {
-        var current = Volatile.Read(ref target);
-        while (value > current)
-        {
-            var seen = Interlocked.CompareExchange(ref target, value, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
         }
     }
 

@@ -15,17 +15,11 @@ public sealed class Histogram
 
     private readonly long[] _counts = new long[BucketCount];
     private long _count;
-    private long _sum;
     private long _max;
-    private long _min = long.MaxValue;
 
     public long Count => Interlocked.Read(ref _count);
 
     public long Max => Count == 0 ? 0 : Interlocked.Read(ref _max);
-
-    public long Min => Count == 0 ? 0 : Interlocked.Read(ref _min);
-
-    public double Mean => Count == 0 ? 0 : (double)Interlocked.Read(ref _sum) / Count;
 
     public void Record(long value)
     {
@@ -36,30 +30,7 @@ public sealed class Histogram
 
         Interlocked.Increment(ref _counts[Index(value)]);
         Interlocked.Increment(ref _count);
-        Interlocked.Add(ref _sum, value);
-        var max = Volatile.Read(ref _max);
-        while (value > max)
-        {
-            var seen = Interlocked.CompareExchange(ref _max, value, max);
-            if (seen == max)
-            {
-                break;
-            }
-
-            max = seen;
-        }
-
-        var min = Volatile.Read(ref _min);
-        while (value < min)
-        {
-            var seen = Interlocked.CompareExchange(ref _min, value, min);
-            if (seen == min)
-            {
-                break;
-            }
-
-            min = seen;
-        }
+        Atomic.Max(ref _max, value);
     }
 
     public void RecordTicks(long stopwatchTicks) => Record(TicksToMicros(stopwatchTicks));
@@ -88,15 +59,6 @@ public sealed class Histogram
         }
 
         return Max;
-    }
-
-    public void Reset()
-    {
-        Array.Clear(_counts);
-        Interlocked.Exchange(ref _count, 0);
-        Interlocked.Exchange(ref _sum, 0);
-        Interlocked.Exchange(ref _max, 0);
-        Interlocked.Exchange(ref _min, long.MaxValue);
     }
 
     /// <summary>p50/p90/p99/p99.9/max in milliseconds, for reports.</summary>

@@ -102,8 +102,6 @@ public static class ProcStats
         return sum;
     }
 
-    public static bool IsAlive(int pid) => Directory.Exists($"/proc/{pid}");
-
     /// <summary>
     /// Finds the process listening on a local TCP port by matching the socket inode in /proc/net/tcp{,6}
     /// with the fd links of every process. Returns null when not found (e.g. not root, remote host).

@@ -19,60 +19,33 @@ internal static class MarkdownReport
         var machineWritten = false;
         foreach (var file in files)
         {
-            using var doc = JsonDocument.Parse(await File.ReadAllBytesAsync(file));
-            var root = doc.RootElement;
-            if (!machineWritten && root.TryGetProperty("machine", out var machine))
+            await using var stream = File.OpenRead(file);
+            var run = await JsonSerializer.DeserializeAsync<RunReport>(stream, Reporter.Json)
+                ?? throw new ArgumentException($"{file}: not a results file of `run`");
+            if (!machineWritten && run.Machine.Count > 0)
             {
                 machineWritten = true;
-                sb.AppendLine("Machine: " + string.Join(", ", machine.EnumerateObject().Select(p => p.Value.ValueKind == JsonValueKind.Array
-                    ? $"{p.Name} {string.Join(" ", p.Value.EnumerateArray())}"
-                    : $"{p.Name} {p.Value}")));
+                sb.AppendLine("Machine: " + string.Join(", ", run.Machine.Select(p => p.Value is JsonElement { ValueKind: JsonValueKind.Array } a
+                    ? $"{p.Key} {string.Join(" ", a.EnumerateArray())}"
+                    : $"{p.Key} {p.Value}")));
                 sb.AppendLine();
             }
 
-            if (!root.TryGetProperty("scenarios", out var scenarios))
+            foreach (var sc in run.Scenarios)
             {
-                continue;
-            }
-
-            foreach (var sc in scenarios.EnumerateArray())
-            {
-                var labels = sc.GetProperty("targets").EnumerateArray().Select(t => t.GetProperty("label").GetString() ?? "?").ToList();
-                var rounds = sc.GetProperty("rounds").GetArrayLength() / Math.Max(1, labels.Count);
+                var rounds = sc.Rounds.Count / Math.Max(1, sc.Targets.Count);
                 sb.AppendLine(CultureInfo.InvariantCulture,
-                    $"### {sc.GetProperty("scenario").GetString()} — {sc.GetProperty("title").GetString()} ({Path.GetFileName(file)}, median of {rounds} round{(rounds == 1 ? string.Empty : "s")})");
+                    $"### {sc.Scenario} — {sc.Title} ({Path.GetFileName(file)}, median of {rounds} round{(rounds == 1 ? string.Empty : "s")})");
                 sb.AppendLine();
-                var header = new List<string> { "metric", "unit" };
-                header.AddRange(labels);
-                if (labels.Count == 2)
+                var rows = Reporter.Grid(sc);
+                sb.AppendLine("| " + string.Join(" | ", rows[0]) + " |");
+                sb.AppendLine("|" + string.Join("|", rows[0].Select((_, i) => i < 2 ? "---" : "---:")) + "|");
+                foreach (var cells in rows.Skip(1))
                 {
-                    header.Add($"{labels[0]} / {labels[1]}");
-                }
-
-                header.Add("better");
-                sb.AppendLine("| " + string.Join(" | ", header) + " |");
-                sb.AppendLine("|" + string.Join("|", header.Select((_, i) => i < 2 ? "---" : "---:")) + "|");
-                foreach (var row in sc.GetProperty("summary").EnumerateArray())
-                {
-                    var cells = new List<string> { row.GetProperty("label").GetString() ?? string.Empty, row.GetProperty("unit").GetString() ?? string.Empty };
-                    var values = row.GetProperty("values");
-                    cells.AddRange(labels.Select(l => values.TryGetProperty(l, out var v) && v.ValueKind == JsonValueKind.Number
-                        ? Reporter.Format(v.GetDouble())
-                        : "n/a"));
-                    if (labels.Count == 2)
-                    {
-                        var ratio = row.GetProperty("ratio");
-                        cells.Add(ratio.ValueKind == JsonValueKind.Number ? ratio.GetDouble().ToString("0.00", CultureInfo.InvariantCulture) : "–");
-                    }
-
-                    cells.Add(row.GetProperty("better").GetString() ?? string.Empty);
                     sb.AppendLine("| " + string.Join(" | ", cells.Select(c => c.Replace("|", "\\|", StringComparison.Ordinal))) + " |");
                 }
 
-                var notes = sc.GetProperty("prepare").EnumerateArray().Concat(sc.GetProperty("rounds").EnumerateArray())
-                    .SelectMany(r => r.GetProperty("notes").EnumerateArray().Select(n => $"{r.GetProperty("target").GetString()}: {n.GetString()}"))
-                    .Distinct()
-                    .ToList();
+                var notes = Reporter.Notes(sc).ToList();
                 if (notes.Count > 0)
                 {
                     sb.AppendLine();

@@ -19,6 +19,7 @@ public sealed class RunReport
 
     public Dictionary<string, object?> Options { get; init; } = [];
 
+    [JsonObjectCreationHandling(JsonObjectCreationHandling.Populate)]
     public List<ScenarioReport> Scenarios { get; } = [];
 }
 
@@ -28,12 +29,16 @@ public sealed class ScenarioReport
 
     public required string Title { get; init; }
 
+    [JsonObjectCreationHandling(JsonObjectCreationHandling.Populate)]
     public List<TargetInfo> Targets { get; } = [];
 
+    [JsonObjectCreationHandling(JsonObjectCreationHandling.Populate)]
     public List<RoundEntry> Prepare { get; } = [];
 
+    [JsonObjectCreationHandling(JsonObjectCreationHandling.Populate)]
     public List<RoundEntry> Rounds { get; } = [];
 
+    [JsonObjectCreationHandling(JsonObjectCreationHandling.Populate)]
     public List<SummaryRow> Summary { get; } = [];
 
     public bool Passed => Rounds.All(r => r.Passed) && Prepare.All(r => r.Passed);
@@ -76,6 +81,7 @@ public sealed class SummaryRow
     public required string Better { get; init; }
 
     /// <summary>Median over rounds, per target label.</summary>
+    [JsonObjectCreationHandling(JsonObjectCreationHandling.Populate)]
     public Dictionary<string, double?> Values { get; } = [];
 
     /// <summary>target / baseline (null without a baseline or when undefined).</summary>
@@ -84,7 +90,7 @@ public sealed class SummaryRow
 
 public static class Reporter
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
@@ -127,62 +133,70 @@ public static class Reporter
         return sorted.Count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 
+    /// <summary>Console table: the <see cref="Grid"/> in aligned columns, then the notes.</summary>
     public static string Table(ScenarioReport report, int rounds)
     {
-        var labels = report.Targets.Select(t => t.Label).ToList();
         var sb = new StringBuilder();
-        var roundsText = report.Rounds.Count > labels.Count ? $", median of {rounds} rounds" : string.Empty;
+        var roundsText = report.Rounds.Count > report.Targets.Count ? $", median of {rounds} rounds" : string.Empty;
         sb.AppendLine(CultureInfo.InvariantCulture, $"== {report.Scenario} {report.Title}{roundsText} ==");
-        var headers = new List<string> { "metric", "unit" };
-        headers.AddRange(labels);
-        if (labels.Count == 2)
-        {
-            headers.Add($"{labels[0]}/{labels[1]}");
-        }
-
-        headers.Add("better");
-        var rows = new List<List<string>> { headers };
-        foreach (var row in report.Summary)
-        {
-            var cells = new List<string> { row.Label, row.Unit };
-            cells.AddRange(labels.Select(l => Format(row.Values.GetValueOrDefault(l))));
-            if (labels.Count == 2)
-            {
-                cells.Add(row.Ratio is { } r ? r.ToString("0.00", CultureInfo.InvariantCulture) : "–");
-            }
-
-            cells.Add(row.Better);
-            rows.Add(cells);
-        }
-
-        var widths = Enumerable.Range(0, headers.Count).Select(i => rows.Max(r => r[i].Length)).ToArray();
+        var rows = Grid(report);
+        var widths = Enumerable.Range(0, rows[0].Length).Select(i => rows.Max(r => r[i].Length)).ToArray();
         foreach (var (cells, index) in rows.Select((r, i) => (r, i)))
         {
-            for (var i = 0; i < cells.Count; i++)
-            {
-                var text = i < 2 ? cells[i].PadRight(widths[i]) : cells[i].PadLeft(widths[i]);
-                sb.Append(text);
-                sb.Append(i == cells.Count - 1 ? string.Empty : "  ");
-            }
-
-            sb.AppendLine();
+            sb.AppendJoin("  ", cells.Select((c, i) => i < 2 ? c.PadRight(widths[i]) : c.PadLeft(widths[i]))).AppendLine();
             if (index == 0)
             {
                 sb.AppendLine(new string('-', widths.Sum() + (2 * (widths.Length - 1))));
             }
         }
 
-        foreach (var entry in report.Prepare.Concat(report.Rounds).Where(r => r.Notes.Count > 0))
+        foreach (var note in Notes(report))
         {
-            var when = report.Prepare.Contains(entry) ? "prepare" : "round " + entry.Round.ToString(CultureInfo.InvariantCulture);
-            foreach (var note in entry.Notes)
-            {
-                sb.AppendLine(CultureInfo.InvariantCulture, $"  note ({entry.Target}, {when}): {note}");
-            }
+            sb.AppendLine("  note: " + note);
         }
 
         return sb.ToString();
     }
+
+    /// <summary>
+    /// What both renderers (console and Markdown) show: a header row, then per summary row the metric, unit, the median
+    /// per target, the ratio (with two targets) and which direction is better.
+    /// </summary>
+    public static List<string[]> Grid(ScenarioReport report)
+    {
+        var labels = report.Targets.Select(t => t.Label).ToList();
+        var withRatio = labels.Count == 2;
+        var header = new List<string> { "metric", "unit" };
+        header.AddRange(labels);
+        if (withRatio)
+        {
+            header.Add($"{labels[0]} / {labels[1]}");
+        }
+
+        header.Add("better");
+        var rows = new List<string[]> { header.ToArray() };
+        foreach (var row in report.Summary)
+        {
+            var cells = new List<string> { row.Label, row.Unit };
+            cells.AddRange(labels.Select(l => Format(row.Values.GetValueOrDefault(l))));
+            if (withRatio)
+            {
+                cells.Add(row.Ratio is { } r ? r.ToString("0.00", CultureInfo.InvariantCulture) : "–");
+            }
+
+            cells.Add(row.Better);
+            rows.Add(cells.ToArray());
+        }
+
+        return rows;
+    }
+
+    /// <summary>Every note of the scenario once, as "target, round N: note" ("prepare" for seeding).</summary>
+    public static IEnumerable<string> Notes(ScenarioReport report) =>
+        report.Prepare.Select(e => (Entry: e, When: "prepare"))
+            .Concat(report.Rounds.Select(e => (Entry: e, When: "round " + e.Round.ToString(CultureInfo.InvariantCulture))))
+            .SelectMany(x => x.Entry.Notes.Select(n => $"{x.Entry.Target}, {x.When}: {n}"))
+            .Distinct(StringComparer.Ordinal);
 
     public static string Format(double? value)
     {

@@ -17,63 +17,34 @@ internal static class BroadcastPhases
         var o = ctx.Options;
         var m = result.Metrics;
         var n = pool.OpenCount;
-        var total = (int)Math.Ceiling((o.Warmup + duration) * rate);
-        var interval = RunContext.TicksFromSeconds(1.0 / rate);
         var start = RunContext.Now + RunContext.TicksFromSeconds(0.2);
         var recordAfter = start + RunContext.TicksFromSeconds(o.Warmup);
+        var end = recordAfter + RunContext.TicksFromSeconds(duration);
         var latency = pool.Context.NewLatencyWindow(recordAfter);
         var sendLatency = new Histogram();
         var d0 = Interlocked.Read(ref ctx.Counters.Deliveries);
-        long ok = 0, failed = 0, expected = 0;
-        string? firstError = null;
+        var sends = new OutcomeTally(ctx.Counters);
         var sampler = (ServerSampler?)null;
-        var tasks = new List<Task>(total);
 
         ctx.Progress.Phase($"{label}: latency @{n}, {rate:F0} broadcasts/s open loop for {duration:F0}s",
             () => $"p99 {latency.Percentile(99) / 1000.0:F1} ms");
-        for (var i = 0; i < total; i++)
+        await OpenLoop.RunAsync(rate, start, end, async (seq, due) =>
         {
-            var due = start + (i * interval);
-            var wait = RunContext.Seconds(due - RunContext.Now);
-            if (wait > 0.001)
+            if (due >= recordAfter && Volatile.Read(ref sampler) is null)
             {
-                await Task.Delay(TimeSpan.FromSeconds(wait), ct);
+                Interlocked.CompareExchange(ref sampler, new ServerSampler(target.Pids), null);
             }
 
-            if (sampler is null && due >= recordAfter)
+            var r = await ctx.Api.SendAsync(target.Endpoints[(int)(seq % target.Endpoints.Count)], SendAudience.All, due, seq, ct);
+            if (sends.Add(r) && due >= recordAfter)
             {
-                sampler = new ServerSampler(target.Pids);
+                sendLatency.RecordTicks(r.Ticks);
             }
+        }, ct);
 
-            var seq = i;
-            var ep = target.Endpoints[seq % target.Endpoints.Count];
-            tasks.Add(Task.Run(
-                async () =>
-                {
-                    var r = await ctx.Api.SendAsync(ep, SendAudience.All, due, seq, ct);
-                    Interlocked.Increment(ref ctx.Counters.Sent);
-                    if (r.Created)
-                    {
-                        Interlocked.Increment(ref ok);
-                        Interlocked.Add(ref expected, n);
-                        if (due >= recordAfter)
-                        {
-                            sendLatency.RecordTicks(r.Ticks);
-                        }
-                    }
-                    else
-                    {
-                        Interlocked.Increment(ref failed);
-                        Interlocked.Increment(ref ctx.Counters.Errors);
-                        Interlocked.CompareExchange(ref firstError, r.Error, null);
-                    }
-                },
-                ct));
-        }
-
-        await Task.WhenAll(tasks);
         sampler?.AddCpu(m, "@latency");
-        await ClientPool.WaitUntilAsync(() => Interlocked.Read(ref ctx.Counters.Deliveries) - d0 >= Interlocked.Read(ref expected),
+        var expected = sends.Ok * n;
+        await ClientPool.WaitUntilAsync(() => Interlocked.Read(ref ctx.Counters.Deliveries) - d0 >= expected,
             TimeSpan.FromSeconds(15), ct);
         var delivered = Interlocked.Read(ref ctx.Counters.Deliveries) - d0;
 
@@ -89,12 +60,9 @@ internal static class BroadcastPhases
 
         m["latency_connections"] = n;
         m["latency_rate"] = rate;
-        m["latency_sends_failed"] = failed;
+        m["latency_sends_failed"] = sends.Failed;
         m["latency_lost_deliveries"] = Math.Max(0, expected - delivered);
-        if (failed > 0)
-        {
-            result.Notes.Add($"latency phase: {failed} sends failed, first: {firstError}");
-        }
+        sends.Note(result, "latency phase: sends");
 
         if (expected - delivered > 0)
         {
@@ -122,8 +90,8 @@ internal static class BroadcastPhases
         var d0 = Interlocked.Read(ref ctx.Counters.Deliveries);
         var latency = pool.Context.NewLatencyWindow(RunContext.Now);
         var sendLatency = new Histogram();
-        long ok = 0, failed = 0, inflight = 0, seq = 0;
-        string? firstError = null;
+        var sends = new OutcomeTally(ctx.Counters);
+        long inflight = 0, seq = 0;
         var retryUntil = 0L;
         var start = RunContext.Now;
         var end = start + RunContext.TicksFromSeconds(duration);
@@ -136,7 +104,7 @@ internal static class BroadcastPhases
         while (RunContext.Now < end && !ct.IsCancellationRequested)
         {
             var delivered = Interlocked.Read(ref ctx.Counters.Deliveries) - d0;
-            var outstanding = ((Interlocked.Read(ref ok) + Interlocked.Read(ref inflight)) * n) - delivered;
+            var outstanding = ((sends.Ok + Interlocked.Read(ref inflight)) * n) - delivered;
             if (delivered != lastDelivered)
             {
                 lastDelivered = delivered;
@@ -161,21 +129,13 @@ internal static class BroadcastPhases
                 async () =>
                 {
                     var r = await ctx.Api.SendAsync(ep, SendAudience.All, RunContext.Now, s, ct);
-                    Interlocked.Increment(ref ctx.Counters.Sent);
-                    if (r.Created)
+                    if (sends.Add(r))
                     {
                         sendLatency.RecordTicks(r.Ticks);
-                        Interlocked.Increment(ref ok);
                     }
-                    else
+                    else if (r.Status == 429)
                     {
-                        Interlocked.Increment(ref failed);
-                        Interlocked.Increment(ref ctx.Counters.Errors);
-                        Interlocked.CompareExchange(ref firstError, r.Error, null);
-                        if (r.Status == 429)
-                        {
-                            Volatile.Write(ref retryUntil, RunContext.Now + RunContext.TicksFromSeconds(Math.Max(0.1, r.RetryAfterSeconds)));
-                        }
+                        Volatile.Write(ref retryUntil, RunContext.Now + RunContext.TicksFromSeconds(Math.Max(0.1, r.RetryAfterSeconds)));
                     }
 
                     Interlocked.Decrement(ref inflight);
@@ -184,29 +144,28 @@ internal static class BroadcastPhases
         }
 
         await Task.WhenAll(tasks);
-        var sentOk = Interlocked.Read(ref ok);
+        var sentOk = sends.Ok;
         await ClientPool.WaitUntilAsync(() => Interlocked.Read(ref ctx.Counters.Deliveries) - d0 >= sentOk * n, TimeSpan.FromSeconds(20), ct);
+        // CPU and deliveries over one window: from the first send until the drain wait ended (every delivery counted
+        // below happened in it, and so did the server work for them).
+        var cpuSeconds = sampler.ServerCpuSeconds();
         var total = Interlocked.Read(ref ctx.Counters.Deliveries) - d0;
         var last = Volatile.Read(ref pool.Context.LastDeliveryTicks);
         var elapsed = RunContext.Seconds(Math.Max(last, start + 1) - start);
-        var cpu = sampler.ServerCpuPercent();
 
         m[RunContext.Key("deliveries_per_s", level)] = total / elapsed;
         m[RunContext.Key("broadcasts_per_s", level)] = sentOk / elapsed;
-        m[RunContext.Key("server_cpu_pct", level)] = cpu;
+        m[RunContext.Key("server_cpu_pct", level)] = sampler.ServerCpuPercent();
         m[RunContext.Key("tool_cpu_pct", level)] = sampler.ToolCpuPercent();
-        m[RunContext.Key("server_cpu_us_per_delivery", level)] = total > 0 ? cpu / 100.0 * elapsed * 1e6 / total : double.NaN;
+        m[RunContext.Key("server_cpu_us_per_delivery", level)] = total > 0 ? cpuSeconds * 1e6 / total : double.NaN;
         m[RunContext.Key("send_p50_ms", level)] = sendLatency.Percentile(50) / 1000.0;
         m[RunContext.Key("send_p99_ms", level)] = sendLatency.Percentile(99) / 1000.0;
         m[RunContext.Key("saturated_latency_p50_ms", level)] = latency.Percentile(50) / 1000.0;
         m[RunContext.Key("saturated_latency_p99_ms", level)] = latency.Percentile(99) / 1000.0;
         m[RunContext.Key("lost_deliveries", level)] = Math.Max(0, (sentOk * n) - total);
-        m[RunContext.Key("sends_failed", level)] = failed;
+        m[RunContext.Key("sends_failed", level)] = sends.Failed;
         m[RunContext.Key("connections", level)] = n;
-        if (failed > 0)
-        {
-            result.Notes.Add($"throughput @{level}: {failed} sends failed, first: {firstError}");
-        }
+        sends.Note(result, $"throughput @{level}: sends");
 
         if ((sentOk * n) - total > 0)
         {

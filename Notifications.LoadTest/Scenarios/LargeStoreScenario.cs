@@ -103,8 +103,8 @@ public sealed class LargeStoreScenario : Scenario
         var m = result.Metrics;
         var total = o.SeedNotifications;
         var users = o.SeedUsers;
-        long done = 0, failed = 0, maxId = 0;
-        string? firstError = null;
+        var sends = new OutcomeTally(ctx.Counters);
+        long maxId = 0;
         var label = $"S5 {target.Label} seed";
         var options = new ParallelOptions { MaxDegreeOfParallelism = o.SeedConcurrency, CancellationToken = ct };
 
@@ -116,26 +116,18 @@ public sealed class LargeStoreScenario : Scenario
                     ? SendAudience.All
                     : SendAudience.User(Auth.JwtMinter.UserId(SeedShape.UserOf(i, users)));
                 var r = await ctx.Api.SendAsync(target.Api, audience, 0, i, token);
-                Interlocked.Increment(ref ctx.Counters.Sent);
-                if (r.Created)
+                if (sends.Add(r))
                 {
-                    Interlocked.Increment(ref done);
-                    InterlockedMax(ref maxId, r.Id);
+                    Atomic.Max(ref maxId, r.Id);
                 }
-                else
+                else if (r.Status == 429)
                 {
-                    Interlocked.Increment(ref failed);
-                    Interlocked.Increment(ref ctx.Counters.Errors);
-                    Interlocked.CompareExchange(ref firstError, r.Error, null);
-                    if (r.Status == 429)
-                    {
-                        await Task.Delay(TimeSpan.FromSeconds(Math.Max(0.1, r.RetryAfterSeconds)), token);
-                    }
+                    await Task.Delay(TimeSpan.FromSeconds(Math.Max(0.1, r.RetryAfterSeconds)), token);
                 }
             });
         }
 
-        ctx.Progress.Phase($"{label}: {total} notifications, {users} users", () => $"seeded {Interlocked.Read(ref done)}/{total}");
+        ctx.Progress.Phase($"{label}: {total} notifications, {users} users", () => $"seeded {sends.Ok}/{total}");
         var t0 = RunContext.Now;
         await SendRange(0, total / 2);
         var sendSeconds = RunContext.Seconds(RunContext.Now - t0);
@@ -157,23 +149,19 @@ public sealed class LargeStoreScenario : Scenario
         });
         var userSeconds = RunContext.Seconds(RunContext.Now - t1);
 
-        ctx.Progress.Phase($"{label}: second half", () => $"seeded {Interlocked.Read(ref done)}/{total}");
+        ctx.Progress.Phase($"{label}: second half", () => $"seeded {sends.Ok}/{total}");
         var t2 = RunContext.Now;
         await SendRange(total / 2, total);
         sendSeconds += RunContext.Seconds(RunContext.Now - t2);
 
         target.State["s5_max_id"] = Interlocked.Read(ref maxId);
-        m["seed_sends_per_s"] = done / Math.Max(0.001, sendSeconds);
-        m["seed_notifications"] = done;
-        m["seed_failed"] = failed;
+        m["seed_sends_per_s"] = sends.Ok / Math.Max(0.001, sendSeconds);
+        m["seed_notifications"] = sends.Ok;
+        m["seed_failed"] = sends.Failed;
         m["seed_user_calls_per_s"] = userCalls / Math.Max(0.001, userSeconds);
         m["seed_user_calls_failed"] = userFailed;
         m["seed_seconds"] = RunContext.Seconds(RunContext.Now - t0);
-        if (failed > 0)
-        {
-            result.Notes.Add($"seed: {failed} sends failed, first: {firstError}");
-        }
-
+        sends.Note(result, "seed: sends");
         if (userFailed > 0)
         {
             result.Notes.Add($"seed: {userFailed} user calls failed");
@@ -211,53 +199,21 @@ public sealed class LargeStoreScenario : Scenario
         var inbox = new Histogram();
         var sync = new Histogram();
         var unread = new Histogram();
-        long reads = 0, readErrors = 0, sendErrors = 0;
-        string? firstError = null;
+        var sends = new OutcomeTally(ctx.Counters);
+        var readOutcomes = new OutcomeTally(ctx.Counters);
+        long reads = 0;
         ServerSampler? sampler = null;
         ctx.Progress.Phase($"{label}: broadcasts {o.Rate:F0}/s + {o.SendConcurrency} readers for {duration:F0}s",
             () => $"inbox p99 {inbox.Percentile(99) / 1000.0:F1} ms, unread p99 {unread.Percentile(99) / 1000.0:F1} ms");
 
-        var broadcaster = Task.Run(
-            async () =>
+        var broadcaster = OpenLoop.RunAsync(o.Rate, start, end, async (seq, due) =>
+        {
+            var r = await ctx.Api.SendAsync(target.Api, SendAudience.All, due, seq, ct);
+            if (sends.Add(r) && due >= recordAfter)
             {
-                var interval = RunContext.TicksFromSeconds(1.0 / o.Rate);
-                var pending = new List<Task>();
-                for (long i = 0; ; i++)
-                {
-                    var due = start + (i * interval);
-                    if (due >= end)
-                    {
-                        break;
-                    }
-
-                    var wait = RunContext.Seconds(due - RunContext.Now);
-                    if (wait > 0.001)
-                    {
-                        await Task.Delay(TimeSpan.FromSeconds(wait), ct);
-                    }
-
-                    var seq = i;
-                    pending.Add(Task.Run(
-                        async () =>
-                        {
-                            var r = await ctx.Api.SendAsync(target.Api, SendAudience.All, due, seq, ct);
-                            Interlocked.Increment(ref ctx.Counters.Sent);
-                            if (!r.Created)
-                            {
-                                Interlocked.Increment(ref sendErrors);
-                                Interlocked.CompareExchange(ref firstError, r.Error, null);
-                            }
-                            else if (due >= recordAfter)
-                            {
-                                send.RecordTicks(r.Ticks);
-                            }
-                        },
-                        ct));
-                }
-
-                await Task.WhenAll(pending);
-            },
-            ct);
+                send.RecordTicks(r.Ticks);
+            }
+        }, ct);
 
         var readers = Enumerable.Range(0, o.SendConcurrency).Select(w => Task.Run(
             async () =>
@@ -286,10 +242,11 @@ public sealed class LargeStoreScenario : Scenario
                     var (status, ticks, _) = await ctx.Api.CallAsync(HttpMethod.Get, target.Api, path, token, ct);
                     if (status != 200)
                     {
-                        Interlocked.Increment(ref readErrors);
-                        Interlocked.CompareExchange(ref firstError, $"GET {path}: HTTP {status}", null);
+                        readOutcomes.Fail($"GET {path}: HTTP {status}");
                         continue;
                     }
+
+                    readOutcomes.Succeeded();
 
                     if (now >= recordAfter)
                     {
@@ -314,17 +271,15 @@ public sealed class LargeStoreScenario : Scenario
         }
 
         m["reads_per_s"] = reads / Math.Max(0.001, measured);
-        m["read_errors"] = readErrors;
-        m["send_errors"] = sendErrors;
+        m["read_errors"] = readOutcomes.Failed;
+        m["send_errors"] = sends.Failed;
         foreach (var kv in target.State)
         {
             m[kv.Key] = kv.Value;
         }
 
-        if (readErrors + sendErrors > 0)
-        {
-            result.Notes.Add($"{readErrors} read errors, {sendErrors} send errors; first: {firstError}");
-        }
+        readOutcomes.Note(result, "reads");
+        sends.Note(result, "broadcasts");
 
         await MeasureAloneAsync(ctx, target, label, syncAfter, round, m, ct);
         ctx.Progress.Phase($"{label}: disconnect");
@@ -359,21 +314,6 @@ public sealed class LargeStoreScenario : Scenario
             {
                 m[kv.Key] = kv.Value;
             }
-        }
-    }
-
-    private static void InterlockedMax(ref long target, long value)
-    {
-        var current = Volatile.Read(ref target);
-        while (value > current)
-        {
-            var seen = Interlocked.CompareExchange(ref target, value, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
         }
     }
 }

@@ -87,12 +87,18 @@ public sealed class ServerSampler
         _selfCpu0 = ProcStats.CpuSeconds(Environment.ProcessId);
     }
 
-    /// <summary>Server CPU in % of one core over the window, or NaN when unknown.</summary>
-    public double ServerCpuPercent()
+    /// <summary>Server CPU seconds (all processes) used since the sampler started, or NaN when unknown.</summary>
+    public double ServerCpuSeconds()
     {
         var cpu = ProcStats.CpuSeconds(_pids);
+        return cpu < 0 || _cpu0 < 0 ? double.NaN : cpu - _cpu0;
+    }
+
+    /// <summary>Server CPU in % of one core since the sampler started, or NaN when unknown.</summary>
+    public double ServerCpuPercent()
+    {
         var wall = Stopwatch.GetElapsedTime(_t0).TotalSeconds;
-        return cpu < 0 || _cpu0 < 0 || wall <= 0 ? double.NaN : (cpu - _cpu0) / wall * 100.0;
+        return wall <= 0 ? double.NaN : ServerCpuSeconds() / wall * 100.0;
     }
 
     public double ToolCpuPercent()

@@ -120,13 +120,13 @@ public sealed class RunOptions
         }
 
         var t = new TargetSpec(a.Get("target-label", "ours"), target);
-        t.Pids.AddRange(a.GetList("target-pid").Select(p => CliArgs.ParseInt("target-pid", p)));
+        t.Pids.AddRange(a.GetIntList("target-pid", [], 1));
         TargetSpec? b = null;
         var baseline = a.GetList("baseline");
         if (baseline.Count > 0)
         {
             b = new TargetSpec(a.Get("baseline-label", "baseline"), baseline);
-            b.Pids.AddRange(a.GetList("baseline-pid").Select(p => CliArgs.ParseInt("baseline-pid", p)));
+            b.Pids.AddRange(a.GetIntList("baseline-pid", [], 1));
         }
 
         return new RunOptions
@@ -138,32 +138,32 @@ public sealed class RunOptions
                 ?? throw new ArgumentException("--token-key (the service's Auth:SigningKey) is required"),
             Issuer = a.Get("issuer") ?? Environment.GetEnvironmentVariable("Auth__Issuer") ?? "notifications",
             Audience = a.Get("audience") ?? Environment.GetEnvironmentVariable("Auth__Audience") ?? "notifications",
-            Rounds = Math.Max(1, a.GetInt("rounds", 2)),
-            Duration = a.Has("duration") ? a.GetDouble("duration", 10) : null,
-            Warmup = a.GetDouble("warmup", 2),
-            JitWarmup = a.GetDouble("jit-warmup", 20),
-            Settle = a.GetDouble("settle", 3),
-            Cooldown = a.GetDouble("cooldown", 2),
-            Connections = a.Has("connections") ? a.GetInt("connections", 1000) : null,
-            Levels = a.Has("levels") ? a.GetIntList("levels", []) : null,
-            Rate = a.GetDouble("rate", 10),
-            LatencyConnections = a.GetInt("latency-connections", 1000),
-            Window = Math.Max(1, a.GetInt("window", 4)),
-            ConnectConcurrency = Math.Max(1, a.GetInt("concurrency", 200)),
-            SendConcurrency = Math.Max(1, a.GetInt("send-concurrency", 16)),
-            ConnectTimeout = a.GetDouble("connect-timeout", 30),
-            ConnectRetries = Math.Max(0, a.GetInt("connect-retries", 2)),
-            PayloadBytes = Math.Max(0, a.GetInt("payload-bytes", 200)),
-            SpreadSources = a.Has("spread-sources") ? (a.Get("spread-sources") == "true" ? 64 : a.GetInt("spread-sources", 64)) : 0,
+            Rounds = a.GetInt("rounds", 2, 1),
+            Duration = a.Has("duration") ? a.GetPositive("duration", 10) : null,
+            Warmup = a.GetNonNegative("warmup", 2),
+            JitWarmup = a.GetNonNegative("jit-warmup", 20),
+            Settle = a.GetNonNegative("settle", 3),
+            Cooldown = a.GetNonNegative("cooldown", 2),
+            Connections = a.Has("connections") ? a.GetInt("connections", 1000, 1) : null,
+            Levels = a.Has("levels") ? a.GetIntList("levels", [], 1) : null,
+            Rate = a.GetPositive("rate", 10),
+            LatencyConnections = a.GetInt("latency-connections", 1000, 0),
+            Window = a.GetInt("window", 4, 1),
+            ConnectConcurrency = a.GetInt("concurrency", 200, 1),
+            SendConcurrency = a.GetInt("send-concurrency", 16, 1),
+            ConnectTimeout = a.GetPositive("connect-timeout", 30),
+            ConnectRetries = a.GetInt("connect-retries", 2, 0),
+            PayloadBytes = a.GetInt("payload-bytes", 200, 0),
+            SpreadSources = a.Has("spread-sources") ? (a.Get("spread-sources") == "true" ? 64 : a.GetInt("spread-sources", 64, 0)) : 0,
             HubPath = a.Get("hub-path", "/hubs/notifications"),
-            SeedNotifications = Math.Max(0, a.GetInt("seed-notifications", 1_000_000)),
-            SeedUsers = Math.Max(1, a.GetInt("seed-users", 100_000)),
-            SeedConcurrency = Math.Max(1, a.GetInt("seed-concurrency", 64)),
+            SeedNotifications = a.GetInt("seed-notifications", 1_000_000, 0),
+            SeedUsers = a.GetInt("seed-users", 100_000, 1),
+            SeedConcurrency = a.GetInt("seed-concurrency", 64, 1),
             SkipSeed = a.Flag("skip-seed"),
             SeedDb = SeedDbOf(a),
             SeedConnection = a.Get("seed-connection"),
-            Missed = Math.Max(1, a.GetInt("missed", 3)),
-            PingSeconds = a.GetDouble("ping-interval", 15),
+            Missed = a.GetInt("missed", 3, 1),
+            PingSeconds = a.GetPositive("ping-interval", 15),
             Out = a.Get("out"),
             Quiet = a.Flag("quiet"),
         };

@@ -40,8 +40,8 @@ public sealed class TargetedScenario : Scenario
         var end = recordAfter + RunContext.TicksFromSeconds(duration);
         var delivery = pool.Context.NewLatencyWindow(recordAfter);
         var send = new Histogram();
-        long ok = 0, okMeasured = 0, failed = 0;
-        string? firstError = null;
+        var sends = new OutcomeTally(ctx.Counters);
+        long okMeasured = 0;
         var d0 = Interlocked.Read(ref ctx.Counters.Deliveries);
         ServerSampler? sampler = null;
         ctx.Progress.Phase($"{label}: targeted sends, {o.SendConcurrency} workers, {duration:F0}s",
@@ -62,25 +62,17 @@ public sealed class TargetedScenario : Scenario
 
                     var user = Auth.JwtMinter.UserId(rng.Next(n));
                     var r = await ctx.Api.SendAsync(target.Api, SendAudience.User(user), now, seq++, ct);
-                    Interlocked.Increment(ref ctx.Counters.Sent);
-                    if (r.Created)
+                    if (sends.Add(r))
                     {
-                        Interlocked.Increment(ref ok);
                         if (now >= recordAfter)
                         {
                             send.RecordTicks(r.Ticks);
                             Interlocked.Increment(ref okMeasured);
                         }
                     }
-                    else
+                    else if (r.Status == 429)
                     {
-                        Interlocked.Increment(ref failed);
-                        Interlocked.Increment(ref ctx.Counters.Errors);
-                        Interlocked.CompareExchange(ref firstError, r.Error, null);
-                        if (r.Status == 429)
-                        {
-                            await Task.Delay(TimeSpan.FromSeconds(Math.Max(0.1, r.RetryAfterSeconds)), ct);
-                        }
+                        await Task.Delay(TimeSpan.FromSeconds(Math.Max(0.1, r.RetryAfterSeconds)), ct);
                     }
                 }
             },
@@ -97,6 +89,7 @@ public sealed class TargetedScenario : Scenario
         await sample;
         sampler?.AddCpu(m);
         var measured = RunContext.Seconds(RunContext.Now - recordAfter);
+        var ok = sends.Ok;
         await WaitForDeliveriesAsync(ctx, d0, ok, ct);
         var delivered = Interlocked.Read(ref ctx.Counters.Deliveries) - d0;
 
@@ -111,12 +104,9 @@ public sealed class TargetedScenario : Scenario
             m[kv.Key] = kv.Value;
         }
 
-        m["sends_failed"] = failed;
+        m["sends_failed"] = sends.Failed;
         m["lost_deliveries"] = Math.Max(0, ok - delivered);
-        if (failed > 0)
-        {
-            result.Notes.Add($"{failed} sends failed, first: {firstError}");
-        }
+        sends.Note(result, "sends");
 
         if (ok - delivered > 0)
         {

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Notifications.LoadTest.Seeding;
 
 /// <summary>
@@ -31,7 +29,4 @@ public sealed record SeedShape(int Notifications, int Users, int PayloadBytes)
 
     /// <summary>The user index a targeted send goes to; deterministic, so both seeding paths agree.</summary>
     public static int UserOf(long seq, int users) => (int)((seq * UserHashMultiplier) % 4_294_967_296L % users);
-
-    /// <summary>The data object the public API path sends (<c>{sentAt, seq}</c>, sentAt 0 while seeding), as the service stores it.</summary>
-    public static string DataOf(long seq) => "{\"sentAt\":0,\"seq\":" + seq.ToString(CultureInfo.InvariantCulture) + "}";
 }

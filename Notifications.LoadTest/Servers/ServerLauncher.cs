@@ -13,6 +13,27 @@ public sealed class ServerLauncher(string logDirectory) : IAsyncDisposable
 
     public bool CanRestart(string name) => _specs.ContainsKey(name);
 
+    /// <summary>Kills every server started here at once, without waiting (second signal, process exit).</summary>
+    public void KillAll()
+    {
+        Process[] started;
+        lock (_started)
+        {
+            started = [.. _started];
+        }
+
+        foreach (var p in started)
+        {
+            try
+            {
+                p.Kill(entireProcessTree: true);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException)
+            {
+            }
+        }
+    }
+
     /// <summary>Stops a server this launcher started and starts it again (fresh process: no retained heap).</summary>
     public async Task<int> RestartAsync(string name, SendApi probe, Action<string> log, CancellationToken ct)
     {
@@ -62,7 +83,11 @@ public sealed class ServerLauncher(string logDirectory) : IAsyncDisposable
 
         log($"starting {name}: {command} (log {logPath})");
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start " + name);
-        _started.Add(process);
+        lock (_started)
+        {
+            _started.Add(process);
+        }
+
         _specs[name] = (command, new Dictionary<string, string>(environment, StringComparer.Ordinal), baseUri, process);
         var health = new Uri(baseUri, "health/live");
         var deadline = Stopwatch.GetTimestamp() + (90 * Stopwatch.Frequency);
