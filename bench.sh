@@ -7,7 +7,9 @@
 #   QUICK=1 ./bench.sh         tiny sizes, checks the pipeline in a few minutes (numbers meaningless)
 #   SELF_TEST=1 ./bench.sh     "ours" is a second baseline instance (checks the tooling without the API)
 #
-# Knobs (environment): OUT ROUNDS JIT_WARMUP BENCH_PORT_BASE REDIS_PORT PG_PORT PG_FAST API_ENVIRONMENT
+# Every scenario starts from an empty store: a fresh SQLite file, and a fresh PostgreSQL database per scenario.
+#
+# Knobs (environment): OUT ROUNDS JIT_WARMUP BENCH_PORT_BASE REDIS_PORT PG_PORT PG_FAST PGBIN API_ENVIRONMENT
 #   S1_LEVELS S1_DURATION S2_CONNECTIONS S3_LEVELS S3_DURATION S3_LATENCY_CONNECTIONS S4_CONNECTIONS S4_DURATION S4_SEND_CONCURRENCY
 #   S5_NOTIFICATIONS S5_USERS S5_DURATION S5_DB S5_SEED S5_BASELINE S6_CONNECTIONS S6_DURATION S6_PLAIN
 set -euo pipefail
@@ -73,21 +75,39 @@ log() { printf '\n[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # ---------------------------------------------------------------- processes we start (stopped on exit)
 PIDS=()
+TOOL_PID=
 PG_STARTED=0
 REDIS_STARTED=0
 cleanup() {
   local pid
+  # the load tool stops the servers it started itself on SIGTERM
+  if [ -n "$TOOL_PID" ]; then kill -TERM "$TOOL_PID" 2>/dev/null || true; wait "$TOOL_PID" 2>/dev/null || true; fi
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   if [ "$REDIS_STARTED" = 1 ]; then redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true; fi
   if [ "$PG_STARTED" = 1 ]; then "${RUNPG[@]}" "$PGBIN/pg_ctl" -D "$OUT/pg/data" -m fast -w stop >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
+# exit through the EXIT trap on Ctrl+C or SIGTERM too (the tool runs in the background so that the trap runs at once)
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# GET url: true on a 2xx. Plain bash (/dev/tcp), so curl is not needed.
+http_ok() {
+  local rest=${1#http://} hostport path
+  hostport=${rest%%/*}
+  path=${rest#"$hostport"}
+  path=/${path#/}
+  timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" || exit 1
+    printf "GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n" "$2" "$0" "$1" >&3
+    read -r _ code _ <&3
+    [[ $code == 2?? ]]' "${hostport%:*}" "${hostport##*:}" "$path" 2> /dev/null
+}
 
 wait_http() { # url seconds
   local i
   for ((i = 0; i < $2 * 4; i++)); do
-    curl -fs -o /dev/null "$1" && return 0
+    http_ok "$1" && return 0
     sleep 0.25
   done
   echo "no answer from $1" >&2
@@ -102,7 +122,12 @@ if [ "$SELF_TEST" != 1 ]; then
   # browser assets (npm) are not needed to benchmark the API
   # ReadyToRun, as a production image would ship it: fewer methods start in the JIT's quick tier, so the server reaches
   # steady state sooner (the warm-up still runs until tiered compilation has caught up, see --jit-warmup).
-  dotnet publish Notifications.Api/Notifications.Api.csproj -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
+  case "$(uname -m)" in
+    x86_64 | amd64) RID=linux-x64 ;;
+    aarch64 | arm64) RID=linux-arm64 ;;
+    *) echo "no ReadyToRun runtime identifier known for $(uname -m)" >&2; exit 2 ;;
+  esac
+  dotnet publish Notifications.Api/Notifications.Api.csproj -c Release -r "$RID" --self-contained false -p:PublishReadyToRun=true \
     -o "$OUT/api" -p:NotificationsSkipFrontend=true -nologo -v q -clp:ErrorsOnly
   API_DLL="$OUT/api/Notifications.Api.dll"
 fi
@@ -128,15 +153,23 @@ API_ENV=(
   "Logging__LogLevel__Default=Warning" "DOTNET_gcServer=1" "Database__MigrateOnStartup=true"
 )
 mkdir -p "$OUT/data"
-SQLITE_ENV=("${API_ENV[@]}" "Database__Provider=Sqlite" "ConnectionStrings__Notifications=Data Source=$OUT/data/notifications.db")
+SQLITE_DB=$OUT/data/notifications.db
+SQLITE_ENV=("${API_ENV[@]}" "Database__Provider=Sqlite" "ConnectionStrings__Notifications=Data Source=$SQLITE_DB")
+# an empty SQLite store (the file outlives bench runs, and one scenario's rows would skew the next)
+fresh_sqlite() { rm -f "$SQLITE_DB" "$SQLITE_DB-wal" "$SQLITE_DB-shm"; }
 
-# ---------------------------------------------------------------- PostgreSQL 15 (optional)
-PGBIN=/usr/lib/postgresql/15/bin
+# ---------------------------------------------------------------- PostgreSQL (optional)
+# the newest installed server, unless PGBIN names one
+if [ -z "${PGBIN:-}" ]; then
+  PGBIN=$(printf '%s\n' /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)
+  PGBIN=${PGBIN%/initdb}
+fi
 RUNPG=()
 HAVE_PG=0
 start_pg() {
   [ "$HAVE_PG" = 1 ] && return 0
-  if [ ! -x "$PGBIN/pg_ctl" ]; then log "PostgreSQL 15 not found under $PGBIN: PostgreSQL runs skipped"; return 1; fi
+  if [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ]; then log "PostgreSQL not found (no /usr/lib/postgresql/*/bin/initdb; PGBIN sets it): PostgreSQL runs skipped"; return 1; fi
+  log "PostgreSQL $("$PGBIN/pg_ctl" --version | awk '{print $3}') from $PGBIN"
   if [ "$(id -u)" = 0 ]; then RUNPG=(runuser -u postgres --); fi
   rm -rf "$OUT/pg" && mkdir -p "$OUT/pg"
   if [ "$(id -u)" = 0 ]; then chown postgres "$OUT/pg"; fi
@@ -149,9 +182,14 @@ start_pg() {
   HAVE_PG=1
 }
 PG_ENV=()
-pg_env() {
+PG_DB=
+# fresh_pg NAME: an empty database NAME (dropped first if a previous scenario or run left it), and PG_ENV pointing at it
+fresh_pg() {
+  PG_DB=notifications_$1
+  PGOPTIONS='-c client_min_messages=warning' "$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 \
+    -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" -c "CREATE DATABASE $PG_DB" > /dev/null
   PG_ENV=("${API_ENV[@]}" "Database__Provider=Postgres"
-    "ConnectionStrings__Notifications=Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=notifications_bench;Maximum Pool Size=200")
+    "ConnectionStrings__Notifications=Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$PG_DB;Maximum Pool Size=200")
 }
 
 # ---------------------------------------------------------------- Redis (optional, S6)
@@ -177,7 +215,10 @@ run() {
   shift
   log "$name"
   "${LT[@]}" run --out "$OUT/$name.json" --log-dir "$OUT/logs/$name" --token-key "$KEY" --issuer "$ISS" --audience "$AUD" \
-    --rounds "$ROUNDS" --cooldown 1 --jit-warmup "$JIT_WARMUP" "$@" | tee -a "$OUT/results.txt" || log "$name: the load tool exited with an error (see above)"
+    --rounds "$ROUNDS" --cooldown 1 --jit-warmup "$JIT_WARMUP" "$@" > >(tee -a "$OUT/results.txt") &
+  TOOL_PID=$!
+  wait "$TOOL_PID" || log "$name: the load tool exited with an error (see above)"
+  TOOL_PID=
   if [ -f "$OUT/$name.json" ]; then RESULTS+=("$OUT/$name.json"); fi
 }
 
@@ -210,6 +251,7 @@ stop_bg_all() {
 }
 
 for s in "${SCENARIOS[@]}"; do
+  fresh_sqlite
   case "$s" in
     S1)
       ab SQLITE_ENV
@@ -228,7 +270,7 @@ for s in "${SCENARIOS[@]}"; do
       ab SQLITE_ENV
       run S4-sqlite --scenario S4 "${AB[@]}" --target-label ours-sqlite --connections "$S4_CONNECTIONS" --duration "$S4_DURATION" --send-concurrency "$S4_SEND_CONCURRENCY"
       if start_pg; then
-        pg_env
+        fresh_pg s4
         ab PG_ENV
         run S4-postgres --scenario S4 "${AB[@]}" --target-label ours-postgres --connections "$S4_CONNECTIONS" --duration "$S4_DURATION" --send-concurrency "$S4_SEND_CONCURRENCY"
       fi
@@ -236,16 +278,14 @@ for s in "${SCENARIOS[@]}"; do
     S5)
       s5_db=${S5_DB:-postgres}
       if [ "$s5_db" = postgres ] && start_pg; then
-        pg_env
+        fresh_pg s5
         ab PG_ENV
         label=ours-postgres
-        s5_seed=(--seed-db postgres --seed-connection "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=notifications_bench")
+        s5_seed=(--seed-db postgres --seed-connection "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$PG_DB")
       else
         ab SQLITE_ENV
         label=ours-sqlite
-        s5_seed=(--seed-db sqlite --seed-connection "Data Source=$OUT/data/notifications.db")
-        # the file outlives bench runs (PostgreSQL starts empty each run): without this, each run's seed would add to the last
-        rm -f "$OUT/data/notifications.db" "$OUT/data/notifications.db-wal" "$OUT/data/notifications.db-shm"
+        s5_seed=(--seed-db sqlite --seed-connection "Data Source=$SQLITE_DB")
       fi
       # the tool seeds after it started our API, which creates the schema on startup (Database__MigrateOnStartup)
       if [ "$S5_SEED" = api ]; then s5_seed=(); fi
@@ -265,7 +305,7 @@ for s in "${SCENARIOS[@]}"; do
       ;;
     S6)
       start_redis || continue
-      if start_pg; then pg_env; s6_env=("${PG_ENV[@]}"); else s6_env=("${SQLITE_ENV[@]}"); fi
+      if start_pg; then fresh_pg s6; s6_env=("${PG_ENV[@]}"); else s6_env=("${SQLITE_ENV[@]}"); fi
       redis_conf="127.0.0.1:$REDIS_PORT,abortConnect=false"
       # ours: two instances sharing Redis (and the database) vs one instance without a backplane.
       start_bg ours-a "$P_A" "$(ours_cmd "$P_A" "$redis_conf")" "${s6_env[@]}" "Redis__Configuration=$redis_conf" "Redis__ChannelPrefix=bench"
