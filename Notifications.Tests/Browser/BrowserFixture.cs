@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using Microsoft.Playwright;
 using Notifications.Tests.Infrastructure;
 
@@ -75,14 +74,7 @@ public sealed class BrowserFixture : IAsyncLifetime
     }
 
     /// <summary>Sends through the REST API as an admin (for setup; the dashboard's own compose form is tested separately).</summary>
-    public async Task<long> SendAsync(object request)
-    {
-        using var http = Server.Client("setup-admin", "admin");
-        using var response = await http.PostAsJsonAsync("api/notifications", request).WithTimeout(what: "a setup send");
-        response.EnsureSuccessStatusCode();
-        var created = await response.Content.ReadFromJsonAsync<Created>().WithTimeout(what: "the send result");
-        return created!.Id;
-    }
+    public Task<long> SendAsync(object request) => Server.SendAsync("setup-admin", request);
 
     public async Task DisposeAsync()
     {
@@ -105,6 +97,4 @@ public sealed class BrowserFixture : IAsyncLifetime
         {
         }
     }
-
-    private sealed record Created(long Id);
 }

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
 using Microsoft.AspNetCore.SignalR.Client;
 using Notifications.Client;
 using Notifications.Tests.Infrastructure;
@@ -130,14 +128,7 @@ public sealed class ClientReconnectTests(SqliteServiceFixture service) : IClassF
         }
     }
 
-    private static async Task<long> SendAsync(ServiceProcess server, string user, string title)
-    {
-        using var http = server.Client("admin-1", "admin");
-        using var response = await http.PostAsJsonAsync("api/notifications", TestUsers.Notification(title, user))
-            .WithTimeout(what: "the send");
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<Api.Sending.SendResult>().WithTimeout(what: "the send's body"))!.Id;
-    }
+    private static Task<long> SendAsync(ServiceProcess server, string user, string title) => server.SendAsync("admin-1", TestUsers.Notification(title, user));
 
     private static void DeleteQuietly(string directory)
     {

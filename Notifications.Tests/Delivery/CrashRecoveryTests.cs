@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.SignalR.Client;
 using Notifications.Api.Inbox;
-using Notifications.Api.Sending;
 using Notifications.Tests.Infrastructure;
 using Npgsql;
 
@@ -70,12 +69,8 @@ public sealed class CrashRecoveryTests
         Assert.Equal([id], (await http.GetFromJsonAsync<SyncPage>("api/notifications/sync?after=0"))!.Items.Select(n => n.Id));
     }
 
-    private static async Task<long> SendAsync(HttpClient sender, string user, string title)
-    {
-        using var sent = await sender.PostAsJsonAsync("api/notifications", new { type = "test.crash", title, audience = new { users = new[] { user } } });
-        Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
-        return (await sent.Content.ReadFromJsonAsync<SendResult>())!.Id;
-    }
+    private static async Task<long> SendAsync(HttpClient sender, string user, string title) =>
+        (await sender.SendNotificationAsync(new { type = "test.crash", title, audience = new { users = new[] { user } } })).Id;
 
     [Fact]
     public async Task Two_instances_sweeping_the_same_orphaned_entries_push_each_one_once()
@@ -98,9 +93,7 @@ public sealed class CrashRecoveryTests
             using var sender = crashing.Client("admin-1", "admin");
             for (var i = 0; i < Orphans; i++)
             {
-                using var sent = await sender.PostAsJsonAsync("api/notifications", new { type = "test.orphan", title = $"orphan {i}", audience = new { users = new[] { user } } });
-                Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
-                ids.Add((await sent.Content.ReadFromJsonAsync<SendResult>())!.Id);
+                ids.Add((await sender.SendNotificationAsync(new { type = "test.orphan", title = $"orphan {i}", audience = new { users = new[] { user } } })).Id);
             }
 
             await crashing.KillAsync();
@@ -113,9 +106,7 @@ public sealed class CrashRecoveryTests
         var received = new List<long>();
         foreach (var (instance, hub) in new[] { (second, secondHub), (third, thirdHub) })
         {
-            using var sender = instance.Client("admin-1", "admin");
-            using var sent = await sender.PostAsJsonAsync("api/notifications", new { type = "test.sentinel", title = "sentinel", audience = new { users = new[] { user } } });
-            var sentinel = (await sent.Content.ReadFromJsonAsync<SendResult>())!.Id;
+            var sentinel = await instance.SendAsync("admin-1", new { type = "test.sentinel", title = "sentinel", audience = new { users = new[] { user } } });
             received.AddRange((await hub.ReceiveUntilAsync(sentinel)).Select(n => n.Id));
         }
 

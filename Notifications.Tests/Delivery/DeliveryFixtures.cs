@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -101,10 +100,7 @@ public abstract class DeliveryFixture : ServiceFixture
     public async Task<SendResult> SendAsAdminAsync(object request, string senderId = "admin-delivery")
     {
         using var client = LongClient(senderId, "admin");
-        using var response = await client.PostAsJsonAsync("api/notifications", request).WithTimeout(what: "the send");
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"Send failed with {(int)response.StatusCode}: {body}");
-        return JsonSerializer.Deserialize<SendResult>(body, Json)!;
+        return await client.SendNotificationAsync(request);
     }
 
     /// <summary>Runs a query against the app's own database, through the app's own DbContext.</summary>

@@ -1,5 +1,4 @@
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -7,7 +6,6 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
-using Notifications.Api.Sending;
 
 namespace Notifications.Tests.Infrastructure;
 
@@ -105,11 +103,7 @@ public abstract class ServiceFixture : IAsyncLifetime
     public async Task<long> SendAsync(string senderId, object request, params string[] senderRoles)
     {
         using var client = Client(senderId, senderRoles.Length == 0 ? ["admin"] : senderRoles);
-        using var response = await client.PostAsJsonAsync("api/notifications", request).WithTimeout(what: "the send");
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"Send failed with {(int)response.StatusCode}: {body}");
-        var result = System.Text.Json.JsonSerializer.Deserialize<SendResult>(body, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web))!;
-        return result.Id;
+        return (await client.SendNotificationAsync(request)).Id;
     }
 
     public async Task DisposeAsync()

@@ -154,6 +154,13 @@ public sealed class ServiceProcess : IAsyncDisposable
         return client;
     }
 
+    /// <summary>Sends as the given admin and returns the new id; fails the test on anything but 201.</summary>
+    public async Task<long> SendAsync(string senderId, object request)
+    {
+        using var sender = Client(senderId, "admin");
+        return (await sender.SendNotificationAsync(request)).Id;
+    }
+
     private void Append(string? line)
     {
         if (line is null)

@@ -1,6 +1,4 @@
-using System.Net.Http.Json;
 using Microsoft.AspNetCore.Http.Connections;
-using Notifications.Api.Sending;
 using Notifications.Tests.Infrastructure;
 using static Notifications.Tests.ScaleOut.ScaleOutCluster;
 
@@ -138,8 +136,6 @@ public sealed class NginxTests(CrossInstanceCluster cluster)
     {
         using var http = new HttpClient { BaseAddress = Nginx.BaseUri, Timeout = Timeouts.Default };
         http.DefaultRequestHeaders.Authorization = new("Bearer", TestTokens.For("admin-1", "admin"));
-        using var response = await http.PostAsJsonAsync("api/notifications", request).WithTimeout(what: "the send through nginx");
-        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<SendResult>())!.Id;
+        return (await http.SendNotificationAsync(request)).Id;
     }
 }

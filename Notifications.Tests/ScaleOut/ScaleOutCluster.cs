@@ -1,10 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 using Notifications.Api.Admin;
-using Notifications.Api.Sending;
 using Notifications.Tests.Infrastructure;
 
 namespace Notifications.Tests.ScaleOut;
@@ -15,7 +13,6 @@ namespace Notifications.Tests.ScaleOut;
 /// </summary>
 public abstract class ScaleOutCluster : IAsyncLifetime
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
 
     public RedisServer Redis { get; private set; } = null!;
@@ -109,14 +106,7 @@ public abstract class ScaleOutCluster : IAsyncLifetime
             .Build());
 
     /// <summary>Sends through the given instance as an admin; returns the new id.</summary>
-    public static async Task<long> SendAsync(ServiceProcess via, object request)
-    {
-        using var http = via.Client("admin-1", "admin");
-        using var response = await http.PostAsJsonAsync("api/notifications", request).WithTimeout(what: "the send");
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.Created, $"Send through :{via.Port} failed with {(int)response.StatusCode}: {body}");
-        return JsonSerializer.Deserialize<SendResult>(body, Json)!.Id;
-    }
+    public static Task<long> SendAsync(ServiceProcess via, object request) => via.SendAsync("admin-1", request);
 
     public static async Task<ClusterStats> StatsAsync(ServiceProcess via)
     {
