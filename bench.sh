@@ -11,7 +11,7 @@
 #
 # Knobs (environment): OUT ROUNDS JIT_WARMUP BENCH_PORT_BASE REDIS_PORT PG_PORT PG_FAST PGBIN API_ENVIRONMENT
 #   S1_LEVELS S1_DURATION S2_CONNECTIONS S3_LEVELS S3_DURATION S3_LATENCY_CONNECTIONS S4_CONNECTIONS S4_DURATION S4_SEND_CONCURRENCY
-#   S5_NOTIFICATIONS S5_USERS S5_DURATION S5_DB S5_SEED S5_BASELINE S6_CONNECTIONS S6_DURATION S6_PLAIN
+#   S5_NOTIFICATIONS S5_USERS S5_DURATION S5_READ_RATE S5_DB S5_SEED S5_BASELINE S6_CONNECTIONS S6_DURATION S6_PLAIN
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")" && pwd)
@@ -56,7 +56,9 @@ if [ "$S5_SEED" = api ]; then : "${S5_NOTIFICATIONS:=50000}" "${S5_USERS:=20000}
 S5_BASELINE=${S5_BASELINE:-0}
 S5_NOTIFICATIONS=${S5_NOTIFICATIONS:-1000000}
 S5_USERS=${S5_USERS:-100000}
-S5_DURATION=${S5_DURATION:-6}
+# each S5 phase (closed-loop reads, open-loop reads) runs this long: at the default 60 reads/s, 200 of each read kind
+S5_DURATION=${S5_DURATION:-10}
+S5_READ_RATE=${S5_READ_RATE:-60}
 S6_CONNECTIONS=${S6_CONNECTIONS:-2000}
 S6_DURATION=${S6_DURATION:-5}
 S6_PLAIN=${S6_PLAIN:-1}
@@ -301,7 +303,7 @@ for s in "${SCENARIOS[@]}"; do
         AB=("${s5_ab[@]}")
       fi
       run S5 --scenario S5 "${AB[@]}" --target-label "$label" --seed-notifications "$S5_NOTIFICATIONS" \
-        --seed-users "$S5_USERS" --duration "$S5_DURATION" "${s5_seed[@]}"
+        --seed-users "$S5_USERS" --duration "$S5_DURATION" --read-rate "$S5_READ_RATE" "${s5_seed[@]}"
       ;;
     S6)
       start_redis || continue

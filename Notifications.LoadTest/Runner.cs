@@ -77,6 +77,7 @@ internal static class Runner
                 ["connections"] = o.Connections,
                 ["levels"] = o.Levels,
                 ["rate"] = o.Rate,
+                ["readRate"] = o.ReadRate,
                 ["window"] = o.Window,
                 ["concurrency"] = o.ConnectConcurrency,
                 ["sendConcurrency"] = o.SendConcurrency,

@@ -11,10 +11,11 @@ namespace Notifications.LoadTest.Scenarios;
 /// 90 % to one of `seed-users` users), with every user making one call halfway (even users read-all, odd users fetch
 /// their unread count) so all of them are known and half have a read watermark (<see cref="SeedShape"/>). With
 /// `--seed-db`, the target's database is written directly with set-based SQL instead (the same rows, minutes faster
-/// at the issue's 1M notifications; see <see cref="BulkSeeder"/>). Then, with N clients connected:
-/// broadcasts at `rate`/s (send cost, delivery latency) while `send-concurrency` readers page inboxes, sync and
-/// count unread for random known users → p50/p99 of each; then the same reads by one reader alone, for the cost of one
-/// query at this size.
+/// at the issue's 1M notifications; see <see cref="BulkSeeder"/>). Then, with N clients connected and broadcasts at
+/// `rate`/s: `send-concurrency` readers in a closed loop (inbox page, sync page, unread count for random known users) →
+/// reads/s; reads at `read-rate`/s in an open loop → p50/p99 of each read, the latency headline; sends at `rate`/s to one
+/// user, then to everyone → send cost by audience size (ours only); then the same reads by one reader alone, for the
+/// cost of one query at this size.
 /// </summary>
 public sealed class LargeStoreScenario : Scenario
 {
@@ -26,16 +27,28 @@ public sealed class LargeStoreScenario : Scenario
 
     public override IReadOnlyList<MetricDef> Table(RunOptions o) =>
     [
-        new("broadcast_send_p50_ms", "broadcast send API p50", "ms", false),
-        new("broadcast_send_p99_ms", "broadcast send API p99", "ms", false),
-        new("delivery_p99_ms", $"broadcast → receipt p99 @{Connections(o)}", "ms", false),
-        new("inbox_p99_ms", "inbox page (20) p99", "ms", false),
-        new("sync_p99_ms", "sync page (100) p99", "ms", false),
-        new("unread_p99_ms", "unread-count p99", "ms", false),
-        new("reads_per_s", $"reads/s ({o.SendConcurrency} concurrent)", "/s", true),
+        new("open_inbox_p50_ms", $"inbox page (20) p50, {o.ReadRate:F0} reads/s open loop", "ms", false),
+        new("open_inbox_p99_ms", $"inbox page (20) p99, {o.ReadRate:F0} reads/s open loop", "ms", false),
+        new("open_sync_p50_ms", $"sync page (100) p50, {o.ReadRate:F0} reads/s open loop", "ms", false),
+        new("open_sync_p99_ms", $"sync page (100) p99, {o.ReadRate:F0} reads/s open loop", "ms", false),
+        new("open_unread_p50_ms", $"unread count p50, {o.ReadRate:F0} reads/s open loop", "ms", false),
+        new("open_unread_p99_ms", $"unread count p99, {o.ReadRate:F0} reads/s open loop", "ms", false),
+        new("broadcast_send_p50_ms", $"broadcast send API p50, {o.Rate:F0}/s (open-loop phase)", "ms", false),
+        new("broadcast_send_p99_ms", $"broadcast send API p99, {o.Rate:F0}/s (open-loop phase)", "ms", false),
+        new("delivery_p99_ms", $"broadcast → receipt p99 @{Connections(o)} (open-loop phase)", "ms", false),
+        new("reads_per_s", $"reads/s, {o.SendConcurrency} readers closed loop", "/s", true),
+        new("inbox_p99_ms", $"inbox page (20) p99, {o.SendConcurrency} readers closed loop (queueing)", "ms", false),
+        new("sync_p99_ms", $"sync page (100) p99, {o.SendConcurrency} readers closed loop (queueing)", "ms", false),
+        new("unread_p99_ms", $"unread count p99, {o.SendConcurrency} readers closed loop (queueing)", "ms", false),
+        new("send_one_user_p50_ms", $"send to one user p50, {o.Rate:F0}/s", "ms", false),
+        new("send_one_user_p99_ms", $"send to one user p99, {o.Rate:F0}/s", "ms", false),
+        new("send_everyone_p50_ms", $"send to everyone ({o.SeedUsers} users) p50, {o.Rate:F0}/s", "ms", false),
+        new("send_everyone_p99_ms", $"send to everyone ({o.SeedUsers} users) p99, {o.Rate:F0}/s", "ms", false),
+        new("send_everyone_vs_one_user_p50", "send to everyone / to one user, p50", "×", false),
+        new("send_everyone_vs_one_user_p99", "send to everyone / to one user, p99", "×", false),
         new("alone_inbox_p99_ms", "inbox page (20) p99, 1 reader, no broadcasts", "ms", false),
         new("alone_sync_p99_ms", "sync page (100) p99, 1 reader, no broadcasts", "ms", false),
-        new("alone_unread_p99_ms", "unread-count p99, 1 reader, no broadcasts", "ms", false),
+        new("alone_unread_p99_ms", "unread count p99, 1 reader, no broadcasts", "ms", false),
         new("seed_sends_per_s", "seeding through the API: persisted sends/s (no clients)", "/s", true),
         .. o.SeedDb is null ? Array.Empty<MetricDef>() : [new MetricDef("seed_rows_per_s", $"seeding by bulk SQL ({o.SeedDb}): rows/s", "/s", true)],
     ];
@@ -176,7 +189,6 @@ public sealed class LargeStoreScenario : Scenario
         var result = new RoundResult();
         var m = result.Metrics;
         var n = ctx.CapConnections(Connections(o));
-        var users = o.SeedUsers;
         var duration = o.Duration ?? 15;
         var label = $"S5 {target.Label} r{round}";
 
@@ -189,32 +201,49 @@ public sealed class LargeStoreScenario : Scenario
             return result;
         }
 
-        var syncAfter = Math.Max(0, head.Id - 1000).ToString(CultureInfo.InvariantCulture);
+        var reads = new ReadPaths(Math.Max(0, head.Id - 1000));
         await using var pool = await ScenarioSetup.ConnectAsync(ctx, target, n, label, result, ct);
+        await ClosedLoopReadsAsync(ctx, target, pool, reads, label, round, duration, result, ct);
+        await OpenLoopReadsAsync(ctx, target, pool, reads, label, round, duration, result, ct);
+        if (!ReferenceEquals(target, o.Baseline))
+        {
+            await SendCostByAudienceAsync(ctx, target, label, round, duration, result, ct);
+        }
+
+        foreach (var kv in target.State)
+        {
+            m[kv.Key] = kv.Value;
+        }
+
+        await MeasureAloneAsync(ctx, target, reads, label, round, m, ct);
+        ctx.Progress.Phase($"{label}: disconnect");
+        return result;
+    }
+
+    /// <summary>
+    /// Read throughput: `send-concurrency` readers in a closed loop (each starts its next read when the last one answered)
+    /// while broadcasts go out at `rate`/s → reads/s. Their latency is mostly the queue they form (in flight ÷ throughput),
+    /// so it is kept as closed_* / inbox_p99_ms …, and the open loop below gives the latency headline.
+    /// </summary>
+    private static async Task ClosedLoopReadsAsync(RunContext ctx, TargetSpec target, ClientPool pool, ReadPaths paths, string label,
+        int round, double duration, RoundResult result, CancellationToken ct)
+    {
+        var o = ctx.Options;
+        var m = result.Metrics;
         var start = RunContext.Now;
         var recordAfter = start + RunContext.TicksFromSeconds(o.Warmup);
         var end = recordAfter + RunContext.TicksFromSeconds(duration);
         var delivery = pool.Context.NewLatencyWindow(recordAfter);
         var send = new Histogram();
-        var inbox = new Histogram();
-        var sync = new Histogram();
-        var unread = new Histogram();
+        var histograms = ReadPaths.NewHistograms();
         var sends = new OutcomeTally(ctx.Counters);
         var readOutcomes = new OutcomeTally(ctx.Counters);
         long reads = 0;
         ServerSampler? sampler = null;
-        ctx.Progress.Phase($"{label}: broadcasts {o.Rate:F0}/s + {o.SendConcurrency} readers for {duration:F0}s",
-            () => $"inbox p99 {inbox.Percentile(99) / 1000.0:F1} ms, unread p99 {unread.Percentile(99) / 1000.0:F1} ms");
+        ctx.Progress.Phase($"{label}: broadcasts {o.Rate:F0}/s + {o.SendConcurrency} readers, closed loop, for {duration:F0}s",
+            () => $"reads {Interlocked.Read(ref reads)}, unread p99 {histograms[2].Percentile(99) / 1000.0:F1} ms");
 
-        var broadcaster = OpenLoop.RunAsync(o.Rate, start, end, async (seq, due) =>
-        {
-            var r = await ctx.Api.SendAsync(target.Api, SendAudience.All, due, seq, ct);
-            if (sends.Add(r) && due >= recordAfter)
-            {
-                send.RecordTicks(r.Ticks);
-            }
-        }, ct);
-
+        var broadcaster = BroadcastAsync(ctx, target, start, end, recordAfter, send, sends, ct);
         var readers = Enumerable.Range(0, o.SendConcurrency).Select(w => Task.Run(
             async () =>
             {
@@ -227,30 +256,23 @@ public sealed class LargeStoreScenario : Scenario
                         return;
                     }
 
-                    if (sampler is null && now >= recordAfter)
+                    if (now >= recordAfter && Volatile.Read(ref sampler) is null)
                     {
-                        sampler = new ServerSampler(target.Pids);
+                        Interlocked.CompareExchange(ref sampler, new ServerSampler(target.Pids), null);
                     }
 
-                    var token = ctx.Minter.ForUser(rng.Next(users));
-                    var (path, histogram) = (k % 3) switch
-                    {
-                        0 => ("api/notifications?limit=20", inbox),
-                        1 => ("api/notifications/sync?after=" + syncAfter + "&limit=100", sync),
-                        _ => ("api/notifications/unread-count", unread),
-                    };
-                    var (status, ticks, _) = await ctx.Api.CallAsync(HttpMethod.Get, target.Api, path, token, ct);
+                    var kind = k % ReadPaths.Kinds.Length;
+                    var (status, ticks, _) = await ctx.Api.CallAsync(HttpMethod.Get, target.Api, paths[kind], ctx.Minter.ForUser(rng.Next(o.SeedUsers)), ct);
                     if (status != 200)
                     {
-                        readOutcomes.Fail($"GET {path}: HTTP {status}");
+                        readOutcomes.Fail($"GET {paths[kind]}: HTTP {status}");
                         continue;
                     }
 
                     readOutcomes.Succeeded();
-
                     if (now >= recordAfter)
                     {
-                        histogram.RecordTicks(ticks);
+                        histograms[kind].RecordTicks(ticks);
                         Interlocked.Increment(ref reads);
                     }
                 }
@@ -261,59 +283,195 @@ public sealed class LargeStoreScenario : Scenario
         await broadcaster;
         sampler?.AddCpu(m);
         var measured = RunContext.Seconds(RunContext.Now - recordAfter);
-
-        foreach (var (name, h) in new[] { ("broadcast_send", send), ("inbox", inbox), ("sync", sync), ("unread", unread), ("delivery", delivery) })
+        // The names the closed-loop read percentiles had before the open-loop phase existed: comparable with earlier runs.
+        for (var kind = 0; kind < ReadPaths.Kinds.Length; kind++)
         {
-            foreach (var kv in h.SummaryMs(name))
-            {
-                m[kv.Key] = kv.Value;
-            }
+            Add(m, ReadPaths.Kinds[kind], histograms[kind]);
         }
 
+        Add(m, "closed_broadcast_send", send);
+        Add(m, "closed_delivery", delivery);
         m["reads_per_s"] = reads / Math.Max(0.001, measured);
         m["read_errors"] = readOutcomes.Failed;
-        m["send_errors"] = sends.Failed;
-        foreach (var kv in target.State)
-        {
-            m[kv.Key] = kv.Value;
-        }
-
-        readOutcomes.Note(result, "reads");
-        sends.Note(result, "broadcasts");
-
-        await MeasureAloneAsync(ctx, target, label, syncAfter, round, m, ct);
-        ctx.Progress.Phase($"{label}: disconnect");
-        return result;
+        m["closed_send_errors"] = sends.Failed;
+        readOutcomes.Note(result, "closed-loop reads");
+        sends.Note(result, "closed-loop phase: broadcasts");
     }
 
     /// <summary>
-    /// The same reads by one reader with nothing else running: what one query costs at this store size. Under the
-    /// concurrent readers above, a closed loop's latency is mostly the queue (in flight ÷ throughput).
+    /// Read latency, the headline: reads started on a fixed schedule (`read-rate`/s in all; inbox, sync and unread count in
+    /// turn; a known user each) whether or not earlier ones answered, while broadcasts go out at `rate`/s to the connected
+    /// clients. Latency runs from each read's scheduled start, so a server that falls behind shows it (no coordinated
+    /// omission), and a few reads in flight do not turn into a queue of `send-concurrency` as in the closed loop.
     /// </summary>
-    private static async Task MeasureAloneAsync(RunContext ctx, TargetSpec target, string label, string syncAfter, int round, Dictionary<string, double> m, CancellationToken ct)
+    private static async Task OpenLoopReadsAsync(RunContext ctx, TargetSpec target, ClientPool pool, ReadPaths paths, string label,
+        int round, double duration, RoundResult result, CancellationToken ct)
     {
         var o = ctx.Options;
-        var histograms = new[] { new Histogram(), new Histogram(), new Histogram() };
-        var paths = new[] { "api/notifications?limit=20", "api/notifications/sync?after=" + syncAfter + "&limit=100", "api/notifications/unread-count" };
+        var m = result.Metrics;
+        var start = RunContext.Now + RunContext.TicksFromSeconds(0.1);
+        var recordAfter = start + RunContext.TicksFromSeconds(o.Warmup);
+        var end = recordAfter + RunContext.TicksFromSeconds(duration);
+        var delivery = pool.Context.NewLatencyWindow(recordAfter);
+        var send = new Histogram();
+        var histograms = ReadPaths.NewHistograms();
+        var sends = new OutcomeTally(ctx.Counters);
+        var readOutcomes = new OutcomeTally(ctx.Counters);
+        ServerSampler? sampler = null;
+        ctx.Progress.Phase($"{label}: broadcasts {o.Rate:F0}/s + {o.ReadRate:F0} reads/s open loop for {duration:F0}s",
+            () => $"inbox p99 {histograms[0].Percentile(99) / 1000.0:F1} ms, unread p99 {histograms[2].Percentile(99) / 1000.0:F1} ms");
+
+        var broadcaster = BroadcastAsync(ctx, target, start, end, recordAfter, send, sends, ct);
+        var readers = OpenLoop.RunAsync(o.ReadRate, start, end, async (seq, due) =>
+        {
+            if (due >= recordAfter && Volatile.Read(ref sampler) is null)
+            {
+                Interlocked.CompareExchange(ref sampler, new ServerSampler(target.Pids), null);
+            }
+
+            var kind = (int)(seq % ReadPaths.Kinds.Length);
+            // A known user per read, spread by the seed's hash: thread-safe and the same in every run.
+            var user = SeedShape.UserOf(seq + (round * 1_000_003L), o.SeedUsers);
+            var (status, _, _) = await ctx.Api.CallAsync(HttpMethod.Get, target.Api, paths[kind], ctx.Minter.ForUser(user), ct);
+            var latency = RunContext.Now - due;
+            if (status != 200)
+            {
+                readOutcomes.Fail($"GET {paths[kind]}: HTTP {status}");
+                return;
+            }
+
+            readOutcomes.Succeeded();
+            if (due >= recordAfter)
+            {
+                histograms[kind].RecordTicks(latency);
+            }
+        }, ct);
+
+        await readers;
+        await broadcaster;
+        sampler?.AddCpu(m, "@open");
+        var measured = RunContext.Seconds(RunContext.Now - recordAfter);
+        for (var kind = 0; kind < ReadPaths.Kinds.Length; kind++)
+        {
+            Add(m, "open_" + ReadPaths.Kinds[kind], histograms[kind]);
+        }
+
+        Add(m, "broadcast_send", send);
+        Add(m, "delivery", delivery);
+        m["open_read_rate"] = o.ReadRate;
+        m["open_reads_per_s"] = histograms.Sum(h => h.Count) / Math.Max(0.001, measured);
+        m["open_read_errors"] = readOutcomes.Failed;
+        m["send_errors"] = sends.Failed;
+        readOutcomes.Note(result, "open-loop reads");
+        sends.Note(result, "open-loop phase: broadcasts");
+    }
+
+    /// <summary>
+    /// Send cost by audience size: sends at `rate`/s in an open loop (no readers), first each to one known user, then each
+    /// to everyone (every seeded user), with the connected clients receiving them. A broadcast is stored as one row
+    /// whatever its audience, so the two should cost about the same. Latency from each send's scheduled start to its 201.
+    /// </summary>
+    private static async Task SendCostByAudienceAsync(RunContext ctx, TargetSpec target, string label, int round, double duration,
+        RoundResult result, CancellationToken ct)
+    {
+        var o = ctx.Options;
+        var m = result.Metrics;
+        var seconds = Math.Max(3, duration / 2);
+        foreach (var (name, everyone) in new[] { ("one_user", false), ("everyone", true) })
+        {
+            var start = RunContext.Now + RunContext.TicksFromSeconds(0.1);
+            var recordAfter = start + RunContext.TicksFromSeconds(Math.Min(o.Warmup, 1));
+            var end = recordAfter + RunContext.TicksFromSeconds(seconds);
+            var latency = new Histogram();
+            var sends = new OutcomeTally(ctx.Counters);
+            ctx.Progress.Phase($"{label}: sends to {(everyone ? "everyone" : "one user")}, {o.Rate:F0}/s open loop for {seconds:F0}s",
+                () => $"p99 {latency.Percentile(99) / 1000.0:F1} ms");
+            await OpenLoop.RunAsync(o.Rate, start, end, async (seq, due) =>
+            {
+                var audience = everyone
+                    ? SendAudience.All
+                    : SendAudience.User(Auth.JwtMinter.UserId(SeedShape.UserOf(seq + (round * 7_000_003L), o.SeedUsers)));
+                var r = await ctx.Api.SendAsync(target.Api, audience, due, seq, ct);
+                var ticks = RunContext.Now - due;
+                if (sends.Add(r) && due >= recordAfter)
+                {
+                    latency.RecordTicks(ticks);
+                }
+            }, ct);
+
+            Add(m, "send_" + name, latency);
+            m[$"send_{name}_errors"] = sends.Failed;
+            sends.Note(result, $"sends to {(everyone ? "everyone" : "one user")}");
+        }
+
+        foreach (var p in new[] { "p50", "p99" })
+        {
+            var one = m[$"send_one_user_{p}_ms"];
+            m[$"send_everyone_vs_one_user_{p}"] = one > 0 ? m[$"send_everyone_{p}_ms"] / one : double.NaN;
+        }
+    }
+
+    /// <summary>Broadcasts at `rate`/s in an open loop over [start, end), each stamped with its scheduled time.</summary>
+    private static Task BroadcastAsync(RunContext ctx, TargetSpec target, long start, long end, long recordAfter, Histogram send,
+        OutcomeTally sends, CancellationToken ct) =>
+        OpenLoop.RunAsync(ctx.Options.Rate, start, end, async (seq, due) =>
+        {
+            var r = await ctx.Api.SendAsync(target.Api, SendAudience.All, due, seq, ct);
+            if (sends.Add(r) && due >= recordAfter)
+            {
+                send.RecordTicks(r.Ticks);
+            }
+        }, ct);
+
+    /// <summary>
+    /// The same reads by one reader with nothing else running: what one query costs at this store size.
+    /// </summary>
+    private static async Task MeasureAloneAsync(RunContext ctx, TargetSpec target, ReadPaths paths, string label, int round,
+        Dictionary<string, double> m, CancellationToken ct)
+    {
+        var o = ctx.Options;
+        var histograms = ReadPaths.NewHistograms();
         var rng = new Random(unchecked(round * 7907));
         var end = RunContext.Now + RunContext.TicksFromSeconds(Math.Max(3, (o.Duration ?? 15) / 2));
         ctx.Progress.Phase($"{label}: one reader alone", () => $"unread p99 {histograms[2].Percentile(99) / 1000.0:F1} ms");
         for (var k = 0; RunContext.Now < end && !ct.IsCancellationRequested; k++)
         {
-            var token = ctx.Minter.ForUser(rng.Next(o.SeedUsers));
-            var (status, ticks, _) = await ctx.Api.CallAsync(HttpMethod.Get, target.Api, paths[k % 3], token, ct);
+            var kind = k % ReadPaths.Kinds.Length;
+            var (status, ticks, _) = await ctx.Api.CallAsync(HttpMethod.Get, target.Api, paths[kind], ctx.Minter.ForUser(rng.Next(o.SeedUsers)), ct);
             if (status == 200)
             {
-                histograms[k % 3].RecordTicks(ticks);
+                histograms[kind].RecordTicks(ticks);
             }
         }
 
-        foreach (var (name, h) in new[] { ("alone_inbox", histograms[0]), ("alone_sync", histograms[1]), ("alone_unread", histograms[2]) })
+        for (var kind = 0; kind < ReadPaths.Kinds.Length; kind++)
         {
-            foreach (var kv in h.SummaryMs(name))
-            {
-                m[kv.Key] = kv.Value;
-            }
+            Add(m, "alone_" + ReadPaths.Kinds[kind], histograms[kind]);
         }
+    }
+
+    private static void Add(Dictionary<string, double> m, string prefix, Histogram h)
+    {
+        foreach (var kv in h.SummaryMs(prefix))
+        {
+            m[kv.Key] = kv.Value;
+        }
+    }
+
+    /// <summary>The three reads S5 measures, in turn: an inbox page of 20, a sync page of 100 near the head, the unread count.</summary>
+    private sealed class ReadPaths(long syncAfter)
+    {
+        public static readonly string[] Kinds = ["inbox", "sync", "unread"];
+
+        private readonly string[] _paths =
+        [
+            "api/notifications?limit=20",
+            "api/notifications/sync?after=" + syncAfter.ToString(CultureInfo.InvariantCulture) + "&limit=100",
+            "api/notifications/unread-count",
+        ];
+
+        public string this[int kind] => _paths[kind];
+
+        public static Histogram[] NewHistograms() => [new(), new(), new()];
     }
 }

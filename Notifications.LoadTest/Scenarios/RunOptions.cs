@@ -56,6 +56,9 @@ public sealed class RunOptions
 
     public double Rate { get; init; } = 10;
 
+    /// <summary>S5: reads per second (all kinds together) of the open-loop read phase.</summary>
+    public double ReadRate { get; init; } = 60;
+
     public int LatencyConnections { get; init; } = 1000;
 
     public int Window { get; init; } = 4;
@@ -147,6 +150,7 @@ public sealed class RunOptions
             Connections = a.Has("connections") ? a.GetInt("connections", 1000, 1) : null,
             Levels = a.Has("levels") ? a.GetIntList("levels", [], 1) : null,
             Rate = a.GetPositive("rate", 10),
+            ReadRate = a.GetPositive("read-rate", 60),
             LatencyConnections = a.GetInt("latency-connections", 1000, 0),
             Window = a.GetInt("window", 4, 1),
             ConnectConcurrency = a.GetInt("concurrency", 200, 1),

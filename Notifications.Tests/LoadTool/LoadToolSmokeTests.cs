@@ -38,4 +38,24 @@ public sealed class LoadToolSmokeTests
 
         Assert.True(File.Exists(Path.Combine(directory, "smoke.json")), $"The load tool wrote no results:\n{output}");
     }
+
+    [Theory]
+    [InlineData("--rate", "0")]
+    [InlineData("--rate", "-5")]
+    [InlineData("--read-rate", "0")]
+    [InlineData("--duration", "0")]
+    [InlineData("--connections", "-1")]
+    public async Task A_rate_duration_or_count_of_zero_or_less_is_a_usage_error(string option, string value)
+    {
+        Assert.True(File.Exists(LoadToolAssembly), $"Build the solution first: {LoadToolAssembly} is missing.");
+
+        // Nothing listens on port 9: a tool that accepted the value would fail later, with another exit code and message.
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => ProcessRunner.RunAsync("dotnet",
+            [LoadToolAssembly, "run", "--scenario", "S5", "--target", "http://127.0.0.1:9", "--token-key", TestTokens.SigningKey,
+             "--quiet", option, value],
+            TimeSpan.FromSeconds(30), check: true));
+
+        Assert.Contains("exited with 2", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"error: {option}: ", error.Message, StringComparison.Ordinal);
+    }
 }
