@@ -212,6 +212,7 @@ start_redis() {
 # ---------------------------------------------------------------- runs
 # run NAME args… : one tool invocation, JSON to $OUT/NAME.json, table appended to $OUT/results.txt
 RESULTS=()
+FAILED=()
 run() {
   local name=$1
   shift
@@ -219,7 +220,12 @@ run() {
   "${LT[@]}" run --out "$OUT/$name.json" --log-dir "$OUT/logs/$name" --token-key "$KEY" --issuer "$ISS" --audience "$AUD" \
     --rounds "$ROUNDS" --cooldown 1 --jit-warmup "$JIT_WARMUP" "$@" > >(tee -a "$OUT/results.txt") &
   TOOL_PID=$!
-  wait "$TOOL_PID" || log "$name: the load tool exited with an error (see above)"
+  local rc=0
+  wait "$TOOL_PID" || rc=$?
+  if [ "$rc" != 0 ]; then
+    log "$name: the load tool exited with code $rc (see above)"
+    FAILED+=("$name")
+  fi
   TOOL_PID=
   if [ -f "$OUT/$name.json" ]; then RESULTS+=("$OUT/$name.json"); fi
 }
@@ -332,7 +338,11 @@ for s in "${SCENARIOS[@]}"; do
   esac
 done
 
-[ "${#RESULTS[@]}" -gt 0 ] || exit 0
+# the summary covers what did run; the exit code says whether everything did
+failed() {
+  if [ "${#FAILED[@]}" -gt 0 ]; then log "failed: ${FAILED[*]}"; exit 1; fi
+}
+if [ "${#RESULTS[@]}" = 0 ]; then failed; exit 0; fi
 {
   echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2> /dev/null || echo '?')"
   echo
@@ -342,3 +352,4 @@ done
   "${LT[@]}" report "${RESULTS[@]}"
 } > "$OUT/summary.md"
 log "done in $(($(date +%s) - started)) s: $OUT/summary.md, $OUT/results.txt, $OUT/*.json"
+failed

@@ -29,7 +29,8 @@ Notifications.LoadTest — load/benchmark tool for the notification service (raw
 
   Scenarios: S1 idle memory/CPU · S2 connect storm + reconnect/sync · S3 broadcast throughput + latency ·
              S4 targeted persisted sends · S5 large store reads · S6 backplane (N instances + Redis vs 1) · smoke.
-  Exit code: 0 ok, 1 a check failed (smoke), 2 usage error (also a zero or negative rate, duration, count …),
+  Exit code: 0 ok, 1 a check failed (smoke, S5 seeding), 2 usage error (also a zero or negative rate, duration,
+             count …), 3 a server to start (--start-server, --start-baseline) exited or never answered,
              130 Ctrl+C, 143 SIGTERM (servers started by the tool are stopped either way).
 """;
 
@@ -55,4 +56,10 @@ catch (ArgumentException ex)
     Console.Error.WriteLine("error: " + ex.Message);
     Console.Error.WriteLine("see: Notifications.LoadTest help");
     return 2;
+}
+catch (Notifications.LoadTest.Servers.ServerStartException ex)
+{
+    // The servers started so far were stopped on the way out (the launcher is disposed first).
+    Console.Error.WriteLine("error: " + ex.Message);
+    return 3;
 }

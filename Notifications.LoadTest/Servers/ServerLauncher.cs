@@ -82,7 +82,7 @@ public sealed class ServerLauncher(string logDirectory) : IAsyncDisposable
         }
 
         log($"starting {name}: {command} (log {logPath})");
-        var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start " + name);
+        var process = Process.Start(psi) ?? throw new ServerStartException("could not start " + name);
         lock (_started)
         {
             _started.Add(process);
@@ -95,7 +95,7 @@ public sealed class ServerLauncher(string logDirectory) : IAsyncDisposable
         {
             if (process.HasExited)
             {
-                throw new InvalidOperationException($"{name} exited with code {process.ExitCode}; see {logPath}:\n{Tail(logPath)}");
+                throw new ServerStartException($"{name} exited with code {process.ExitCode}; see {logPath}:\n{Tail(logPath)}");
             }
 
             if (await probe.ProbeAsync(health, ct))
@@ -107,7 +107,7 @@ public sealed class ServerLauncher(string logDirectory) : IAsyncDisposable
             await Task.Delay(250, ct);
         }
 
-        throw new TimeoutException($"{name} did not answer {health} within 90 s; see {logPath}");
+        throw new ServerStartException($"{name} did not answer {health} within 90 s; see {logPath}");
     }
 
     /// <summary>The directory of the first *.dll in the command (so the app gets its own content root), else the current one.</summary>
@@ -143,3 +143,6 @@ public sealed class ServerLauncher(string logDirectory) : IAsyncDisposable
         }
     }
 }
+
+/// <summary>A server the tool was asked to start exited or never answered its health check.</summary>
+public sealed class ServerStartException(string message) : Exception(message);
