@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.SignalR.Client;
 using Notifications.Client;
 using Notifications.Tests.Infrastructure;
 
@@ -46,10 +45,7 @@ public sealed class ClientReconnectTests(SqliteServiceFixture service) : IClassF
 
             // Another connection of the user sees the live pushes: once it has all three, server B has pushed them,
             // while the SDK client was provably not connected.
-            await using var witness = new HubClient(new HubConnectionBuilder()
-                .WithUrl(new Uri(serverB.BaseUri, "hubs/notifications"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.For(user)))
-                .Build());
-            await witness.StartAsync();
+            await using var witness = await serverB.ConnectAsync(user);
             long[] missed = [await SendAsync(serverB, user, "missed 1"), await SendAsync(serverB, user, "missed 2"), await SendAsync(serverB, user, "missed 3")];
             var pushed = new HashSet<long>();
             while (!pushed.IsSupersetOf(missed))

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using Microsoft.AspNetCore.SignalR.Client;
 using Notifications.Api.Inbox;
 using Notifications.Tests.Infrastructure;
 using Npgsql;
@@ -52,7 +51,7 @@ public sealed class CrashRecoveryTests
 
         await using var restarted = new ServiceProcess(Settings(connectionString, holdPushes: false));
         await restarted.StartAsync();
-        await using var hub = await ConnectAsync(restarted, user);
+        await using var hub = await restarted.ConnectAsync(user);
         Assert.True(
             (await OutboxAsync(connectionString)).All(e => e.Unclaimed),
             $"The restarted process took over before the client connected (sweep interval {RestartSweepIntervalSeconds} s too short for this machine).");
@@ -166,15 +165,6 @@ public sealed class CrashRecoveryTests
     private static async Task<HubClient> StartAndConnectAsync(ServiceProcess process, string user)
     {
         await process.StartAsync();
-        return await ConnectAsync(process, user);
-    }
-
-    private static async Task<HubClient> ConnectAsync(ServiceProcess process, string user)
-    {
-        var client = new HubClient(new HubConnectionBuilder()
-            .WithUrl(new Uri(process.BaseUri, "hubs/notifications"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.For(user)))
-            .Build());
-        await client.StartAsync();
-        return client;
+        return await process.ConnectAsync(user);
     }
 }

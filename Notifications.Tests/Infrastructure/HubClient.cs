@@ -25,6 +25,17 @@ public sealed class HubClient : IAsyncDisposable
 
     public HubConnection Connection { get; }
 
+    /// <summary>A connection to the hub of the service at <paramref name="baseUri"/>; the token is asked for on every (re)connect.</summary>
+    public static IHubConnectionBuilder Builder(Uri baseUri, Func<string?> token) =>
+        new HubConnectionBuilder().WithUrl(new Uri(baseUri, "hubs/notifications"), o => o.AccessTokenProvider = () => Task.FromResult(token()));
+
+    public static async Task<HubClient> ConnectAsync(IHubConnectionBuilder builder)
+    {
+        var client = new HubClient(builder.Build());
+        await client.StartAsync();
+        return client;
+    }
+
     public Task StartAsync() => Connection.StartAsync().WithTimeout(what: "the hub connection to start");
 
     public Task StopAsync() => Connection.StopAsync().WithTimeout(what: "the hub connection to stop");

@@ -92,11 +92,9 @@ public abstract class ServiceFixture : IAsyncLifetime
 
     public async Task<HubClient> ConnectWithTokenAsync(Func<string> token, Action<IHubConnectionBuilder>? configure = null)
     {
-        var builder = new HubConnectionBuilder().WithUrl(new Uri(BaseUri, "hubs/notifications"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(token()));
+        var builder = HubClient.Builder(BaseUri, token);
         configure?.Invoke(builder);
-        var client = new HubClient(builder.Build());
-        await client.StartAsync();
-        return client;
+        return await HubClient.ConnectAsync(builder);
     }
 
     /// <summary>Sends as the given user and returns the new id; fails the test on any other status.</summary>

@@ -154,6 +154,8 @@ public sealed class ServiceProcess : IAsyncDisposable
         return client;
     }
 
+    public Task<HubClient> ConnectAsync(string userId, params string[] roles) => HubClient.ConnectAsync(HubClient.Builder(BaseUri, () => TestTokens.For(userId, roles)));
+
     /// <summary>Sends as the given admin and returns the new id; fails the test on anything but 201.</summary>
     public async Task<long> SendAsync(string senderId, object request)
     {

@@ -231,9 +231,7 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
         {
             using var http = service.ClientWithToken(token);
             Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("api/notifications")).StatusCode);
-            var hub = new HubClient(new HubConnectionBuilder()
-                .WithUrl(new Uri(service.BaseUri, "hubs/notifications"), o => o.AccessTokenProvider = () => Task.FromResult(token))
-                .Build());
+            var hub = new HubClient(HubClient.Builder(service.BaseUri, () => token).Build());
             await using (hub)
             {
                 var error = await Assert.ThrowsAsync<HttpRequestException>(hub.StartAsync);

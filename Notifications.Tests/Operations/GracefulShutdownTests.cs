@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Data.Sqlite;
 using Notifications.Tests.Infrastructure;
 
@@ -24,9 +23,9 @@ public sealed class GracefulShutdownTests
             ["Shutdown:TimeoutSeconds"] = "60",
         });
         await process.StartAsync();
-        await using var hub = await ConnectAsync(process);
+        await using var hub = await process.ConnectAsync("shutdown-listener");
         var hubClosed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        hub.Closed += _ =>
+        hub.Connection.Closed += _ =>
         {
             hubClosed.TrySetResult();
             return Task.CompletedTask;
@@ -61,15 +60,6 @@ public sealed class GracefulShutdownTests
         Assert.Equal(0, process.ExitCode);
         await using var count = new SqliteCommand("""SELECT COUNT(*) FROM "Notifications" WHERE "Title" = 'in flight'""", blocker);
         Assert.Equal(1L, await count.ExecuteScalarAsync());
-    }
-
-    private static async Task<HubConnection> ConnectAsync(ServiceProcess process)
-    {
-        var connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(process.BaseUri, "hubs/notifications"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.For("shutdown-listener")))
-            .Build();
-        await connection.StartAsync().WithTimeout(what: "the hub connection");
-        return connection;
     }
 
     private static async Task<bool> AcceptsConnectionsAsync(ServiceProcess process)

@@ -83,14 +83,11 @@ public abstract class ScaleOutCluster : IAsyncLifetime
 
     /// <summary>A hub client straight on one instance; returns once the hub has put it in its groups.</summary>
     public static Task<HubClient> ConnectAsync(ServiceProcess instance, string userId, params string[] roles) =>
-        StartAsync(new HubConnectionBuilder()
-            .WithUrl(new Uri(instance.BaseUri, "hubs/notifications"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.For(userId, roles)))
-            .Build());
+        StartAsync(HubClient.Builder(instance.BaseUri, () => TestTokens.For(userId, roles)).Build());
 
     /// <summary>Like <see cref="ConnectAsync"/>, with automatic reconnect (quick retries), as real clients have it.</summary>
     public static Task<HubClient> ConnectReconnectingAsync(ServiceProcess instance, string userId) =>
-        StartAsync(new HubConnectionBuilder()
-            .WithUrl(new Uri(instance.BaseUri, "hubs/notifications"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.For(userId)))
+        StartAsync(HubClient.Builder(instance.BaseUri, () => TestTokens.For(userId))
             .WithAutomaticReconnect([TimeSpan.Zero, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2)])
             .Build());
 

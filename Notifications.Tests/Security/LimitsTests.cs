@@ -102,9 +102,7 @@ public sealed class LimitsTests(HardenedServiceFixture service) : IClassFixture<
 
     private async Task<string> RefusedConnectionReasonAsync(string user)
     {
-        var connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(service.BaseUri, "hubs/notifications"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.For(user)))
-            .Build();
+        var connection = HubClient.Builder(service.BaseUri, () => TestTokens.For(user)).Build();
         await using var hub = new HubClient(connection);
         var closed = ClosedSignal(connection);
 
