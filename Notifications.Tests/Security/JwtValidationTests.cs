@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -131,23 +130,7 @@ public sealed class JwtValidationTests(SqliteServiceFixture service) : IClassFix
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("api/notifications/unread-count").WithTimeout()).StatusCode);
     }
 
-    /// <summary>Opens the hub's WebSocket directly (no negotiate), token in the query string as browsers send it.</summary>
-    private async Task<HttpStatusCode> WebSocketStatusAsync(string token)
-    {
-        using var socket = new ClientWebSocket();
-        socket.Options.CollectHttpResponseDetails = true;
-        var uri = new UriBuilder(new Uri(service.BaseUri, "hubs/notifications")) { Scheme = "ws", Query = $"access_token={Uri.EscapeDataString(token)}" }.Uri;
-        try
-        {
-            await socket.ConnectAsync(uri, CancellationToken.None).WithTimeout(what: "the WebSocket upgrade");
-            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).WithTimeout(what: "the WebSocket close");
-        }
-        catch (WebSocketException)
-        {
-        }
-
-        return socket.HttpStatusCode;
-    }
+    private async Task<HttpStatusCode> WebSocketStatusAsync(string token) => (await RawHubSocket.OpenAsync(service.BaseUri, token)).Status;
 
     private static long Epoch(DateTime time) => new DateTimeOffset(time).ToUnixTimeSeconds();
 

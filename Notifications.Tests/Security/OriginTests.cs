@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Connections.Client;
@@ -108,8 +107,6 @@ public sealed class OriginTests(HardenedServiceFixture service) : IClassFixture<
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
-    private Uri HubUri => new(service.BaseUri, "hubs/notifications");
-
     /// <summary>The .NET client sends these headers on negotiate and on the WebSocket upgrade alike.</summary>
     private static Action<IHubConnectionBuilder> WithOrigin(string origin) =>
         builder => builder.Services.Configure<HttpConnectionOptions>(o => o.Headers["Origin"] = origin);
@@ -143,31 +140,6 @@ public sealed class OriginTests(HardenedServiceFixture service) : IClassFixture<
         Assert.Equal("Origin not allowed", problem.RootElement.GetProperty("title").GetString());
     }
 
-    /// <summary>Opens the hub's WebSocket straight away (as browsers do with skipNegotiation), optionally with an Origin.</summary>
-    private async Task<(HttpStatusCode Status, string? Handshake)> OpenHubWebSocketAsync(string? origin)
-    {
-        using var socket = new ClientWebSocket();
-        socket.Options.CollectHttpResponseDetails = true;
-        if (origin is not null)
-        {
-            socket.Options.SetRequestHeader("Origin", origin);
-        }
-
-        var token = TestTokens.For(TestUsers.New("ws", 16));
-        var uri = new UriBuilder(HubUri) { Scheme = "ws", Query = $"access_token={Uri.EscapeDataString(token)}" }.Uri;
-        try
-        {
-            await socket.ConnectAsync(uri, CancellationToken.None).WithTimeout(what: "the WebSocket upgrade");
-        }
-        catch (WebSocketException)
-        {
-            return (socket.HttpStatusCode, null);
-        }
-
-        await socket.SendAsync("{\"protocol\":\"json\",\"version\":1}\u001e"u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None).WithTimeout(what: "the handshake");
-        var buffer = new byte[1024];
-        var received = await socket.ReceiveAsync(buffer, CancellationToken.None).WithTimeout(what: "the handshake response");
-        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).WithTimeout(what: "the close");
-        return (socket.HttpStatusCode, Encoding.UTF8.GetString(buffer, 0, received.Count).TrimEnd('\u001e'));
-    }
+    private Task<(HttpStatusCode Status, string? Handshake)> OpenHubWebSocketAsync(string? origin) =>
+        RawHubSocket.OpenAsync(service.BaseUri, TestTokens.For(TestUsers.New("ws", 16)), origin);
 }
