@@ -118,6 +118,15 @@ public sealed class BrowserTab(IPage page, string name)
 
     public ILocator TestId(string testId) => Page.GetByTestId(testId);
 
+    /// <summary>
+    /// Runs a script in the page. Playwright puts no time limit on an evaluation: bounded here, a hung page fails the
+    /// step that hung, with this tab's name and <paramref name="what"/>, instead of running into the test's timeout.
+    /// </summary>
+    public Task<T> EvaluateAsync<T>(string script, string what) => Page.EvaluateAsync<T>(script).WithTimeout(BrowserFixture.Patience, $"{what} in tab {Name}");
+
+    /// <inheritdoc cref="EvaluateAsync{T}(string, string)"/>
+    public Task EvaluateAsync(string script, string what) => Page.EvaluateAsync(script).WithTimeout(BrowserFixture.Patience, $"{what} in tab {Name}");
+
     /// <summary>Signs in with the development form (POST /dev/token) and waits for the live connection.</summary>
     public async Task SignInAsync(string path, string userId, params string[] roles)
     {
@@ -133,7 +142,7 @@ public sealed class BrowserTab(IPage page, string name)
     public async Task<string> ScreenshotAsync(string fileName)
     {
         var path = Path.Combine(BrowserFixture.ScreenshotDirectory, fileName + ".png");
-        await Page.EvaluateAsync("() => window.scrollTo(0, 0)");
+        await EvaluateAsync("() => window.scrollTo(0, 0)", "the scroll to the top");
         await Page.ScreenshotAsync(new PageScreenshotOptions { Path = path, Animations = ScreenshotAnimations.Disabled });
         return path;
     }

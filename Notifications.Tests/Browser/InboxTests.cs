@@ -52,7 +52,8 @@ public sealed class InboxTests(BrowserFixture browser)
         // Had any of it become markup, an <img>, <script> or <b> element would exist (and onerror would open a dialog).
         foreach (var tab in new[] { inbox, dashboard })
         {
-            Assert.Equal(0, await tab.Page.Locator("main img, main script, main b, #panel img, #panel script, #panel b, #toasts img, #toasts script, #toasts b").CountAsync());
+            Assert.Equal(0, await tab.Page.Locator("main img, main script, main b, #panel img, #panel script, #panel b, #toasts img, #toasts script, #toasts b").CountAsync()
+                .WithTimeout(BrowserFixture.Patience, $"the count of markup elements in tab {tab.Name}"));
         }
 
         Assert.Empty(session.Dialogs);
@@ -91,7 +92,7 @@ public sealed class InboxTests(BrowserFixture browser)
 
     private static async Task AssertFitsAsync(BrowserTab tab, string what)
     {
-        var json = await tab.Page.EvaluateAsync<string>(MeasureOverflow);
+        var json = await tab.EvaluateAsync<string>(MeasureOverflow, $"measuring the {what}");
         using var measured = JsonDocument.Parse(json);
         var root = measured.RootElement;
 

@@ -92,7 +92,7 @@ public sealed partial class LiveUpdatesTests(BrowserFixture browser)
         var dashboard = await session.DashboardAsync("ops-admin", "dashboard");
 
         // A marker on the dashboard's window survives only if the page is never reloaded.
-        await dashboard.Page.EvaluateAsync("() => { window.sameDocument = true; }");
+        await dashboard.EvaluateAsync("() => { window.sameDocument = true; }", "the same-document marker");
         var id = await dashboard.SendAsync(new Compose("order.shipped", "Your order 1234 shipped")
         {
             Body = "It arrives on Thursday.",
@@ -111,7 +111,7 @@ public sealed partial class LiveUpdatesTests(BrowserFixture browser)
         await Expect(row.GetByTestId("funnel-read")).ToHaveTextAsync("1");
         await Expect(row.GetByTestId("funnel-seen")).ToHaveTextAsync("1");
         await Expect(row).ToHaveAttributeAsync("data-read", "1");
-        Assert.True(await dashboard.Page.EvaluateAsync<bool>("() => window.sameDocument === true"), "The dashboard reloaded to show the read.");
+        Assert.True(await dashboard.EvaluateAsync<bool>("() => window.sameDocument === true", "reading the same-document marker"), "The dashboard reloaded to show the read.");
 
         // The live connection count includes at least this inbox and the dashboard's own connection.
         await Expect(dashboard.TestId("connections-count")).ToHaveAttributeAsync("data-value", AtLeastTwo());
