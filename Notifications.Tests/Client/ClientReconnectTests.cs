@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Notifications.Client;
 using Notifications.Tests.Infrastructure;
 
@@ -20,7 +21,7 @@ public sealed class ClientReconnectTests(SqliteServiceFixture service) : IClassF
         };
         var user = TestUsers.New("olga");
         var tokens = new TokenSource(user);
-        var logs = new CapturedLogs();
+        var logs = new CapturedLogs(LogLevel.Debug);
         await using var serverA = new ServiceProcess(settings);
         await using var serverB = new ServiceProcess(settings, serverA.Port);
         try
@@ -63,18 +64,18 @@ public sealed class ClientReconnectTests(SqliteServiceFixture service) : IClassF
             var live = await client.ReceiveThroughAsync(afterReconnect);
 
             long[] expected = [beforeCrash, .. missed, afterReconnect];
-            Assert.True(expected.SequenceEqual(client.DeliveredIds), $"Raised {string.Join(",", client.DeliveredIds)}, expected {string.Join(",", expected)}. Client log:\n{logs}");
+            Assert.True(expected.SequenceEqual(client.DeliveredIds), $"Raised {string.Join(",", client.DeliveredIds)}, expected {string.Join(",", expected)}. Client log:\n{logs.Lines("Notifications.Client")}");
             Assert.Equal(missed, caughtUp.Select(n => n.Id));
             Assert.Equal([afterReconnect], live.Select(n => n.Id));
             Assert.Equal(afterReconnect, client.Client.Cursor);
 
             // The catch-up re-fetched the id received just before the drop (reorder window) and dropped it as a duplicate.
-            Assert.Contains(logs.Entries, e => e.Event.Id == 2 && e.Message.Contains($" {beforeCrash}:", StringComparison.Ordinal));
+            Assert.Contains(logs.Entries, e => e.Event.Id == 2 && e.Text.Contains($" {beforeCrash}:", StringComparison.Ordinal));
 
             Assert.True(tokens.Calls > callsBeforeCrash, "the reconnect asked the token provider again");
             Assert.Equal(tokens.Issued.Count, tokens.Issued.Distinct().Count());
-            Assert.DoesNotContain(logs.Entries, e => tokens.Issued.Any(t => e.Message.Contains(t, StringComparison.Ordinal)));
-            Assert.DoesNotContain(logs.Entries, e => e.Message.Contains("missed 1", StringComparison.Ordinal));
+            Assert.DoesNotContain(logs.Entries, e => tokens.Issued.Any(t => e.Text.Contains(t, StringComparison.Ordinal)));
+            Assert.DoesNotContain(logs.Entries, e => e.Text.Contains("missed 1", StringComparison.Ordinal));
         }
         finally
         {

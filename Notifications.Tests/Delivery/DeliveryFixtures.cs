@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,38 +18,6 @@ public sealed class TestClock : TimeProvider
     public void Advance(TimeSpan by) => Interlocked.Add(ref offsetTicks, by.Ticks);
 }
 
-public sealed record CapturedLog(string Category, LogLevel Level, string Message, Exception? Exception);
-
-/// <summary>Every log entry the app writes, kept in memory so a test can assert that nothing went wrong quietly.</summary>
-public sealed class LogCapture : ILoggerProvider
-{
-    private readonly ConcurrentQueue<CapturedLog> entries = new();
-
-    public IReadOnlyList<CapturedLog> Entries => [.. entries];
-
-    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, entries);
-
-    public void Dispose()
-    {
-    }
-
-    private sealed class Logger(string category, ConcurrentQueue<CapturedLog> entries) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (IsEnabled(logLevel))
-            {
-                entries.Enqueue(new CapturedLog(category, logLevel, formatter(state, exception), exception));
-            }
-        }
-    }
-}
-
 /// <summary>
 /// The app in process on real Kestrel, with a movable clock and captured logs. Tokens here live long enough
 /// (issued a day ago, valid for 400 days) to stay valid whichever clock the token validation reads.
@@ -63,7 +30,7 @@ public abstract class DeliveryFixture : ServiceFixture
 
     public TestClock Clock { get; } = new();
 
-    public LogCapture Logs { get; } = new();
+    public CapturedLogs Logs { get; } = new();
 
     public string ConnectionString { get; private set; } = string.Empty;
 

@@ -18,7 +18,7 @@ public sealed class PrivatePostgresFixture : ServiceFixture, IAsyncLifetime
 {
     public PostgresServer Server { get; private set; } = null!;
 
-    public LogCapture Logs { get; } = new();
+    public CapturedLogs Logs { get; } = new();
 
     public override string ProviderName => "Postgres";
 
