@@ -33,23 +33,25 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
         var take = NotificationLimits.ClampInbox(limit);
         var watermark = await WatermarkAsync(viewer.UserId, cancellationToken);
         var upTo = watermark?.UpToId ?? 0;
-        var rows = WithReceipts(viewer);
-        if (before is { } b)
+        var userId = viewer.UserId;
+        var now = time.GetUtcNow().UtcDateTime;
+        IQueryable<Notification> Candidates()
         {
-            rows = rows.Where(x => x.Notification.Id < b);
+            var rows = Live(now);
+            if (!includeArchived)
+            {
+                rows = rows.Where(n => !db.Receipts.Any(r => r.UserId == userId && r.NotificationId == n.Id && r.ArchivedAt != null));
+            }
+
+            if (unreadOnly)
+            {
+                rows = rows.Where(n => !db.Receipts.Any(r => r.UserId == userId && r.NotificationId == n.Id && r.ReadAt != null));
+            }
+
+            return rows;
         }
 
-        if (!includeArchived)
-        {
-            rows = rows.Where(x => x.Receipt == null || x.Receipt.ArchivedAt == null);
-        }
-
-        if (unreadOnly)
-        {
-            rows = rows.Where(x => x.Notification.Id > upTo && (x.Receipt == null || x.Receipt.ReadAt == null));
-        }
-
-        var page = await rows.OrderByDescending(x => x.Notification.Id).Take(take + 1).ToListAsync(cancellationToken);
+        var page = await PageRowsAsync(viewer, Candidates, new IdRange(unreadOnly ? upTo : null, before), newestFirst: true, take + 1, cancellationToken);
         var items = page.Take(take).Select(x => ToDto(x, watermark)).ToList();
         var hasMore = page.Count > take;
         return new InboxPage(items, hasMore, hasMore ? items[^1].Id : null);
@@ -59,11 +61,8 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
     {
         var take = NotificationLimits.ClampSync(limit);
         var watermark = await WatermarkAsync(viewer.UserId, cancellationToken);
-        var page = await WithReceipts(viewer)
-            .Where(x => x.Notification.Id > after)
-            .OrderBy(x => x.Notification.Id)
-            .Take(take + 1)
-            .ToListAsync(cancellationToken);
+        var now = time.GetUtcNow().UtcDateTime;
+        var page = await PageRowsAsync(viewer, () => Live(now), new IdRange(after, null), newestFirst: false, take + 1, cancellationToken);
         var items = page.Take(take).Select(x => ToDto(x, watermark)).ToList();
         return new SyncPage(items, page.Count > take, items.Count > 0 ? items[^1].Id : after);
     }
@@ -75,9 +74,9 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
     }
 
     /// <summary>
-    /// Counted in two parts, each from an index instead of testing every stored notification against the audience:
-    /// broadcasts are one range of the covering (Everyone, Id, RetractedAt, ExpiresAt) index past the watermark, and
-    /// the rest are the few audience rows naming this user, their roles or their groups, de-duplicated.
+    /// Counted in two parts, each from indexes instead of testing every stored notification against the audience:
+    /// broadcasts from the bucket counts (see <see cref="UnreadBroadcastsAsync"/>), and the rest from the audience
+    /// rows naming this user, their roles or their groups, de-duplicated.
     /// </summary>
     public async Task<int> UnreadCountAsync(Viewer viewer, CancellationToken cancellationToken)
     {
@@ -88,9 +87,7 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
         var live = db.Notifications.AsNoTracking().Where(n => n.Id > upTo && n.RetractedAt == null && (n.ExpiresAt == null || n.ExpiresAt > now));
         var done = db.Receipts.Where(r => r.UserId == userId && (r.ReadAt != null || r.ArchivedAt != null));
 
-        var broadcasts = await live
-            .Where(n => n.Everyone && !done.Any(r => r.NotificationId == n.Id))
-            .CountAsync(cancellationToken);
+        var broadcasts = await UnreadBroadcastsAsync(userId, upTo, now, cancellationToken);
 
         var addressed = from a in db.NotificationAudience
                         where a.Kind == AudienceKind.User && a.Value == userId
@@ -122,12 +119,87 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
         return broadcasts + targeted;
     }
 
+    /// <summary>
+    /// Live broadcasts after the watermark that the user has not read or archived, in one statement (one snapshot):
+    /// the stored broadcasts after it (whole <see cref="BroadcastBucket"/> rows, plus the partial block the watermark
+    /// falls in), minus the retracted and the expired ones (few, found by index), minus the user's own receipts.
+    /// The cost grows with the number of buckets and the user's receipts, not with the broadcasts stored.
+    /// </summary>
+    private async Task<int> UnreadBroadcastsAsync(string userId, long upTo, DateTime now, CancellationToken cancellationToken)
+    {
+        var bucket = BroadcastBucket.Of(upTo);
+        var bucketEnd = (bucket + 1) * BroadcastBucket.IdsPerBucket;
+        var everyone = true;
+        var count = await db.Database.SqlQuery<long>(
+            $"""
+            SELECT
+                COALESCE((SELECT SUM(b."Count") FROM "BroadcastBuckets" AS b WHERE b."Bucket" > {bucket}), 0)
+                + (SELECT COUNT(*) FROM "Notifications" AS n WHERE n."Everyone" = {everyone} AND n."Id" > {upTo} AND n."Id" < {bucketEnd})
+                - (SELECT COUNT(*) FROM "Notifications" AS n WHERE n."Everyone" = {everyone} AND n."RetractedAt" IS NOT NULL AND n."Id" > {upTo})
+                - (SELECT COUNT(*) FROM "Notifications" AS n
+                   WHERE n."ExpiresAt" <= {now} AND n."Everyone" = {everyone} AND n."RetractedAt" IS NULL AND n."Id" > {upTo})
+                - (SELECT COUNT(*) FROM "Receipts" AS r INNER JOIN "Notifications" AS n ON n."Id" = r."NotificationId"
+                   WHERE r."UserId" = {userId} AND (r."ReadAt" IS NOT NULL OR r."ArchivedAt" IS NOT NULL)
+                     AND n."Everyone" = {everyone} AND n."Id" > {upTo} AND n."RetractedAt" IS NULL AND (n."ExpiresAt" IS NULL OR n."ExpiresAt" > {now}))
+                AS "Value"
+            """).SingleAsync(cancellationToken);
+        return checked((int)count);
+    }
+
     /// <summary>The subset of <paramref name="ids"/> the viewer may see; the rest are ignored by callers.</summary>
     public async Task<List<long>> VisibleIdsAsync(Viewer viewer, IReadOnlyCollection<long> ids, CancellationToken cancellationToken)
     {
         var wanted = ids.Where(id => id > 0).Distinct().ToArray();
         return wanted.Length == 0 ? [] : await Visible(viewer).Where(n => wanted.Contains(n.Id)).Select(n => n.Id).ToListAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// One page of what the viewer may see among <paramref name="candidates"/>, in id order. Each part of the audience
+    /// is its own index range, cut at <paramref name="count"/>: broadcasts from the (Everyone, Id) index, the rest from
+    /// the audience rows naming this user, each of their roles and each of their groups. So a page costs a few short
+    /// range reads whatever else the store holds; testing stored notifications one by one against the audience
+    /// costs as many probes as there are notifications for other people between two of the viewer's.
+    /// </summary>
+    private async Task<List<Row>> PageRowsAsync(
+        Viewer viewer, Func<IQueryable<Notification>> candidates, IdRange range, bool newestFirst, int count, CancellationToken cancellationToken)
+    {
+        var userId = viewer.UserId;
+        var memberships = await db.GroupMembers.AsNoTracking()
+            .Where(m => m.UserId == userId)
+            .Select(m => new { m.GroupName, m.JoinedAt })
+            .ToListAsync(cancellationToken);
+
+        IQueryable<long> FirstIds(IQueryable<long> ids) => (newestFirst ? ids.OrderByDescending(id => id) : ids.OrderBy(id => id)).Take(count);
+
+        // The range bounds the audience rows too: the database does not carry an inequality across the join by itself.
+        IQueryable<long> Addressed(AudienceKind kind, string value, DateTime? joinedAt = null) => FirstIds(
+            from a in range.Apply(db.NotificationAudience.Where(a => a.Kind == kind && a.Value == value))
+            join n in candidates() on a.NotificationId equals n.Id
+            where joinedAt == null || n.CreatedAt >= joinedAt
+            select a.NotificationId);
+
+        var ids = FirstIds(range.Apply(candidates().Where(n => n.Everyone)).Select(n => n.Id)).Union(Addressed(AudienceKind.User, userId));
+        foreach (var role in viewer.Roles)
+        {
+            ids = ids.Union(Addressed(AudienceKind.Role, role));
+        }
+
+        foreach (var membership in memberships)
+        {
+            ids = ids.Union(Addressed(AudienceKind.Group, membership.GroupName, membership.JoinedAt));
+        }
+
+        var rows = from id in FirstIds(ids)
+                   join n in db.Notifications.AsNoTracking() on id equals n.Id
+                   join r in db.Receipts.Where(r => r.UserId == userId) on n.Id equals r.NotificationId into receipts
+                   from r in receipts.DefaultIfEmpty()
+                   select new Row { Notification = n, Receipt = r };
+        var page = await rows.ToListAsync(cancellationToken);
+        return newestFirst ? [.. page.OrderByDescending(x => x.Notification.Id)] : [.. page.OrderBy(x => x.Notification.Id)];
+    }
+
+    private IQueryable<Notification> Live(DateTime now) =>
+        db.Notifications.AsNoTracking().Where(n => n.RetractedAt == null && (n.ExpiresAt == null || n.ExpiresAt > now));
 
     private IQueryable<Row> WithReceipts(Viewer viewer)
     {
@@ -141,6 +213,30 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
     private static NotificationDto ToDto(Row row, ReadWatermark? watermark) =>
         NotificationDto.From(row.Notification, ReadState.Resolve(
             row.Notification.Id, watermark?.UpToId ?? 0, watermark?.ReadAt, row.Receipt?.ReadAt, row.Receipt?.SeenAt, row.Receipt?.ArchivedAt));
+
+    /// <summary>Ids strictly between <see cref="Above"/> and <see cref="Below"/>; a missing bound is open.</summary>
+    private sealed record IdRange(long? Above, long? Below)
+    {
+        public IQueryable<Notification> Apply(IQueryable<Notification> rows)
+        {
+            if (Above is { } above)
+            {
+                rows = rows.Where(n => n.Id > above);
+            }
+
+            return Below is { } below ? rows.Where(n => n.Id < below) : rows;
+        }
+
+        public IQueryable<NotificationAudience> Apply(IQueryable<NotificationAudience> rows)
+        {
+            if (Above is { } above)
+            {
+                rows = rows.Where(a => a.NotificationId > above);
+            }
+
+            return Below is { } below ? rows.Where(a => a.NotificationId < below) : rows;
+        }
+    }
 
     private sealed class Row
     {

@@ -86,7 +86,14 @@ public sealed class RetentionCleaner(
                 await DeleteInChunksAsync(db.Receipts.Where(r => ids.Contains(r.NotificationId)).OrderBy(r => r.NotificationId).ThenBy(r => r.UserId));
                 await DeleteInChunksAsync(db.NotificationAudience.Where(a => ids.Contains(a.NotificationId)).OrderBy(a => a.NotificationId).ThenBy(a => a.Kind).ThenBy(a => a.Value));
                 await DeleteInChunksAsync(db.Outbox.Where(o => ids.Contains(o.NotificationId)).OrderBy(o => o.Id));
+
+                // The broadcasts leave their bucket counts in the same transaction as their rows, so the unread count
+                // never sees one without the other.
+                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+                var broadcasts = await db.Notifications.Where(n => ids.Contains(n.Id) && n.Everyone).Select(n => n.Id).ToListAsync(cancellationToken);
+                await db.UncountBroadcastsAsync(broadcasts, cancellationToken);
                 total += Count(await db.Notifications.Where(n => ids.Contains(n.Id)).ExecuteDeleteAsync(cancellationToken));
+                await transaction.CommitAsync(cancellationToken);
             }
         }
 

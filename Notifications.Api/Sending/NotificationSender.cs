@@ -130,6 +130,7 @@ public sealed class NotificationSender(
                 {
                     var lease = new OutboxLease(now, now.AddSeconds(outbox.Value.LeaseSeconds), instance.Id);
                     outboxIds = await db.InsertSendsAsync([.. inserted.Select(s => s.Notification)], lease, cancellationToken);
+                    await db.CountBroadcastsAsync(inserted.Where(s => s.Notification.Everyone).Select(s => s.Notification.Id), cancellationToken);
                     await HoldForFaultTestAsync(cancellationToken);
                 }
 

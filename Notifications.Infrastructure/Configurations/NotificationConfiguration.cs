@@ -26,6 +26,10 @@ internal sealed class NotificationConfiguration : IEntityTypeConfiguration<Notif
         // Broadcasts: the inbox and sync scan "everyone" notifications by id, and the unread count counts them. The
         // liveness columns make it covering, so counting a range of broadcasts never reads the table itself.
         builder.HasIndex(n => new { n.Everyone, n.Id, n.RetractedAt, n.ExpiresAt });
+
+        // The unread count takes retracted broadcasts off the bucket sums (see BroadcastBucket): these are few, and
+        // this finds them without reading every broadcast.
+        builder.HasIndex(n => new { n.Everyone, n.RetractedAt });
         builder.HasIndex(n => new { n.SenderId, n.IdempotencyKey }).IsUnique();
         builder.HasIndex(n => n.CreatedAt);
         builder.HasIndex(n => n.ExpiresAt);

@@ -24,6 +24,8 @@ public abstract class NotificationsDbContext(DbContextOptions options) : DbConte
 
     public DbSet<OutboxEntry> Outbox => Set<OutboxEntry>();
 
+    public DbSet<BroadcastBucket> BroadcastBuckets => Set<BroadcastBucket>();
+
     /// <summary>
     /// Serializes sending transactions so that notification ids become visible in id order: a client that
     /// syncs after the highest id it has seen can then never skip one that commits later with a lower id.
@@ -50,6 +52,38 @@ public abstract class NotificationsDbContext(DbContextOptions options) : DbConte
         Outbox.AddRange(entries);
         await SaveChangesAsync(cancellationToken);
         return [.. entries.Select(e => e.Id)];
+    }
+
+    /// <summary>
+    /// Adds newly inserted broadcasts to their <see cref="BroadcastBucket"/> rows. Call in the send transaction, after
+    /// <see cref="AcquireSendOrderLockAsync"/>: only senders create bucket rows, so the lock makes "update, else insert"
+    /// safe, and retention's concurrent subtractions are single atomic updates.
+    /// </summary>
+    public async Task CountBroadcastsAsync(IEnumerable<long> broadcastIds, CancellationToken cancellationToken)
+    {
+        foreach (var block in broadcastIds.GroupBy(BroadcastBucket.Of))
+        {
+            var bucket = block.Key;
+            var added = (long)block.Count();
+            var updated = await BroadcastBuckets.Where(b => b.Bucket == bucket)
+                .ExecuteUpdateAsync(s => s.SetProperty(b => b.Count, b => b.Count + added), cancellationToken);
+            if (updated == 0)
+            {
+                await Database.ExecuteSqlAsync($"INSERT INTO \"BroadcastBuckets\" (\"Bucket\", \"Count\") VALUES ({bucket}, {added})", cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>Takes broadcasts about to be deleted off their bucket rows; call in the deleting transaction.</summary>
+    public async Task UncountBroadcastsAsync(IEnumerable<long> broadcastIds, CancellationToken cancellationToken)
+    {
+        foreach (var block in broadcastIds.GroupBy(BroadcastBucket.Of))
+        {
+            var bucket = block.Key;
+            var removed = (long)block.Count();
+            await BroadcastBuckets.Where(b => b.Bucket == bucket)
+                .ExecuteUpdateAsync(s => s.SetProperty(b => b.Count, b => b.Count - removed), cancellationToken);
+        }
     }
 
     /// <summary>

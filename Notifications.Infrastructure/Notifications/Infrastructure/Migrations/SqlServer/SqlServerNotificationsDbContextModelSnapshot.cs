@@ -22,6 +22,19 @@ namespace Notifications.Infrastructure.Migrations.SqlServer
 
             SqlServerModelBuilderExtensions.UseIdentityColumns(modelBuilder);
 
+            modelBuilder.Entity("Notifications.Infrastructure.Data.BroadcastBucket", b =>
+                {
+                    b.Property<long>("Bucket")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Bucket");
+
+                    b.ToTable("BroadcastBuckets", (string)null);
+                });
+
             modelBuilder.Entity("Notifications.Infrastructure.Data.GroupMember", b =>
                 {
                     b.Property<string>("GroupName")
@@ -100,6 +113,8 @@ namespace Notifications.Infrastructure.Migrations.SqlServer
                     b.HasIndex("CreatedAt");
 
                     b.HasIndex("ExpiresAt");
+
+                    b.HasIndex("Everyone", "RetractedAt");
 
                     b.HasIndex("SenderId", "IdempotencyKey")
                         .IsUnique()

@@ -17,6 +17,19 @@ namespace Notifications.Infrastructure.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
+            modelBuilder.Entity("Notifications.Infrastructure.Data.BroadcastBucket", b =>
+                {
+                    b.Property<long>("Bucket")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Bucket");
+
+                    b.ToTable("BroadcastBuckets", (string)null);
+                });
+
             modelBuilder.Entity("Notifications.Infrastructure.Data.GroupMember", b =>
                 {
                     b.Property<string>("GroupName")
@@ -93,6 +106,8 @@ namespace Notifications.Infrastructure.Migrations.Sqlite
                     b.HasIndex("CreatedAt");
 
                     b.HasIndex("ExpiresAt");
+
+                    b.HasIndex("Everyone", "RetractedAt");
 
                     b.HasIndex("SenderId", "IdempotencyKey")
                         .IsUnique();
