@@ -60,6 +60,16 @@ public sealed class PostgresBulkSeeder(string connectionString) : BulkSeeder
             AddWritten(rows);
         }
 
+        // The service keeps a tally of broadcasts per block of 4096 ids (BroadcastBuckets) in step with every send;
+        // rows written here bypass it, so they are added to it here, in the same transaction.
+        await ExecuteAsync(connection, transaction, """
+            INSERT INTO "BroadcastBuckets" ("Bucket", "Count")
+            SELECT "Id" / 4096, COUNT(*) FROM "Notifications" WHERE "Everyone" AND "Id" BETWEEN @first AND @last GROUP BY "Id" / 4096
+            ON CONFLICT ("Bucket") DO UPDATE SET "Count" = "BroadcastBuckets"."Count" + excluded."Count"
+            """,
+            ct,
+            ("first", firstId), ("last", lastId));
+
         // The same forward-only upsert as the service's read-all, for users that already have a watermark.
         var upTo = shape.FirstHalf > 0
             ? firstId + shape.FirstHalf - 1
