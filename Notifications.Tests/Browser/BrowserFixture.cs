@@ -39,12 +39,7 @@ public sealed class BrowserFixture : IAsyncLifetime
             throw new InvalidOperationException($"Browser tests need Debian's chromium at {ChromiumPath} (apt-get install -y chromium).");
         }
 
-        Server = new ServiceProcess(new Dictionary<string, string?>
-        {
-            ["ASPNETCORE_ENVIRONMENT"] = "Development",
-            ["Database:Provider"] = "Sqlite",
-            ["ConnectionStrings:Notifications"] = $"Data Source={Path.Combine(directory, "notifications.db")}",
-        });
+        Server = new ServiceProcess(DatabaseSettings.Sqlite(Path.Combine(directory, "notifications.db"), new() { ["ASPNETCORE_ENVIRONMENT"] = "Development" }));
         var starting = Server.StartAsync(TimeSpan.FromSeconds(90));
 
         // Expectations poll until this limit instead of sleeping; actions (click, fill, goto) use the context default.

@@ -14,11 +14,7 @@ public sealed class ClientReconnectTests(SqliteServiceFixture service) : IClassF
     public async Task Reconnect_after_a_server_crash_delivers_each_missed_notification_exactly_once()
     {
         var directory = Directory.CreateTempSubdirectory("notifications-client-").FullName;
-        var settings = new Dictionary<string, string?>
-        {
-            ["Database:Provider"] = "Sqlite",
-            ["ConnectionStrings:Notifications"] = $"Data Source={Path.Combine(directory, "n.db")}",
-        };
+        var settings = DatabaseSettings.Sqlite(Path.Combine(directory, "n.db"));
         var user = TestUsers.New("olga");
         var tokens = new TokenSource(user);
         var logs = new CapturedLogs(LogLevel.Debug);

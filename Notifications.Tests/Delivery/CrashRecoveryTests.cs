@@ -15,16 +15,14 @@ public sealed class CrashRecoveryTests
     // The restarted instance sweeps only after this long, so the test's client is surely connected by then.
     private const string RestartSweepIntervalSeconds = "8";
 
-    private static Dictionary<string, string?> Settings(string connectionString, bool holdPushes, string sweepIntervalSeconds = RestartSweepIntervalSeconds) => new()
+    private static Dictionary<string, string?> Settings(string connectionString, bool holdPushes, string sweepIntervalSeconds = RestartSweepIntervalSeconds) => DatabaseSettings.Postgres(connectionString, new()
     {
-        ["Database:Provider"] = "Postgres",
-        ["ConnectionStrings:Notifications"] = connectionString,
         ["Outbox:FaultHoldPushes"] = holdPushes ? "true" : "false",
         // The crashing process's entries expire at once; a sweeper's claim lasts long enough that no other
         // instance re-claims it while it pushes, even on a busy machine.
         ["Outbox:LeaseSeconds"] = holdPushes ? "1" : "15",
         ["Outbox:SweepIntervalSeconds"] = sweepIntervalSeconds,
-    };
+    });
 
     [Fact]
     public async Task A_send_committed_by_a_process_killed_before_its_push_is_pushed_after_restart_and_was_in_the_inbox_all_along()

@@ -43,11 +43,7 @@ public abstract class DeliveryFixture : ServiceFixture
         ConnectionString = OnPostgres
             ? await (await PostgresServer.SharedAsync()).CreateDatabaseAsync()
             : $"Data Source={Path.Combine(SqliteDirectory, "notifications.db")}";
-        return new Dictionary<string, string?>
-        {
-            ["Database:Provider"] = ProviderName,
-            ["ConnectionStrings:Notifications"] = ConnectionString,
-        };
+        return DatabaseSettings.For(ProviderName, ConnectionString);
     }
 
     protected override void ConfigureServices(IServiceCollection services)

@@ -42,11 +42,7 @@ public sealed class PrivatePostgresFixture : ServiceFixture, IAsyncLifetime
         var database = new NpgsqlConnectionStringBuilder(connectionString).Database;
         await using var command = new NpgsqlCommand($"ALTER DATABASE \"{database}\" SET synchronous_commit = on", admin);
         await command.ExecuteNonQueryAsync();
-        return new Dictionary<string, string?>
-        {
-            ["Database:Provider"] = "Postgres",
-            ["ConnectionStrings:Notifications"] = connectionString,
-        };
+        return DatabaseSettings.Postgres(connectionString);
     }
 
     async Task IAsyncLifetime.DisposeAsync()

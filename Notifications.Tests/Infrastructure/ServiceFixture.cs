@@ -147,11 +147,8 @@ public sealed class SqliteServiceFixture : ServiceFixture
 
     private string DatabaseDirectory => OwnTempDirectory("notifications-sqlite-");
 
-    protected override Task<Dictionary<string, string?>> DatabaseSettingsAsync() => Task.FromResult(new Dictionary<string, string?>
-    {
-        ["Database:Provider"] = "Sqlite",
-        ["ConnectionStrings:Notifications"] = $"Data Source={Path.Combine(DatabaseDirectory, "notifications.db")}",
-    });
+    protected override Task<Dictionary<string, string?>> DatabaseSettingsAsync() =>
+        Task.FromResult(DatabaseSettings.Sqlite(Path.Combine(DatabaseDirectory, "notifications.db")));
 }
 
 public sealed class PostgresServiceFixture : ServiceFixture
@@ -161,10 +158,6 @@ public sealed class PostgresServiceFixture : ServiceFixture
     protected override async Task<Dictionary<string, string?>> DatabaseSettingsAsync()
     {
         var server = await PostgresServer.SharedAsync();
-        return new Dictionary<string, string?>
-        {
-            ["Database:Provider"] = "Postgres",
-            ["ConnectionStrings:Notifications"] = await server.CreateDatabaseAsync(),
-        };
+        return DatabaseSettings.Postgres(await server.CreateDatabaseAsync());
     }
 }

@@ -15,13 +15,11 @@ public sealed class DevelopmentModeTests(SqliteServiceFixture service) : IClassF
     public async Task Development_generates_a_key_mints_working_dev_tokens_and_serves_the_Scalar_UI()
     {
         var directory = Directory.CreateTempSubdirectory("notifications-dev-").FullName;
-        await using var process = new ServiceProcess(new()
+        await using var process = new ServiceProcess(DatabaseSettings.Sqlite(Path.Combine(directory, "n.db"), new()
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["Auth:SigningKey"] = "",
-            ["Database:Provider"] = "Sqlite",
-            ["ConnectionStrings:Notifications"] = $"Data Source={Path.Combine(directory, "n.db")}",
-        });
+        }));
         await process.StartAsync();
         using var http = new HttpClient { BaseAddress = process.BaseUri, Timeout = Timeouts.Default };
 

@@ -15,13 +15,11 @@ public sealed class GracefulShutdownTests
     public async Task SIGTERM_stops_accepting_lets_the_in_flight_send_finish_and_exits_0()
     {
         var database = Path.Combine(Directory.CreateTempSubdirectory("notifications-shutdown-").FullName, "n.db");
-        await using var process = new ServiceProcess(new()
+        await using var process = new ServiceProcess(DatabaseSettings.Sqlite(database, new()
         {
-            ["Database:Provider"] = "Sqlite",
-            ["ConnectionStrings:Notifications"] = $"Data Source={database}",
             ["Logging:LogLevel:Notifications.Requests"] = "Debug",
             ["Shutdown:TimeoutSeconds"] = "60",
-        });
+        }));
         await process.StartAsync();
         await using var hub = await process.ConnectAsync("shutdown-listener");
         var hubClosed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -19,17 +19,15 @@ public sealed class LogHygieneTests
     public async Task Logs_metrics_and_traces_contain_no_tokens_query_strings_or_message_text()
     {
         var directory = Directory.CreateTempSubdirectory("notifications-logs-").FullName;
-        await using var process = new ServiceProcess(new()
+        await using var process = new ServiceProcess(DatabaseSettings.Sqlite(Path.Combine(directory, "n.db"), new()
         {
-            ["Database:Provider"] = "Sqlite",
-            ["ConnectionStrings:Notifications"] = $"Data Source={Path.Combine(directory, "n.db")}",
             ["Logging:LogLevel:Default"] = "Debug",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Debug",
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Debug",
             ["Logging:Console:LogLevel:Default"] = "Trace",
             ["Telemetry:Exporter"] = "console",
             ["Telemetry:MetricExportIntervalSeconds"] = "1",
-        });
+        }));
         await process.StartAsync();
         var user = TestUsers.New("logs");
         var tokens = new List<string>();

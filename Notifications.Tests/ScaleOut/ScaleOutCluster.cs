@@ -129,10 +129,8 @@ public abstract class ScaleOutCluster : IAsyncLifetime
         return client;
     }
 
-    private Dictionary<string, string?> Settings(string connectionString, bool migrate) => new()
+    private Dictionary<string, string?> Settings(string connectionString, bool migrate) => DatabaseSettings.Postgres(connectionString, new()
     {
-        ["Database:Provider"] = "Postgres",
-        ["ConnectionStrings:Notifications"] = connectionString,
         ["Database:MigrateOnStartup"] = migrate ? "true" : "false",
         ["Redis:Configuration"] = Redis.Configuration,
         ["Logging:LogLevel:Default"] = "Warning",
@@ -140,7 +138,7 @@ public abstract class ScaleOutCluster : IAsyncLifetime
         ["Logging:LogLevel:Notifications"] = "Information",
         ["Logging:LogLevel:Notifications.Requests"] = "Warning",
         ["Logging:LogLevel:Microsoft.AspNetCore.SignalR.StackExchangeRedis"] = "Information",
-    };
+    });
 }
 
 public sealed class CrossInstanceCluster : ScaleOutCluster

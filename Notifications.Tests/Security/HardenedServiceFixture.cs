@@ -25,9 +25,6 @@ public sealed class HardenedServiceFixture : ServiceFixture
         ["RateLimit:HubInvocationsPerMinute"] = HubInvocationsPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
-    protected override Task<Dictionary<string, string?>> DatabaseSettingsAsync() => Task.FromResult(new Dictionary<string, string?>
-    {
-        ["Database:Provider"] = "Sqlite",
-        ["ConnectionStrings:Notifications"] = $"Data Source={Path.Combine(DatabaseDirectory, "notifications.db")}",
-    });
+    protected override Task<Dictionary<string, string?>> DatabaseSettingsAsync() =>
+        Task.FromResult(DatabaseSettings.Sqlite(Path.Combine(DatabaseDirectory, "notifications.db")));
 }
