@@ -288,7 +288,7 @@ public abstract class GuaranteesTests(GuaranteesFixture service)
         var role = $"role-{Guid.NewGuid():N}"[..14];
         var (memberOnline, memberOffline, roleHolder) = (TestUsers.New("member"), TestUsers.New("offline"), TestUsers.New("holder"));
         using var admin = service.LongClient("admin-delivery", "admin");
-        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("api/groups", new { name = group, kind = "restricted" })).StatusCode);
+        await admin.CreateGroupAsync(group, "restricted");
         foreach (var member in new[] { memberOnline, memberOffline })
         {
             Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{group}/members/{member}", null)).StatusCode);

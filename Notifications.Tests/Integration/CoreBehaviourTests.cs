@@ -60,7 +60,7 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
         var group = $"team-{Guid.NewGuid():N}"[..16];
         var (early, late) = (TestUsers.New("early"), TestUsers.New("late"));
         using var admin = service.Client("admin-1", "admin");
-        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("api/groups", new { name = group, kind = "restricted" })).StatusCode);
+        await admin.CreateGroupAsync(group, "restricted");
         Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{group}/members/{early}", null)).StatusCode);
         await using var earlyHub = await service.ConnectAsync(early);
         await using var lateHub = await service.ConnectAsync(late);
@@ -245,7 +245,7 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
     {
         var group = $"open-{Guid.NewGuid():N}"[..16];
         using var admin = service.Client("admin-1", "admin");
-        await admin.PostAsJsonAsync("api/groups", new { name = group, kind = "open" });
+        await admin.CreateGroupAsync(group, "open");
         var user = TestUsers.New("fan");
         await using var phone = await service.ConnectAsync(user);
         await using var laptop = await service.ConnectAsync(user);
@@ -269,7 +269,7 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
     {
         var group = $"vip-{Guid.NewGuid():N}"[..14];
         using var admin = service.Client("admin-1", "admin");
-        await admin.PostAsJsonAsync("api/groups", new { name = group, kind = "restricted" });
+        await admin.CreateGroupAsync(group, "restricted");
         await using var hub = await service.ConnectAsync(TestUsers.New("pleb"));
 
         var error = await Assert.ThrowsAsync<HubException>(() => hub.InvokeAsync<SubscribeResult>("Subscribe", group));
@@ -289,7 +289,7 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
         Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync("api/notifications/read-all", null)).StatusCode);
         foreach (var group in new[] { joined, joinedLater })
         {
-            Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("api/groups", new { name = group, kind = "restricted" })).StatusCode);
+            await admin.CreateGroupAsync(group, "restricted");
         }
 
         Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{joined}/members/{user}", null)).StatusCode);
