@@ -65,12 +65,19 @@ public static class ApiExtensions
     public static WebApplication MapNotificationsApi(this WebApplication app)
     {
         app.UseMiddleware<RequestLogMiddleware>();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
+
+        // Hub WebSockets skip the error pages (nothing to render once upgraded) and authenticate in a lane of their own
+        // (see HubSocketAuthenticationMiddleware): each middleware that awaits the rest of a request is held per connection.
+        app.UseWhen(context => !HubSocketAuthenticationMiddleware.Handles(context), errors => errors.UseExceptionHandler().UseStatusCodePages());
         app.UseNotificationsRequestGuards();
         app.UseDefaultFiles();
         app.UseStaticFiles();
-        app.UseAuthentication();
+        app.UseWhen(context => !HubSocketAuthenticationMiddleware.Handles(context), authentication => authentication.UseAuthentication());
+
+        // UseAuthentication marks the builder it is called on; inside UseWhen that is the branch, and WebApplication
+        // would then add a second authentication middleware in front of everything.
+        ((IApplicationBuilder)app).Properties["__AuthenticationMiddlewareSet"] = true;
+        app.UseMiddleware<HubSocketAuthenticationMiddleware>();
         app.UseAuthorization();
         app.UseRateLimiter();
 

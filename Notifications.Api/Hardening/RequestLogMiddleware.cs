@@ -12,7 +12,7 @@ public sealed class RequestLogMiddleware(RequestDelegate next, ILoggerFactory lo
 
     private readonly ILogger logger = loggers.CreateLogger(Category);
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
 
@@ -24,20 +24,47 @@ public sealed class RequestLogMiddleware(RequestDelegate next, ILoggerFactory lo
         }
 
         var started = Stopwatch.GetTimestamp();
+        if (WebSocketUpgrade.IsRequested(context))
+        {
+            // A WebSocket request lasts as long as its connection: its line is written by a completion callback
+            // rather than by an async frame that every idle connection would keep.
+            context.Response.OnCompleted(static state => ((Finish)state).WriteAsync(), new Finish(this, context, level, started));
+            return next(context);
+        }
+
+        return LogAroundAsync(context, level, started);
+    }
+
+    private async Task LogAroundAsync(HttpContext context, LogLevel level, long started)
+    {
         try
         {
             await next(context);
         }
         finally
         {
-            // Checked first: the arguments would be boxed into an array on every request even when nothing is written.
-            var status = context.Response.StatusCode;
-            var finishedLevel = status >= StatusCodes.Status500InternalServerError ? LogLevel.Warning : level;
-            if (logger.IsEnabled(finishedLevel))
-            {
-                logger.Log(finishedLevel, "Request {Method} {Path} finished {StatusCode} in {ElapsedMilliseconds:0.0} ms",
-                    request.Method, request.Path, status, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            }
+            Finished(context, level, started);
+        }
+    }
+
+    private void Finished(HttpContext context, LogLevel level, long started)
+    {
+        // Checked first: the arguments would be boxed into an array on every request even when nothing is written.
+        var status = context.Response.StatusCode;
+        var finishedLevel = status >= StatusCodes.Status500InternalServerError ? LogLevel.Warning : level;
+        if (logger.IsEnabled(finishedLevel))
+        {
+            logger.Log(finishedLevel, "Request {Method} {Path} finished {StatusCode} in {ElapsedMilliseconds:0.0} ms",
+                context.Request.Method, context.Request.Path, status, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+    }
+
+    private sealed record Finish(RequestLogMiddleware Log, HttpContext Context, LogLevel Level, long Started)
+    {
+        public Task WriteAsync()
+        {
+            Log.Finished(Context, Level, Started);
+            return Task.CompletedTask;
         }
     }
 }

@@ -3,7 +3,8 @@ namespace Notifications.Api.Hubs;
 /// <summary>This instance's live connections by user, to move them between groups and to count them.</summary>
 public sealed class ConnectionRegistry
 {
-    private readonly Dictionary<string, HashSet<string>> byUser = new(StringComparer.Ordinal);
+    // Arrays rather than sets: almost every user has one or two connections, and this is kept per connection.
+    private readonly Dictionary<string, string[]> byUser = new(StringComparer.Ordinal);
     private readonly Lock gate = new();
     private int connections;
 
@@ -25,17 +26,20 @@ public sealed class ConnectionRegistry
     {
         lock (gate)
         {
-            if (!byUser.TryGetValue(userId, out var set))
+            if (!byUser.TryGetValue(userId, out var existing))
             {
-                byUser[userId] = set = [];
+                byUser[userId] = [connectionId];
+                connections++;
+                return 1;
             }
 
-            if (set.Add(connectionId))
+            if (Array.IndexOf(existing, connectionId) < 0)
             {
+                byUser[userId] = existing = [.. existing, connectionId];
                 connections++;
             }
 
-            return set.Count;
+            return existing.Length;
         }
     }
 
@@ -43,12 +47,16 @@ public sealed class ConnectionRegistry
     {
         lock (gate)
         {
-            if (byUser.TryGetValue(userId, out var set) && set.Remove(connectionId))
+            if (byUser.TryGetValue(userId, out var existing) && Array.IndexOf(existing, connectionId) >= 0)
             {
                 connections--;
-                if (set.Count == 0)
+                if (existing.Length == 1)
                 {
                     byUser.Remove(userId);
+                }
+                else
+                {
+                    byUser[userId] = Array.FindAll(existing, id => id != connectionId);
                 }
             }
         }
@@ -58,7 +66,7 @@ public sealed class ConnectionRegistry
     {
         lock (gate)
         {
-            return byUser.TryGetValue(userId, out var set) ? [.. set] : [];
+            return byUser.TryGetValue(userId, out var existing) ? existing : [];
         }
     }
 }
