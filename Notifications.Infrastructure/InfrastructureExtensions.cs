@@ -37,7 +37,7 @@ public static class InfrastructureExtensions
                 services.AddScoped<NotificationsDbContext>(sp => sp.GetRequiredService<SqliteNotificationsDbContext>());
                 break;
             case DatabaseProvider.Postgres:
-                services.AddDbContextPool<PostgresNotificationsDbContext>(o => o.UseNpgsql(connectionString));
+                services.AddDbContextPool<PostgresNotificationsDbContext>(o => o.UseNpgsql(WithPreparedStatements(connectionString)));
                 services.AddScoped<NotificationsDbContext>(sp => sp.GetRequiredService<PostgresNotificationsDbContext>());
                 break;
             case DatabaseProvider.SqlServer:
@@ -50,6 +50,23 @@ public static class InfrastructureExtensions
 
         services.AddHealthChecks().AddDbContextCheck<NotificationsDbContext>("database", tags: ["ready"]);
         return services;
+    }
+
+    /// <summary>
+    /// Npgsql prepares a statement once it has run a few times, unless the connection string says otherwise
+    /// (<c>Max Auto Prepare=0</c>, e.g. behind a PgBouncer older than 1.21 in transaction mode). The inbox, sync and
+    /// unread-count queries are planned in a few milliseconds and run in about one: unprepared, PostgreSQL would plan
+    /// them again on every request.
+    /// </summary>
+    private static string WithPreparedStatements(string connectionString)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        if (!connectionString.Replace(" ", "", StringComparison.Ordinal).Contains("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.MaxAutoPrepare = 64;
+        }
+
+        return builder.ConnectionString;
     }
 
     /// <summary>
