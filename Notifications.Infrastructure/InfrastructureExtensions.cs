@@ -60,7 +60,18 @@ public static class InfrastructureExtensions
     /// </summary>
     private static string WithPreparedStatements(string connectionString)
     {
-        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        Npgsql.NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException)
+        {
+            // Npgsql's message quotes the part it could not read, which may be the password.
+            throw new OptionsValidationException(ConnectionStringName, typeof(DatabaseOptions),
+                [$"ConnectionStrings:{ConnectionStringName} is not a valid PostgreSQL connection string (expected Host=…;Database=…;Username=…)."]);
+        }
+
         if (!connectionString.Replace(" ", "", StringComparison.Ordinal).Contains("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase))
         {
             builder.MaxAutoPrepare = 64;

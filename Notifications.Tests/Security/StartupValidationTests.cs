@@ -41,6 +41,19 @@ public sealed class StartupValidationTests
         Assert.Contains("Cors:AllowedOrigins entry '*' must be an origin", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_malformed_PostgreSQL_connection_string_stops_startup_without_echoing_it()
+    {
+        var output = await StartAndExpectFailureAsync(new()
+        {
+            ["Database:Provider"] = "Postgres",
+            ["ConnectionStrings:Notifications"] = "Host=127.0.0.1;Password=s3cret-in-a-broken;;string",
+        });
+
+        Assert.Contains("ConnectionStrings:Notifications is not a valid PostgreSQL connection string", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", output, StringComparison.Ordinal);
+    }
+
     private static async Task<string> StartAndExpectFailureAsync(Dictionary<string, string?> settings)
     {
         await using var process = new ServiceProcess(settings);
