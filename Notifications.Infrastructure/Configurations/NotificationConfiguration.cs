@@ -23,8 +23,8 @@ internal sealed class NotificationConfiguration : IEntityTypeConfiguration<Notif
 
         builder.HasMany(n => n.Audience).WithOne().HasForeignKey(a => a.NotificationId).OnDelete(DeleteBehavior.Cascade);
 
-        // Broadcasts: the inbox and sync scan "everyone" notifications by id, and the unread count counts them. The
-        // liveness columns make it covering, so counting a range of broadcasts never reads the table itself.
+        // Broadcasts: inbox and sync pages read "everyone" notifications by id, and the unread count counts the partial
+        // block its watermark falls in (see BroadcastBucket). The liveness columns make it covering: neither reads the table.
         builder.HasIndex(n => new { n.Everyone, n.Id, n.RetractedAt, n.ExpiresAt });
 
         // The unread count takes retracted broadcasts off the bucket sums (see BroadcastBucket): these are few, and
