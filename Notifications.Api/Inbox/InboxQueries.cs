@@ -31,28 +31,11 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
     public async Task<InboxPage> PageAsync(Viewer viewer, long? before, int? limit, bool unreadOnly, bool includeArchived, CancellationToken cancellationToken)
     {
         var take = NotificationLimits.ClampInbox(limit);
-        var watermark = await WatermarkAsync(viewer.UserId, cancellationToken);
-        var upTo = watermark?.UpToId ?? 0;
-        var userId = viewer.UserId;
         var now = time.GetUtcNow().UtcDateTime;
-        IQueryable<Notification> Candidates()
-        {
-            var rows = Live(now);
-            if (!includeArchived)
-            {
-                rows = rows.Where(n => !db.Receipts.Any(r => r.UserId == userId && r.NotificationId == n.Id && r.ArchivedAt != null));
-            }
-
-            if (unreadOnly)
-            {
-                rows = rows.Where(n => !db.Receipts.Any(r => r.UserId == userId && r.NotificationId == n.Id && r.ReadAt != null));
-            }
-
-            return rows;
-        }
-
-        var page = await PageRowsAsync(viewer, Candidates, new IdRange(unreadOnly ? upTo : null, before), newestFirst: true, take + 1, cancellationToken);
-        var items = page.Take(take).Select(x => ToDto(x, watermark)).ToList();
+        var page = db is PostgresNotificationsDbContext
+            ? await PostgresInboxReads.PageAsync(db, viewer, now, 0, before ?? long.MaxValue, newestFirst: true, unreadOnly, includeArchived, take + 1, cancellationToken)
+            : await EfPageAsync(viewer, now, before, unreadOnly, includeArchived, take + 1, cancellationToken);
+        var items = page.Count > take ? page[..take] : page;
         var hasMore = page.Count > take;
         return new InboxPage(items, hasMore, hasMore ? items[^1].Id : null);
     }
@@ -60,10 +43,11 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
     public async Task<SyncPage> SyncAsync(Viewer viewer, long after, int? limit, CancellationToken cancellationToken)
     {
         var take = NotificationLimits.ClampSync(limit);
-        var watermark = await WatermarkAsync(viewer.UserId, cancellationToken);
         var now = time.GetUtcNow().UtcDateTime;
-        var page = await PageRowsAsync(viewer, () => Live(now), new IdRange(after, null), newestFirst: false, take + 1, cancellationToken);
-        var items = page.Take(take).Select(x => ToDto(x, watermark)).ToList();
+        var page = db is PostgresNotificationsDbContext
+            ? await PostgresInboxReads.PageAsync(db, viewer, now, after, long.MaxValue, newestFirst: false, unreadOnly: false, includeArchived: true, take + 1, cancellationToken)
+            : await EfSyncAsync(viewer, now, after, take + 1, cancellationToken);
+        var items = page.Count > take ? page[..take] : page;
         return new SyncPage(items, page.Count > take, items.Count > 0 ? items[^1].Id : after);
     }
 
@@ -80,8 +64,13 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
     /// </summary>
     public async Task<int> UnreadCountAsync(Viewer viewer, CancellationToken cancellationToken)
     {
-        var upTo = (await WatermarkAsync(viewer.UserId, cancellationToken))?.UpToId ?? 0;
         var now = time.GetUtcNow().UtcDateTime;
+        if (db is PostgresNotificationsDbContext)
+        {
+            return await PostgresInboxReads.UnreadCountAsync(db, viewer, now, cancellationToken);
+        }
+
+        var upTo = (await WatermarkAsync(viewer.UserId, cancellationToken))?.UpToId ?? 0;
         var userId = viewer.UserId;
         var roles = viewer.Roles.ToArray();
         var live = db.Notifications.AsNoTracking().Where(n => n.Id > upTo && n.RetractedAt == null && (n.ExpiresAt == null || n.ExpiresAt > now));
@@ -196,6 +185,38 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
                    select new Row { Notification = n, Receipt = r };
         var page = await rows.ToListAsync(cancellationToken);
         return newestFirst ? [.. page.OrderByDescending(x => x.Notification.Id)] : [.. page.OrderBy(x => x.Notification.Id)];
+    }
+
+    private async Task<List<NotificationDto>> EfPageAsync(Viewer viewer, DateTime now, long? before, bool unreadOnly, bool includeArchived, int count, CancellationToken cancellationToken)
+    {
+        var watermark = await WatermarkAsync(viewer.UserId, cancellationToken);
+        var upTo = watermark?.UpToId ?? 0;
+        var userId = viewer.UserId;
+        IQueryable<Notification> Candidates()
+        {
+            var rows = Live(now);
+            if (!includeArchived)
+            {
+                rows = rows.Where(n => !db.Receipts.Any(r => r.UserId == userId && r.NotificationId == n.Id && r.ArchivedAt != null));
+            }
+
+            if (unreadOnly)
+            {
+                rows = rows.Where(n => !db.Receipts.Any(r => r.UserId == userId && r.NotificationId == n.Id && r.ReadAt != null));
+            }
+
+            return rows;
+        }
+
+        var page = await PageRowsAsync(viewer, Candidates, new IdRange(unreadOnly ? upTo : null, before), newestFirst: true, count, cancellationToken);
+        return [.. page.Select(x => ToDto(x, watermark))];
+    }
+
+    private async Task<List<NotificationDto>> EfSyncAsync(Viewer viewer, DateTime now, long after, int count, CancellationToken cancellationToken)
+    {
+        var watermark = await WatermarkAsync(viewer.UserId, cancellationToken);
+        var page = await PageRowsAsync(viewer, () => Live(now), new IdRange(after, null), newestFirst: false, count, cancellationToken);
+        return [.. page.Select(x => ToDto(x, watermark))];
     }
 
     private IQueryable<Notification> Live(DateTime now) =>
