@@ -70,6 +70,68 @@ public abstract class InboxPagingTests(ServiceFixture service)
         }
     }
 
+    [Fact]
+    public async Task Read_state_unread_pages_and_the_unread_count_agree_across_roles_groups_and_read_all()
+    {
+        var user = TestUsers.New("state");
+        var (roleA, roleB) = ($"ra-{Guid.NewGuid():N}"[..16], $"rb-{Guid.NewGuid():N}"[..16]);
+        var group = $"st-{Guid.NewGuid():N}"[..16];
+        using var admin = service.Client("admin-1", "admin");
+        using var http = service.Client(user, roleA, roleB);
+        using var roleless = service.Client(user);
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("api/groups", new { name = group, kind = "restricted" })).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{group}/members/{user}", null)).StatusCode);
+        var mine = new List<long>();
+        async Task<long> SendAsync(object audience)
+        {
+            var id = await service.SendAsync("admin-1", new { type = "test.state", title = "state", audience });
+            mine.Add(id);
+            return id;
+        }
+
+        await SendAsync(new { roles = new[] { roleA } });
+        await SendAsync(new { groups = new[] { group } });
+        var direct = await SendAsync(new { users = new[] { user } });
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync("api/notifications/read-all", null)).StatusCode);
+        var a = await SendAsync(new { roles = new[] { roleB } });
+        var b = await SendAsync(new { groups = new[] { group } });
+        var c = await SendAsync(new { users = new[] { user } });
+        var d = await SendAsync(new { roles = new[] { roleA, roleB } });
+        var e = await SendAsync(new { users = new[] { user }, groups = new[] { group } });
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsJsonAsync("api/notifications/read", new { ids = new[] { b } })).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync($"api/notifications/{c}/seen", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync($"api/notifications/{d}/archive", null)).StatusCode);
+
+        var all = (await http.GetFromJsonAsync<SyncPage>("api/notifications/sync?after=0&limit=500").WithTimeout(what: "a sync page"))!.Items;
+        Assert.Equal(mine, all.Where(n => n.Id >= mine[0]).Select(n => n.Id));
+        var byId = all.ToDictionary(n => n.Id);
+
+        // Read-all marks everything up to it read (and so seen) at the read-all's time, whatever its audience part.
+        var readAll = byId[mine[0]].ReadAt;
+        Assert.NotNull(readAll);
+        Assert.All(all.Where(n => n.Id <= direct), n => Assert.Equal((readAll, readAll, (DateTime?)null), (n.ReadAt, n.SeenAt, n.ArchivedAt)));
+        Assert.Equal((null, null, null), (byId[a].ReadAt, byId[a].SeenAt, byId[a].ArchivedAt));
+        Assert.NotNull(byId[b].ReadAt);
+        Assert.Equal(byId[b].ReadAt, byId[b].SeenAt);
+        Assert.Equal((null, (DateTime?)null), (byId[c].ReadAt, byId[c].ArchivedAt));
+        Assert.NotNull(byId[c].SeenAt);
+        Assert.NotNull(byId[d].ArchivedAt);
+        Assert.Null(byId[d].ReadAt);
+
+        foreach (var limit in new[] { 1, 2, 100 })
+        {
+            Assert.Equal(new[] { e, c, a }, await InboxIdsAsync(http, limit, "&status=unread"));
+            Assert.Equal(new[] { e, d, c, a }, await InboxIdsAsync(http, limit, "&status=unread&includeArchived=true"));
+        }
+
+        Assert.Equal(3, (await http.GetFromJsonAsync<UnreadCount>("api/notifications/unread-count").WithTimeout(what: "the unread count"))!.Count);
+
+        // The same user with a token without roles: their own and their group's, nothing sent only to a role.
+        Assert.Equal(new[] { e, c }, await InboxIdsAsync(roleless, 2, "&status=unread"));
+        Assert.Equal(2, (await roleless.GetFromJsonAsync<UnreadCount>("api/notifications/unread-count").WithTimeout(what: "the unread count"))!.Count);
+        Assert.Equal(new[] { e, c, b, direct, mine[1] }, (await InboxIdsAsync(roleless, 100, "")).Where(id => id >= mine[0]));
+    }
+
     private static async Task<List<long>> InboxIdsAsync(HttpClient http, int limit, string filters)
     {
         var ids = new List<long>();
