@@ -9,10 +9,10 @@ using Microsoft.EntityFrameworkCore.Storage;
 namespace Notifications.Api.Inbox;
 
 /// <summary>
-/// The inbox page, sync page and unread count on PostgreSQL, each as one statement in one round trip: the read-all
-/// watermark and the reader's group memberships are read inside it (roles through <c>unnest</c>, groups through a
-/// lateral join on <c>GroupMembers</c>), so its text is fixed for any audience and Npgsql prepares it once per
-/// connection. The same rules as <see cref="InboxQueries"/>' LINQ, which other providers run; the inbox tests run
+/// The inbox page, sync page and unread count on PostgreSQL, a page in one round trip and the count in two (its
+/// batch, then the commit of its snapshot's transaction). The read-all watermark and the reader's group memberships
+/// are read inside the statements (roles through <c>unnest</c>, groups through a lateral join on
+/// <c>GroupMembers</c>), so their text is fixed for any audience and Npgsql prepares them once per connection. The same rules as <see cref="InboxQueries"/>' LINQ, which other providers run; the inbox tests run
 /// both. EF Core is bypassed here because building, caching and materializing the LINQ query cost more than the
 /// SQL itself at this size.
 /// </summary>
