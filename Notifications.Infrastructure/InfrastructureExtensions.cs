@@ -35,6 +35,7 @@ public static class InfrastructureExtensions
             case DatabaseProvider.Sqlite:
                 services.AddDbContextPool<SqliteNotificationsDbContext>(o => o.UseSqlite(connectionString));
                 services.AddScoped<NotificationsDbContext>(sp => sp.GetRequiredService<SqliteNotificationsDbContext>());
+                services.AddHostedService<SqliteWalCheckpointer>();
                 break;
             case DatabaseProvider.Postgres:
                 services.AddDbContextPool<PostgresNotificationsDbContext>(o => o.UseNpgsql(WithPreparedStatements(connectionString)));

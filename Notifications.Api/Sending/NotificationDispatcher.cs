@@ -147,18 +147,18 @@ public sealed class NotificationDispatcher(
             }
         }
 
+        var ids = batch.Select(w => w.OutboxId).ToArray();
+        if (gate.DeletesPushedEntries)
+        {
+            gate.CompletePushed(ids);
+            return;
+        }
+
         try
         {
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<NotificationsDbContext>();
-            var ids = batch.Select(w => w.OutboxId).ToArray();
-
-            // SQLite has one writer: queue behind the sends in process rather than collide with them in the driver,
-            // whose busy handler sleeps 150 ms per retry. Other stores take concurrent writers.
-            using (db.Database.IsSqlite() ? await gate.EnterAsync(cancellationToken) : default)
-            {
-                await db.Outbox.Where(o => ids.Contains(o.Id)).ExecuteDeleteAsync(cancellationToken);
-            }
+            await db.Outbox.Where(o => ids.Contains(o.Id)).ExecuteDeleteAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

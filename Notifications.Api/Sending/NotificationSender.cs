@@ -69,8 +69,9 @@ public sealed class NotificationSender(
     /// Group commit: every send in <paramref name="batch"/> in one transaction under one send-order lock, so ids
     /// still commit in order (see docs/delivery.md). Each send gets its own outcome: a replay or a conflict of one
     /// idempotency key does not affect the others. Not cancelled by any one caller: the others are waiting on it.
+    /// The same transaction deletes <paramref name="pushedOutboxIds"/> (see <see cref="SendGate.CompletePushed"/>).
     /// </summary>
-    internal async Task WriteBatchAsync(IReadOnlyList<PendingSend> batch)
+    internal async Task WriteBatchAsync(IReadOnlyList<PendingSend> batch, IReadOnlyCollection<long> pushedOutboxIds)
     {
         var cancellationToken = CancellationToken.None;
         var inserted = new List<PendingSend>(batch.Count);
@@ -83,6 +84,18 @@ public sealed class NotificationSender(
         {
             await using (var transaction = await db.BeginSendTransactionAsync(cancellationToken))
             {
+                if (pushedOutboxIds.Count > 0)
+                {
+                    var pushed = pushedOutboxIds.ToArray();
+                    await db.Outbox.Where(o => pushed.Contains(o.Id)).ExecuteDeleteAsync(cancellationToken);
+                }
+
+                if (batch.Count == 0)
+                {
+                    await transaction.CommitAsync(cancellationToken);
+                    return;
+                }
+
                 // Taken before the ids are drawn, so ids commit in order (see docs/delivery.md).
                 await db.AcquireSendOrderLockAsync(cancellationToken);
 

@@ -1,4 +1,6 @@
 using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using Notifications.Infrastructure;
 using Notifications.Infrastructure.Data;
 
 namespace Notifications.Api.Sending;
@@ -15,18 +17,22 @@ public sealed class PendingSend(Notification notification, CancellationToken can
 
 /// <summary>
 /// Queues this process's sends before they reach the database's send-order lock, and commits them in groups.
+/// On SQLite it also deletes pushed outbox entries in the same transactions (<see cref="CompletePushed"/>): one
+/// writer, so a delete of its own would be a second transaction and commit queued behind the same lock.
 /// Sends are serialized at that lock anyway, so one commit per send caps throughput at one fsync/round trip per
 /// send; instead, one writer loop takes every send queued at that moment (up to <see cref="MaxBatch"/>) and writes
 /// them in one transaction under one lock, ids in order. Callers only wait for their own outcome: nobody hands a
 /// lock from waiter to waiter. Waiting here costs no pooled connection or open transaction, and on SQLite it
 /// replaces the driver's 150 ms sleep-and-retry on a busy database with a fair async queue.
 /// </summary>
-public sealed class SendGate(IServiceScopeFactory scopes, ILogger<SendGate> logger) : IDisposable
+public sealed class SendGate(IServiceScopeFactory scopes, IOptions<DatabaseOptions> database, ILogger<SendGate> logger) : IDisposable
 {
     public const int MaxBatch = 256;
 
-    private readonly SemaphoreSlim writer = new(1, 1);
-    private readonly Channel<PendingSend> queue = Channel.CreateUnbounded<PendingSend>(new UnboundedChannelOptions { SingleReader = true });
+    /// <summary>Whether pushed outbox entries go through <see cref="CompletePushed"/> (SQLite) instead of a delete of their own.</summary>
+    public bool DeletesPushedEntries { get; } = database.Value.Provider == DatabaseProvider.Sqlite;
+
+    private readonly Channel<WriterItem> queue = Channel.CreateUnbounded<WriterItem>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock startLock = new();
     private Task? loop;
 
@@ -34,7 +40,7 @@ public sealed class SendGate(IServiceScopeFactory scopes, ILogger<SendGate> logg
     public Task<SendOutcome> SubmitAsync(PendingSend send)
     {
         EnsureStarted();
-        if (!queue.Writer.TryWrite(send))
+        if (!queue.Writer.TryWrite(new WriterItem(send, null)))
         {
             send.Completion.TrySetException(new OperationCanceledException("The service is shutting down."));
         }
@@ -44,18 +50,20 @@ public sealed class SendGate(IServiceScopeFactory scopes, ILogger<SendGate> logg
         return send.Completion.Task;
     }
 
-    /// <summary>Exclusive use of the writer, for other writes that would collide with sends (SQLite's single writer).</summary>
-    public async Task<Releaser> EnterAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Hands over outbox entries whose push is done, to be deleted in the next write (or alone, if no send is waiting).
+    /// If that write fails they stay, and a sweep pushes them again after their lease (a rare, bounded duplicate).
+    /// </summary>
+    public void CompletePushed(long[] outboxIds)
     {
-        await writer.WaitAsync(cancellationToken);
-        return new Releaser(writer);
+        EnsureStarted();
+        queue.Writer.TryWrite(new WriterItem(null, outboxIds));
     }
 
     public void Dispose()
     {
         queue.Writer.TryComplete();
         loop?.Wait(TimeSpan.FromSeconds(10));
-        writer.Dispose();
     }
 
     private void EnsureStarted()
@@ -74,12 +82,18 @@ public sealed class SendGate(IServiceScopeFactory scopes, ILogger<SendGate> logg
     private async Task WriteLoopAsync()
     {
         var batch = new List<PendingSend>(MaxBatch);
+        var done = new List<long>();
         while (await queue.Reader.WaitToReadAsync())
         {
             batch.Clear();
-            while (batch.Count < MaxBatch && queue.Reader.TryRead(out var next))
+            done.Clear();
+            while (batch.Count < MaxBatch && queue.Reader.TryRead(out var item))
             {
-                if (next.CancellationToken.IsCancellationRequested)
+                if (item.Send is not { } next)
+                {
+                    done.AddRange(item.PushedOutboxIds!);
+                }
+                else if (next.CancellationToken.IsCancellationRequested)
                 {
                     next.Completion.TrySetCanceled(next.CancellationToken);
                 }
@@ -89,7 +103,7 @@ public sealed class SendGate(IServiceScopeFactory scopes, ILogger<SendGate> logg
                 }
             }
 
-            if (batch.Count == 0)
+            if (batch.Count == 0 && done.Count == 0)
             {
                 continue;
             }
@@ -98,14 +112,11 @@ public sealed class SendGate(IServiceScopeFactory scopes, ILogger<SendGate> logg
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var sender = scope.ServiceProvider.GetRequiredService<NotificationSender>();
-                using (await EnterAsync(CancellationToken.None))
-                {
-                    await sender.WriteBatchAsync(batch);
-                }
+                await sender.WriteBatchAsync(batch, done);
             }
             catch (Exception ex)
             {
-                logger.LogWarning(ex, "A group of {Count} sends failed", batch.Count);
+                logger.LogWarning(ex, "A group of {Count} sends (and {Pushed} pushed outbox entries to delete) failed", batch.Count, done.Count);
                 foreach (var pending in batch)
                 {
                     pending.Completion.TrySetException(ex);
@@ -113,10 +124,7 @@ public sealed class SendGate(IServiceScopeFactory scopes, ILogger<SendGate> logg
             }
         }
     }
-
-    /// <summary>Leaves the writer; the default value holds nothing and releases nothing.</summary>
-    public readonly struct Releaser(SemaphoreSlim? gate) : IDisposable
-    {
-        public void Dispose() => gate?.Release();
-    }
 }
+
+/// <summary>What the writer loop takes in queue order: a send, or outbox entries whose push is done.</summary>
+internal readonly record struct WriterItem(PendingSend? Send, long[]? PushedOutboxIds);

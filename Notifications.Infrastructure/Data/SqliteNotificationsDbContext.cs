@@ -9,15 +9,16 @@ public sealed class SqliteNotificationsDbContext(DbContextOptions<SqliteNotifica
 {
     /// <summary>
     /// WAL with synchronous=NORMAL stays consistent after a crash and loses at most the last commits on power loss;
-    /// FULL (the default) fsyncs every commit, which caps sends at the disk's fsync rate. It is a per-connection
-    /// setting that cannot change inside a transaction, so it is set here; pooled connections keep it.
+    /// FULL (the default) fsyncs every commit, which caps sends at the disk's fsync rate. Checkpoints are left to
+    /// <see cref="SqliteWalCheckpointer"/>, off the send path. Both are per-connection settings that cannot change
+    /// inside a transaction, so they are set here; pooled connections keep them.
     /// </summary>
     public override async Task<IDbContextTransaction> BeginSendTransactionAsync(CancellationToken cancellationToken)
     {
         await Database.OpenConnectionAsync(cancellationToken);
         try
         {
-            await Database.ExecuteSqlRawAsync("PRAGMA synchronous=NORMAL;", cancellationToken);
+            await Database.ExecuteSqlRawAsync("PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;", cancellationToken);
             return await Database.BeginTransactionAsync(cancellationToken);
         }
         finally
