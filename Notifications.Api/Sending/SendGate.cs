@@ -17,13 +17,13 @@ public sealed class PendingSend(Notification notification, CancellationToken can
 
 /// <summary>
 /// Queues this process's sends before they reach the database's send-order lock, and commits them in groups.
-/// On SQLite it also deletes pushed outbox entries in the same transactions (<see cref="CompletePushed"/>): one
-/// writer, so a delete of its own would be a second transaction and commit queued behind the same lock.
 /// Sends are serialized at that lock anyway, so one commit per send caps throughput at one fsync/round trip per
 /// send; instead, one writer loop takes every send queued at that moment (up to <see cref="MaxBatch"/>) and writes
 /// them in one transaction under one lock, ids in order. Callers only wait for their own outcome: nobody hands a
 /// lock from waiter to waiter. Waiting here costs no pooled connection or open transaction, and on SQLite it
-/// replaces the driver's 150 ms sleep-and-retry on a busy database with a fair async queue.
+/// replaces the driver's 150 ms sleep-and-retry on a busy database with a fair async queue. On SQLite the same
+/// transactions also delete pushed outbox entries (<see cref="CompletePushed"/>): with one writer, a delete of
+/// their own would be another transaction and commit queued behind the sends.
 /// </summary>
 public sealed class SendGate(IServiceScopeFactory scopes, IOptions<DatabaseOptions> database, ILogger<SendGate> logger) : IDisposable
 {
