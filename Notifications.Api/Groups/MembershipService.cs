@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Notifications.Api.Inbox;
 using Notifications.Domain;
 using Notifications.Infrastructure.Cluster;
 using Notifications.Infrastructure.Data;
@@ -94,7 +95,7 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
     }
 
     public async Task<List<string>> GroupsOfAsync(string userId, CancellationToken cancellationToken) =>
-        await db.GroupMembers.AsNoTracking().Where(m => m.UserId == userId).Select(m => m.GroupName).ToListAsync(cancellationToken);
+        await CompiledReads.For(db).Memberships(db, userId).Select(m => m.GroupName).ToListAsync(cancellationToken);
 
     private async Task<NotificationGroup> FindAsync(string name, CancellationToken cancellationToken)
     {

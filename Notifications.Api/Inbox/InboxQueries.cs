@@ -25,8 +25,8 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
                     || (a.Kind == AudienceKind.Group && db.GroupMembers.Any(m => m.UserId == userId && m.GroupName == a.Value && m.JoinedAt <= n.CreatedAt)))));
     }
 
-    public async Task<ReadWatermark?> WatermarkAsync(string userId, CancellationToken cancellationToken) =>
-        await db.ReadWatermarks.AsNoTracking().FirstOrDefaultAsync(w => w.UserId == userId, cancellationToken);
+    public Task<ReadWatermark?> WatermarkAsync(string userId, CancellationToken cancellationToken) =>
+        CompiledReads.For(db).Watermark(db, userId, cancellationToken);
 
     public async Task<InboxPage> PageAsync(Viewer viewer, long? before, int? limit, bool unreadOnly, bool includeArchived, CancellationToken cancellationToken)
     {
@@ -153,10 +153,7 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
         Viewer viewer, Func<IQueryable<Notification>> candidates, IdRange range, bool newestFirst, int count, CancellationToken cancellationToken)
     {
         var userId = viewer.UserId;
-        var memberships = await db.GroupMembers.AsNoTracking()
-            .Where(m => m.UserId == userId)
-            .Select(m => new { m.GroupName, m.JoinedAt })
-            .ToListAsync(cancellationToken);
+        var memberships = await CompiledReads.For(db).Memberships(db, userId).ToListAsync(cancellationToken);
 
         IQueryable<long> FirstIds(IQueryable<long> ids) => (newestFirst ? ids.OrderByDescending(id => id) : ids.OrderBy(id => id)).Take(count);
 
