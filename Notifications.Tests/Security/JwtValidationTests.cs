@@ -3,9 +3,12 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Net.Http.Json;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Notifications.Api.Auth;
 using Notifications.Tests.Infrastructure;
 
 namespace Notifications.Tests.Security;
@@ -129,6 +132,61 @@ public sealed class JwtValidationTests(SqliteServiceFixture service) : IClassFix
 
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("api/notifications/unread-count").WithTimeout()).StatusCode);
     }
+
+    [Fact]
+    public async Task A_tampered_copy_of_a_token_already_accepted_is_still_refused()
+    {
+        var token = TestTokens.For("cached-user");
+        using (var client = service.ClientWithToken(token))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("api/notifications/unread-count").WithTimeout()).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("api/notifications/unread-count").WithTimeout()).StatusCode);
+        }
+
+        Assert.True(TokenCache.TryGet(token, out _, out _, out _), "the accepted token was not kept");
+        using var tampered = service.ClientWithToken(Tampered(token, "admin"));
+        using var response = await tampered.GetAsync("api/notifications/unread-count").WithTimeout();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_accepted_token_keeps_its_roles_and_user_on_every_later_request()
+    {
+        var userToken = TestTokens.For("plain-cached-user");
+        using var user = service.ClientWithToken(userToken);
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            using var refused = await user.PostAsJsonAsync("api/notifications", TestUsers.Notification("hi", "someone")).WithTimeout();
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+
+        using var admin = service.ClientWithToken(TestTokens.For("cached-admin", "admin"));
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            using var sent = await admin.PostAsJsonAsync("api/notifications", TestUsers.Notification("hi", "plain-cached-user")).WithTimeout();
+            Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
+        }
+
+        Assert.True(TokenCache.TryGet(userToken, out var principal, out _, out _));
+        Assert.Equal("plain-cached-user", principal.Identity?.Name);
+        Assert.False(principal.IsInRole("admin"));
+    }
+
+    [Fact]
+    public async Task An_accepted_token_is_not_served_from_memory_past_its_expiry()
+    {
+        var token = TestTokens.Create("short-lived-user", [], TimeSpan.FromSeconds(2));
+        using var client = service.ClientWithToken(token);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("api/notifications/unread-count").WithTimeout()).StatusCode);
+        Assert.True(TokenCache.TryGet(token, out _, out _, out var expiresUtc));
+
+        await Task.Delay(expiresUtc - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(200));
+
+        Assert.False(TokenCache.TryGet(token, out _, out _, out _), "an expired token was still served from memory");
+    }
+
+    private ValidatedTokenCache TokenCache => service.Services.GetRequiredService<ValidatedTokenCache>();
 
     private async Task<HttpStatusCode> WebSocketStatusAsync(string token) => (await RawHubSocket.OpenAsync(service.BaseUri, token)).Status;
 
