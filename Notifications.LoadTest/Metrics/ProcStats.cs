@@ -39,14 +39,7 @@ public static class ProcStats
     {
         try
         {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            // comm may contain spaces: fields after the closing parenthesis are positional.
-            var close = stat.LastIndexOf(')');
-            var fields = stat[(close + 2)..].Split(' ');
-            // fields[0] is field 3 (state); utime is field 14, stime field 15.
-            var utime = long.Parse(fields[11], CultureInfo.InvariantCulture);
-            var stime = long.Parse(fields[12], CultureInfo.InvariantCulture);
-            return (utime + stime) / ClockTicksPerSecond;
+            return CpuSecondsOfStat(File.ReadAllText($"/proc/{pid}/stat"));
         }
         catch (IOException)
         {
@@ -56,6 +49,63 @@ public static class ProcStats
         {
             return -1;
         }
+    }
+
+    /// <summary>
+    /// CPU seconds used so far by the threads of <paramref name="pids"/> whose name starts with <paramref name="threadName"/>
+    /// (Linux truncates names to 15 characters), or -1 when unknown. The .NET runtime names its background tiered
+    /// compilation thread ".NET Tiered Com…": its CPU shows whether a server is still recompiling hot code.
+    /// </summary>
+    public static double ThreadCpuSeconds(IReadOnlyList<int> pids, string threadName)
+    {
+        if (pids.Count == 0 || !Available)
+        {
+            return -1;
+        }
+
+        double sum = 0;
+        foreach (var pid in pids)
+        {
+            try
+            {
+                foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+                {
+                    try
+                    {
+                        if (File.ReadAllText(Path.Combine(task, "comm")).StartsWith(threadName, StringComparison.Ordinal))
+                        {
+                            var seconds = CpuSecondsOfStat(File.ReadAllText(Path.Combine(task, "stat")));
+                            sum += Math.Max(0, seconds);
+                        }
+                    }
+                    catch (IOException)
+                    {
+                        // The thread ended between listing and reading.
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                return -1;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return -1;
+            }
+        }
+
+        return sum;
+    }
+
+    private static double CpuSecondsOfStat(string stat)
+    {
+        // comm may contain spaces: fields after the closing parenthesis are positional.
+        var close = stat.LastIndexOf(')');
+        var fields = stat[(close + 2)..].Split(' ');
+        // fields[0] is field 3 (state); utime is field 14, stime field 15.
+        var utime = long.Parse(fields[11], CultureInfo.InvariantCulture);
+        var stime = long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return (utime + stime) / ClockTicksPerSecond;
     }
 
     public static long RssKb(IReadOnlyList<int> pids)

@@ -46,6 +46,12 @@ public sealed class RunOptions
     /// <summary>Seconds of mixed load before a target's first measured round, so tiered JIT has finished on both sides.</summary>
     public double JitWarmup { get; init; } = 20;
 
+    /// <summary>
+    /// The mixed load goes on past <see cref="JitWarmup"/> while the server's tiered compilation thread stays busy (when
+    /// its pid is known, on Linux), up to this many seconds in all.
+    /// </summary>
+    public double JitWarmupMax { get; init; } = 120;
+
     public double Settle { get; init; } = 3;
 
     public double Cooldown { get; init; } = 2;
@@ -145,6 +151,7 @@ public sealed class RunOptions
             Duration = a.Has("duration") ? a.GetPositive("duration", 10) : null,
             Warmup = a.GetNonNegative("warmup", 2),
             JitWarmup = a.GetNonNegative("jit-warmup", 20),
+            JitWarmupMax = a.GetNonNegative("jit-warmup-max", 120),
             Settle = a.GetNonNegative("settle", 3),
             Cooldown = a.GetNonNegative("cooldown", 2),
             Connections = a.Has("connections") ? a.GetInt("connections", 1000, 1) : null,

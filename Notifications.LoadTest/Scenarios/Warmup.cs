@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Notifications.LoadTest.Client;
 using Notifications.LoadTest.Http;
+using Notifications.LoadTest.Metrics;
 
 namespace Notifications.LoadTest.Scenarios;
 
@@ -64,12 +66,13 @@ internal static class Warmup
             return;
         }
 
-        ctx.Progress.Phase($"warm-up {target.Label}: {seconds:F0}s of mixed load");
-        var end = RunContext.Now + RunContext.TicksFromSeconds(seconds);
+        ctx.Progress.Phase($"warm-up {target.Label}: {seconds:F0}s of mixed load, longer while its JIT is busy");
+        var started = RunContext.Now;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var workers = Enumerable.Range(0, 4).Select(w => Task.Run(
             async () =>
             {
-                for (var i = 0; RunContext.Now < end && !ct.IsCancellationRequested; i++)
+                for (var i = 0; !stop.IsCancellationRequested; i++)
                 {
                     var user = (w * 7919 + i) % connections;
                     var audience = i % 50 == 0 ? SendAudience.All : SendAudience.User(Auth.JwtMinter.UserId(user));
@@ -81,7 +84,62 @@ internal static class Warmup
                     }
                 }
             },
-            ct));
+            ct)).ToList();
+
+        await Task.Delay(TimeSpan.FromSeconds(seconds), ct);
+        var settled = await UntilJitSettledAsync(ctx, target, Math.Max(0, ctx.Options.JitWarmupMax - seconds), ct);
+        await stop.CancelAsync();
         await Task.WhenAll(workers);
+        var took = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        ctx.Log(settled switch
+        {
+            true => $"warm-up {target.Label}: tiered compilation settled after {took:F0}s of mixed load",
+            false => $"warning: warm-up {target.Label}: tiered compilation still busy after {took:F0}s of mixed load (--jit-warmup-max)",
+            null => $"warm-up {target.Label}: {took:F0}s of mixed load (tiered compilation not observable: pid unknown or not Linux)",
+        });
     }
+
+    /// <summary>
+    /// Waits in slices until the server's tiered compilation thread used less than <see cref="SettledJitShare"/> of a core
+    /// over a slice: a server with more code (ours: EF Core, auth, validation) is still recompiling hot methods long after
+    /// a small one (the baseline), and would otherwise be measured half-compiled. True when settled, false when
+    /// <paramref name="maxSeconds"/> ran out, null when the thread cannot be observed.
+    /// </summary>
+    private static async Task<bool?> UntilJitSettledAsync(RunContext ctx, TargetSpec target, double maxSeconds, CancellationToken ct)
+    {
+        const double Slice = 3;
+        var before = ProcStats.ThreadCpuSeconds(target.Pids, TieredCompilationThread);
+        if (before < 0)
+        {
+            return null;
+        }
+
+        for (double waited = 0; ; waited += Slice)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(Slice), ct);
+            var now = ProcStats.ThreadCpuSeconds(target.Pids, TieredCompilationThread);
+            if (now < 0)
+            {
+                return null;
+            }
+
+            var share = (now - before) / Slice / target.Pids.Count;
+            if (share < SettledJitShare)
+            {
+                return true;
+            }
+
+            if (waited + Slice >= maxSeconds)
+            {
+                return false;
+            }
+
+            ctx.Progress.Phase($"warm-up {target.Label}: JIT still busy ({share:P0} of a core), more mixed load");
+            before = now;
+        }
+    }
+
+    private const string TieredCompilationThread = ".NET Tiered Com";
+
+    private const double SettledJitShare = 0.03;
 }
