@@ -84,20 +84,13 @@ public sealed class NotificationSender(
         {
             await using (var transaction = await db.BeginSendTransactionAsync(cancellationToken))
             {
-                if (pushedOutboxIds.Count > 0)
-                {
-                    var pushed = pushedOutboxIds.ToArray();
-                    await db.Outbox.Where(o => pushed.Contains(o.Id)).ExecuteDeleteAsync(cancellationToken);
-                }
-
+                // The send-order lock is taken here, before any id is drawn, so ids commit in order (see docs/delivery.md).
+                var drawn = await db.BeginSendGroupAsync(pushedOutboxIds, batch.Count, cancellationToken);
                 if (batch.Count == 0)
                 {
                     await transaction.CommitAsync(cancellationToken);
                     return;
                 }
-
-                // Taken before the ids are drawn, so ids commit in order (see docs/delivery.md).
-                await db.AcquireSendOrderLockAsync(cancellationToken);
 
                 // Read under the lock, so createdAt grows with the id and the lease starts when the wait is over.
                 // Whole microseconds, as every provider stores them: a replay returns exactly the createdAt the first call did.
@@ -142,7 +135,7 @@ public sealed class NotificationSender(
                 if (inserted.Count > 0)
                 {
                     var lease = new OutboxLease(now, now.AddSeconds(outbox.Value.LeaseSeconds), instance.Id);
-                    outboxIds = await db.InsertSendsAsync([.. inserted.Select(s => s.Notification)], lease, cancellationToken);
+                    outboxIds = await db.InsertSendsAsync([.. inserted.Select(s => s.Notification)], lease, drawn, cancellationToken);
                     await db.CountBroadcastsAsync(inserted.Where(s => s.Notification.Everyone).Select(s => s.Notification.Id), cancellationToken);
                     await HoldForFaultTestAsync(cancellationToken);
                 }

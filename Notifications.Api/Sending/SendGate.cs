@@ -21,16 +21,21 @@ public sealed class PendingSend(Notification notification, CancellationToken can
 /// send; instead, one writer loop takes every send queued at that moment (up to <see cref="MaxBatch"/>) and writes
 /// them in one transaction under one lock, ids in order. Callers only wait for their own outcome: nobody hands a
 /// lock from waiter to waiter. Waiting here costs no pooled connection or open transaction, and on SQLite it
-/// replaces the driver's 150 ms sleep-and-retry on a busy database with a fair async queue. On SQLite the same
-/// transactions also delete pushed outbox entries (<see cref="CompletePushed"/>): with one writer, a delete of
-/// their own would be another transaction and commit queued behind the sends.
+/// replaces the driver's 150 ms sleep-and-retry on a busy database with a fair async queue. On SQLite and PostgreSQL
+/// the same transactions also delete pushed outbox entries (<see cref="CompletePushed"/>): on SQLite, with one writer,
+/// a delete of their own would be another transaction and commit queued behind the sends; on PostgreSQL it would be
+/// another transaction and round trip, while here it shares the one that takes the lock.
 /// </summary>
 public sealed class SendGate(IServiceScopeFactory scopes, IOptions<DatabaseOptions> database, ILogger<SendGate> logger) : IDisposable
 {
     public const int MaxBatch = 256;
 
-    /// <summary>Whether pushed outbox entries go through <see cref="CompletePushed"/> (SQLite) instead of a delete of their own.</summary>
-    public bool DeletesPushedEntries { get; } = database.Value.Provider == DatabaseProvider.Sqlite;
+    /// <summary>
+    /// Whether pushed outbox entries go through <see cref="CompletePushed"/> instead of a delete of their own: on SQLite
+    /// (one writer) and PostgreSQL (where the delete rides in the round trip that takes the lock). SQL Server, not
+    /// measured here, keeps the separate delete.
+    /// </summary>
+    public bool DeletesPushedEntries { get; } = database.Value.Provider is DatabaseProvider.Sqlite or DatabaseProvider.Postgres;
 
     private readonly Channel<WriterItem> queue = Channel.CreateUnbounded<WriterItem>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock startLock = new();

@@ -38,13 +38,36 @@ public abstract class NotificationsDbContext(DbContextOptions options) : DbConte
         Database.BeginTransactionAsync(cancellationToken);
 
     /// <summary>
+    /// Opens a group of sends inside the send transaction: deletes <paramref name="pushedOutboxIds"/> (outbox entries
+    /// whose push is done) and, when <paramref name="sends"/> follow, takes the send-order lock. Each group waits for
+    /// the one before it, so a provider with round trips does all of this, and draws the group's ids, in one; this
+    /// default runs the statements one by one and draws nothing.
+    /// </summary>
+    public virtual async Task<DrawnIds?> BeginSendGroupAsync(IReadOnlyCollection<long> pushedOutboxIds, int sends, CancellationToken cancellationToken)
+    {
+        if (pushedOutboxIds.Count > 0)
+        {
+            var pushed = pushedOutboxIds.ToArray();
+            await Outbox.Where(o => pushed.Contains(o.Id)).ExecuteDeleteAsync(cancellationToken);
+        }
+
+        if (sends > 0)
+        {
+            await AcquireSendOrderLockAsync(cancellationToken);
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// Inserts a group of sends inside the current transaction, after <see cref="AcquireSendOrderLockAsync"/>: each
     /// notification with its audience rows, and a <see cref="OutboxKind.Send"/> outbox entry for it. Sets each
     /// notification's <see cref="Notification.Id"/> (ascending in list order) and returns the outbox entry ids in the
     /// same order. This default goes through the change tracker; providers override it with set-based SQL, because
-    /// this is the one serial step every send waits for.
+    /// this is the one serial step every send waits for. <paramref name="drawn"/>: ids <see cref="BeginSendGroupAsync"/>
+    /// drew ahead, if any; ids drawn and not used are gaps, as a rolled-back send leaves.
     /// </summary>
-    public virtual async Task<long[]> InsertSendsAsync(IReadOnlyList<Notification> notifications, OutboxLease lease, CancellationToken cancellationToken)
+    public virtual async Task<long[]> InsertSendsAsync(IReadOnlyList<Notification> notifications, OutboxLease lease, DrawnIds? drawn, CancellationToken cancellationToken)
     {
         Notifications.AddRange(notifications);
         await SaveChangesAsync(cancellationToken);

@@ -54,37 +54,67 @@ public sealed class PostgresNotificationsDbContext(DbContextOptions<PostgresNoti
         Database.ExecuteSqlRawAsync($"SELECT pg_advisory_xact_lock({SendOrderLockKey})", cancellationToken);
 
     /// <summary>
-    /// Two round trips for the whole group: the ids are drawn first (in order: nobody else draws notification ids
-    /// while the send-order lock is held), then one batch writes every row through unnest, with the ids given.
+    /// One round trip before the group's rows: the delete of pushed outbox entries, the send-order lock, and the draw
+    /// of the group's notification and outbox ids (in order: nobody else draws notification ids while the lock is
+    /// held). Sends dropped later (idempotent replays) leave their drawn ids as gaps.
     /// </summary>
-    public override async Task<long[]> InsertSendsAsync(IReadOnlyList<Notification> notifications, OutboxLease lease, CancellationToken cancellationToken)
+    public override async Task<DrawnIds?> BeginSendGroupAsync(IReadOnlyCollection<long> pushedOutboxIds, int sends, CancellationToken cancellationToken)
     {
-        var connection = (NpgsqlConnection)Database.GetDbConnection();
-        var transaction = (NpgsqlTransaction)(Database.CurrentTransaction?.GetDbTransaction()
-            ?? throw new InvalidOperationException("Sends are inserted inside the send transaction."));
-        var count = notifications.Count;
-        var ids = new long[count];
-        var outboxIds = new long[count];
-        await using (var draw = new NpgsqlCommand(
-            """
-            SELECT nextval(pg_get_serial_sequence('"Notifications"', 'Id')), nextval(pg_get_serial_sequence('"Outbox"', 'Id'))
-            FROM generate_series(1, $1)
-            """,
-            connection,
-            transaction))
+        var (connection, transaction) = SendConnection();
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        if (pushedOutboxIds.Count > 0)
         {
-            draw.Parameters.Add(new NpgsqlParameter { Value = count });
-            await using var reader = await draw.ExecuteReaderAsync(cancellationToken);
-            for (var i = 0; await reader.ReadAsync(cancellationToken); i++)
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("""DELETE FROM "Outbox" WHERE "Id" = ANY($1)""")
             {
-                ids[i] = reader.GetInt64(0);
-                outboxIds[i] = reader.GetInt64(1);
+                Parameters = { ArrayOf(NpgsqlDbType.Bigint, pushedOutboxIds.ToArray()) },
+            });
+        }
+
+        if (sends == 0)
+        {
+            if (batch.BatchCommands.Count > 0)
+            {
+                await batch.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            return null;
+        }
+
+        batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT pg_advisory_xact_lock({SendOrderLockKey})"));
+        batch.BatchCommands.Add(DrawIdsCommand(sends));
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        DrawnIds? drawn = null;
+        do
+        {
+            if (reader.FieldCount == 2)
+            {
+                drawn = await ReadDrawnIdsAsync(reader, sends, cancellationToken);
+            }
+        }
+        while (await reader.NextResultAsync(cancellationToken));
+
+        return drawn ?? throw new InvalidOperationException("The id draw returned no rows.");
+    }
+
+    /// <summary>
+    /// One round trip for the whole group, with the ids <see cref="BeginSendGroupAsync"/> drew (or one more to draw
+    /// them): one batch writes every row through unnest, with the ids given.
+    /// </summary>
+    public override async Task<long[]> InsertSendsAsync(IReadOnlyList<Notification> notifications, OutboxLease lease, DrawnIds? drawn, CancellationToken cancellationToken)
+    {
+        var (connection, transaction) = SendConnection();
+        var count = notifications.Count;
+        if (drawn is null || drawn.Count < count)
+        {
+            await using var draw = DrawIdsCommand(count, connection, transaction);
+            await using (var reader = await draw.ExecuteReaderAsync(cancellationToken))
+            {
+                drawn = await ReadDrawnIdsAsync(reader, count, cancellationToken);
             }
         }
 
-        // Ascending in list order, as callers expect, whatever order the rows came back in.
-        System.Array.Sort(ids);
-        System.Array.Sort(outboxIds);
+        var ids = drawn.NotificationIds[..count];
+        var outboxIds = drawn.OutboxIds[..count];
         var audienceIds = new List<long>();
         var audienceKinds = new List<short>();
         var audienceValues = new List<string>();
@@ -161,6 +191,38 @@ public sealed class PostgresNotificationsDbContext(DbContextOptions<PostgresNoti
         });
         await batch.ExecuteNonQueryAsync(cancellationToken);
         return outboxIds;
+    }
+
+    private (NpgsqlConnection Connection, NpgsqlTransaction Transaction) SendConnection() =>
+        ((NpgsqlConnection)Database.GetDbConnection(),
+         (NpgsqlTransaction)(Database.CurrentTransaction?.GetDbTransaction()
+            ?? throw new InvalidOperationException("Sends are written inside the send transaction.")));
+
+    private const string DrawIdsSql = """
+        SELECT nextval(pg_get_serial_sequence('"Notifications"', 'Id')), nextval(pg_get_serial_sequence('"Outbox"', 'Id'))
+        FROM generate_series(1, $1)
+        """;
+
+    private static NpgsqlBatchCommand DrawIdsCommand(int count) =>
+        new(DrawIdsSql) { Parameters = { new NpgsqlParameter { Value = count } } };
+
+    private static NpgsqlCommand DrawIdsCommand(int count, NpgsqlConnection connection, NpgsqlTransaction transaction) =>
+        new(DrawIdsSql, connection, transaction) { Parameters = { new NpgsqlParameter { Value = count } } };
+
+    private static async Task<DrawnIds> ReadDrawnIdsAsync(NpgsqlDataReader reader, int count, CancellationToken cancellationToken)
+    {
+        var ids = new long[count];
+        var outboxIds = new long[count];
+        for (var i = 0; await reader.ReadAsync(cancellationToken); i++)
+        {
+            ids[i] = reader.GetInt64(0);
+            outboxIds[i] = reader.GetInt64(1);
+        }
+
+        // Ascending in list order, as callers expect, whatever order the rows came back in.
+        System.Array.Sort(ids);
+        System.Array.Sort(outboxIds);
+        return new DrawnIds(ids, outboxIds);
     }
 
     public override Task UpsertReceiptsAsync(string userId, IReadOnlyCollection<long> notificationIds, ReceiptField field, DateTime at, CancellationToken cancellationToken)

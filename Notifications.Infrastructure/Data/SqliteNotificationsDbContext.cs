@@ -35,7 +35,7 @@ public sealed class SqliteNotificationsDbContext(DbContextOptions<SqliteNotifica
     /// Three statements, each prepared once and run per row: SQLite runs in process, so a row costs a bind and a
     /// step, not a round trip, and RETURNING gives each notification its id as it is written.
     /// </summary>
-    public override async Task<long[]> InsertSendsAsync(IReadOnlyList<Notification> notifications, OutboxLease lease, CancellationToken cancellationToken)
+    public override async Task<long[]> InsertSendsAsync(IReadOnlyList<Notification> notifications, OutboxLease lease, DrawnIds? drawn, CancellationToken cancellationToken)
     {
         var connection = Database.GetDbConnection();
         var transaction = Database.CurrentTransaction?.GetDbTransaction()

@@ -54,6 +54,23 @@ public abstract class GroupCommitTests(GuaranteesFixture service)
         Assert.Single(stored, "once");
         Assert.DoesNotContain("changed", stored);
     }
+
+    [Fact]
+    public async Task Concurrent_sends_are_pushed_in_id_order_and_leave_no_outbox_entry_behind()
+    {
+        var user = TestUsers.New("drain");
+        await using var client = await service.LongConnectAsync(user);
+        using var http = service.LongClient(TestUsers.New("drainer", 16), "admin");
+
+        // Pushed entries are deleted by the next group's transaction, or alone once no send is waiting.
+        var sends = Enumerable.Range(0, 60).Select(i => Task.Run(() => http.SendNotificationAsync(TestUsers.Notification($"drain {i}", user)))).ToList();
+        var ids = (await Task.WhenAll(sends).WithTimeout(Budget, "60 concurrent sends")).Select(r => r.Id).Order().ToList();
+        var pushed = await client.ReceiveUntilAsync(ids[^1]).WithTimeout(Budget, "every push");
+
+        Assert.Equal(60, ids.Distinct().Count());
+        Assert.Equal(ids[..^1], pushed.Select(n => n.Id));
+        await Timeouts.Eventually(async () => await service.QueryAsync(db => db.Outbox.CountAsync()) == 0, "every pushed outbox entry deleted", Budget);
+    }
 }
 
 public sealed class SqliteGroupCommitTests(SqliteGuaranteesFixture service) : GroupCommitTests(service), IClassFixture<SqliteGuaranteesFixture>;
