@@ -80,8 +80,8 @@ public static class AuthSetup
                 }
 
                 // The same token text the handler would validate next: a hit skips validation, nothing else.
-                var presented = context.Token ?? BearerTokenOf(context.Request);
-                if (presented is not null && cache.TryGet(presented, out var principal, out var issuedUtc, out var expiresUtc))
+                var presented = context.Token is { } queryToken ? queryToken.AsSpan() : BearerTokenOf(context.Request);
+                if (!presented.IsEmpty && cache.TryGet(presented, out var principal, out var issuedUtc, out var expiresUtc))
                 {
                     context.Principal = principal;
                     context.Properties.IssuedUtc = issuedUtc;
@@ -116,11 +116,11 @@ public static class AuthSetup
         };
     }
 
-    /// <summary>The bearer token of the Authorization header, read the way the JWT bearer handler reads it.</summary>
-    private static string? BearerTokenOf(HttpRequest request)
+    /// <summary>The bearer token of the Authorization header, read the way the JWT bearer handler reads it (empty if none).</summary>
+    private static ReadOnlySpan<char> BearerTokenOf(HttpRequest request)
     {
         var authorization = request.Headers.Authorization.ToString();
-        return authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization["Bearer ".Length..].Trim() : null;
+        return authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization.AsSpan("Bearer ".Length).Trim() : [];
     }
 
     public static SymmetricSecurityKey SigningKeyOf(AuthOptions auth) => new(Encoding.UTF8.GetBytes(auth.SigningKey!));

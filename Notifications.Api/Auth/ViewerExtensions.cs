@@ -8,13 +8,29 @@ public static class ViewerExtensions
     /// <summary>The caller as the domain sees it: id from <c>sub</c>, roles from <c>role</c> claims of this token.</summary>
     public static Viewer ToViewer(this ClaimsPrincipal principal)
     {
-        var userId = principal.FindFirstValue(AuthSetup.UserIdClaim);
+        // One pass over the claims, matched as FindFirst/FindAll match them: this runs on every request and hub call.
+        string? userId = null;
+        var roles = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var identity in principal.Identities)
+        {
+            foreach (var claim in identity.Claims)
+            {
+                if (string.Equals(claim.Type, AuthSetup.RoleClaim, StringComparison.OrdinalIgnoreCase))
+                {
+                    roles.Add(claim.Value);
+                }
+                else if (userId is null && string.Equals(claim.Type, AuthSetup.UserIdClaim, StringComparison.OrdinalIgnoreCase))
+                {
+                    userId = claim.Value;
+                }
+            }
+        }
+
         if (string.IsNullOrEmpty(userId))
         {
             throw new UnauthorizedAccessException("The token has no 'sub' claim.");
         }
 
-        var roles = principal.FindAll(AuthSetup.RoleClaim).Select(c => c.Value).ToHashSet(StringComparer.Ordinal);
         return new Viewer(userId, roles);
     }
 }

@@ -8,9 +8,36 @@ public sealed record PushTargets(bool Everyone, string[] Users, string[] Roles, 
 {
     public static PushTargets Of(Notification notification) => new(
         notification.Everyone,
-        [.. notification.Audience.Where(a => a.Kind == AudienceKind.User).Select(a => a.Value)],
-        [.. notification.Audience.Where(a => a.Kind == AudienceKind.Role).Select(a => a.Value)],
-        [.. notification.Audience.Where(a => a.Kind == AudienceKind.Group).Select(a => a.Value)]);
+        ValuesOf(notification.Audience, AudienceKind.User),
+        ValuesOf(notification.Audience, AudienceKind.Role),
+        ValuesOf(notification.Audience, AudienceKind.Group));
+
+    // Built for every push: plain loops, no LINQ iterators.
+    private static string[] ValuesOf(List<NotificationAudience> audience, AudienceKind kind)
+    {
+        var count = 0;
+        foreach (var member in audience)
+        {
+            count += member.Kind == kind ? 1 : 0;
+        }
+
+        if (count == 0)
+        {
+            return [];
+        }
+
+        var values = new string[count];
+        var next = 0;
+        foreach (var member in audience)
+        {
+            if (member.Kind == kind)
+            {
+                values[next++] = member.Value;
+            }
+        }
+
+        return values;
+    }
 }
 
 /// <summary>One committed outbox entry, ready to push.</summary>
