@@ -97,8 +97,8 @@ public sealed class PostgresNotificationsDbContext(DbContextOptions<PostgresNoti
     }
 
     /// <summary>
-    /// One round trip for the whole group, with the ids <see cref="BeginSendGroupAsync"/> drew (or one more to draw
-    /// them): one batch writes every row through unnest, with the ids given.
+    /// One round trip for the whole group, with the ids <see cref="BeginSendGroupAsync"/> drew for it: one batch
+    /// writes every row through unnest, with the ids given.
     /// </summary>
     public override async Task<long[]> InsertSendsAsync(IReadOnlyList<Notification> notifications, OutboxLease lease, DrawnIds? drawn, CancellationToken cancellationToken)
     {
@@ -106,11 +106,7 @@ public sealed class PostgresNotificationsDbContext(DbContextOptions<PostgresNoti
         var count = notifications.Count;
         if (drawn is null || drawn.Count < count)
         {
-            await using var draw = DrawIdsCommand(count, connection, transaction);
-            await using (var reader = await draw.ExecuteReaderAsync(cancellationToken))
-            {
-                drawn = await ReadDrawnIdsAsync(reader, count, cancellationToken);
-            }
+            throw new InvalidOperationException($"BeginSendGroupAsync draws the ids of a group before its {count} sends are inserted.");
         }
 
         var ids = drawn.NotificationIds[..count];
@@ -198,16 +194,14 @@ public sealed class PostgresNotificationsDbContext(DbContextOptions<PostgresNoti
          (NpgsqlTransaction)(Database.CurrentTransaction?.GetDbTransaction()
             ?? throw new InvalidOperationException("Sends are written inside the send transaction.")));
 
-    private const string DrawIdsSql = """
-        SELECT nextval(pg_get_serial_sequence('"Notifications"', 'Id')), nextval(pg_get_serial_sequence('"Outbox"', 'Id'))
-        FROM generate_series(1, $1)
-        """;
-
     private static NpgsqlBatchCommand DrawIdsCommand(int count) =>
-        new(DrawIdsSql) { Parameters = { new NpgsqlParameter { Value = count } } };
-
-    private static NpgsqlCommand DrawIdsCommand(int count, NpgsqlConnection connection, NpgsqlTransaction transaction) =>
-        new(DrawIdsSql, connection, transaction) { Parameters = { new NpgsqlParameter { Value = count } } };
+        new("""
+            SELECT nextval(pg_get_serial_sequence('"Notifications"', 'Id')), nextval(pg_get_serial_sequence('"Outbox"', 'Id'))
+            FROM generate_series(1, $1)
+            """)
+        {
+            Parameters = { new NpgsqlParameter { Value = count } },
+        };
 
     private static async Task<DrawnIds> ReadDrawnIdsAsync(NpgsqlDataReader reader, int count, CancellationToken cancellationToken)
     {

@@ -74,8 +74,7 @@ public static class ProcStats
                     {
                         if (File.ReadAllText(Path.Combine(task, "comm")).StartsWith(threadName, StringComparison.Ordinal))
                         {
-                            var seconds = CpuSecondsOfStat(File.ReadAllText(Path.Combine(task, "stat")));
-                            sum += Math.Max(0, seconds);
+                            sum += CpuSecondsOfStat(File.ReadAllText(Path.Combine(task, "stat")));
                         }
                     }
                     catch (IOException)
