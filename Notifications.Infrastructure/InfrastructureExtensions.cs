@@ -33,7 +33,7 @@ public static class InfrastructureExtensions
         switch (provider)
         {
             case DatabaseProvider.Sqlite:
-                services.AddDbContextPool<SqliteNotificationsDbContext>(o => o.UseSqlite(connectionString));
+                services.AddDbContextPool<SqliteNotificationsDbContext>(o => SqliteConnectionWithoutDecimalFunctions.Use(o, connectionString));
                 services.AddScoped<NotificationsDbContext>(sp => sp.GetRequiredService<SqliteNotificationsDbContext>());
                 services.AddHostedService<SqliteWalCheckpointer>();
                 break;
