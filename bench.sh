@@ -2,7 +2,7 @@
 # Reproduces docs/benchmarks.md: builds Release, starts the plain-SignalR baseline and our API, runs the load
 # scenarios A/B (interleaved rounds, medians, ratio ours/baseline) and writes bench-results/.
 #
-#   ./bench.sh                 all scenarios (S1 … S6); sized for < 15 min on a quiet 2-core machine
+#   ./bench.sh                 all scenarios (S1 … S6); about 25 min on a quiet 2-core machine (each warm-up waits for the JIT)
 #   ./bench.sh S3 S4           some of them
 #   QUICK=1 ./bench.sh         tiny sizes, checks the pipeline in a few minutes (numbers meaningless)
 #   SELF_TEST=1 ./bench.sh     "ours" is a second baseline instance (checks the tooling without the API)
