@@ -21,9 +21,6 @@ public sealed class ValidatedTokenCache(TimeProvider time)
     private readonly ConcurrentDictionary<string, Entry> entries = new(StringComparer.Ordinal);
     private int count;
 
-    public bool TryGet(string token, out ClaimsPrincipal principal, out DateTimeOffset issuedUtc, out DateTimeOffset expiresUtc) =>
-        TryGet(token.AsSpan(), out principal, out issuedUtc, out expiresUtc);
-
     /// <summary>Looks the token up without making a string of it (a header slice, on every request).</summary>
     public bool TryGet(ReadOnlySpan<char> token, out ClaimsPrincipal principal, out DateTimeOffset issuedUtc, out DateTimeOffset expiresUtc)
     {

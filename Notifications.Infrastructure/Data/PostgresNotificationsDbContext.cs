@@ -9,6 +9,9 @@ namespace Notifications.Infrastructure.Data;
 public sealed class PostgresNotificationsDbContext(DbContextOptions<PostgresNotificationsDbContext> options) : NotificationsDbContext(options)
 {
     private const long SendOrderLockKey = 0x4E6F7469665F01;
+
+    private static readonly string TakeSendOrderLock = $"SELECT pg_advisory_xact_lock({SendOrderLockKey})";
+
     private const long MigrationLockKey = 0x4E6F7469665F02;
 
     /// <summary>
@@ -51,7 +54,7 @@ public sealed class PostgresNotificationsDbContext(DbContextOptions<PostgresNoti
     }
 
     public override Task AcquireSendOrderLockAsync(CancellationToken cancellationToken) =>
-        Database.ExecuteSqlRawAsync($"SELECT pg_advisory_xact_lock({SendOrderLockKey})", cancellationToken);
+        Database.ExecuteSqlRawAsync(TakeSendOrderLock, cancellationToken);
 
     /// <summary>
     /// One round trip before the group's rows: the delete of pushed outbox entries, the send-order lock, and the draw
@@ -80,7 +83,7 @@ public sealed class PostgresNotificationsDbContext(DbContextOptions<PostgresNoti
             return null;
         }
 
-        batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT pg_advisory_xact_lock({SendOrderLockKey})"));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(TakeSendOrderLock));
         batch.BatchCommands.Add(DrawIdsCommand(sends));
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         DrawnIds? drawn = null;
