@@ -10,6 +10,7 @@
 # Every scenario starts from an empty store: a fresh SQLite file, and a fresh PostgreSQL database per scenario.
 #
 # Knobs (environment): OUT ROUNDS JIT_WARMUP BENCH_PORT_BASE REDIS_PORT PG_PORT PG_FAST PGBIN API_ENVIRONMENT
+#   OURS_GC_SERVER (unset: the API's own setting, workstation GC; 1: server GC) BASELINE_GC_SERVER (1, ASP.NET's default)
 #   S1_LEVELS S1_DURATION S2_CONNECTIONS S3_LEVELS S3_DURATION S3_LATENCY_CONNECTIONS S4_CONNECTIONS S4_DURATION S4_SEND_CONCURRENCY
 #   S5_NOTIFICATIONS S5_USERS S5_DURATION S5_READ_RATE S5_DB S5_SEED S5_BASELINE S6_CONNECTIONS S6_DURATION S6_PLAIN
 set -euo pipefail
@@ -27,6 +28,12 @@ REDIS_PORT=${REDIS_PORT:-6390}
 PG_PORT=${PG_PORT:-5440}
 PG_FAST=${PG_FAST:-1}
 API_ENVIRONMENT=${API_ENVIRONMENT:-Production}
+OURS_GC_SERVER=${OURS_GC_SERVER:-}
+BASELINE_GC_SERVER=${BASELINE_GC_SERVER:-1}
+case "$OURS_GC_SERVER/$BASELINE_GC_SERVER" in
+  /0 | /1 | 0/0 | 0/1 | 1/0 | 1/1) ;;
+  *) echo "OURS_GC_SERVER must be unset, 0 or 1 and BASELINE_GC_SERVER 0 or 1" >&2; exit 2 ;;
+esac
 
 if [ "$#" -gt 0 ]; then SCENARIOS=("$@"); else SCENARIOS=(S1 S2 S3 S4 S5 S6); fi
 
@@ -147,13 +154,20 @@ ours_cmd() {
   fi
 }
 
-# Settings of our API for every run: same key as the tool, no rate limits in the way, quiet logs, server GC.
+# Settings of our API for every run: same key as the tool, no rate limits in the way, quiet logs. Its GC is the one
+# it ships with (workstation) unless OURS_GC_SERVER is 0 or 1; the plain-SignalR baseline runs server GC, an
+# ASP.NET Core app's default, unless BASELINE_GC_SERVER=0. OURS_GC_SERVER=1 measures both on server GC.
 API_ENV=(
   "ASPNETCORE_ENVIRONMENT=$API_ENVIRONMENT"
   "Auth__SigningKey=$KEY" "Auth__Issuer=$ISS" "Auth__Audience=$AUD"
   "RateLimit__SendsPerMinute=0" "RateLimit__HubInvocationsPerMinute=0"
-  "Logging__LogLevel__Default=Warning" "DOTNET_gcServer=1" "Database__MigrateOnStartup=true"
+  "Logging__LogLevel__Default=Warning" "Database__MigrateOnStartup=true"
 )
+if [ -n "$OURS_GC_SERVER" ]; then
+  API_ENV+=("DOTNET_gcServer=$OURS_GC_SERVER")
+elif [ "$SELF_TEST" = 1 ]; then # "ours" is then a second baseline, and runs like the first
+  API_ENV+=("DOTNET_gcServer=$BASELINE_GC_SERVER")
+fi
 mkdir -p "$OUT/data"
 SQLITE_DB=$OUT/data/notifications.db
 SQLITE_ENV=("${API_ENV[@]}" "Database__Provider=Sqlite" "ConnectionStrings__Notifications=Data Source=$SQLITE_DB")
@@ -234,7 +248,7 @@ run() {
 ab() { # env-array-name
   local -n envs=$1
   local args=(--target "http://127.0.0.1:$P_OURS" --start-server "$(ours_cmd "$P_OURS")"
-    --baseline "http://127.0.0.1:$P_BASE" --baseline-label baseline --start-baseline)
+    --baseline "http://127.0.0.1:$P_BASE" --baseline-label baseline --start-baseline --baseline-env "DOTNET_gcServer=$BASELINE_GC_SERVER")
   local e
   for e in "${envs[@]}"; do args+=(--server-env "$e"); done
   AB=("${args[@]}")
@@ -303,6 +317,7 @@ for s in "${SCENARIOS[@]}"; do
           case "${AB[i]}" in
             --baseline | --baseline-label) i=$((i + 1)) ;;
             --start-baseline) ;;
+            --baseline-env) i=$((i + 1)) ;;
             *) s5_ab+=("${AB[i]}") ;;
           esac
         done
@@ -324,9 +339,9 @@ for s in "${SCENARIOS[@]}"; do
       stop_bg_all
       [ "$S6_PLAIN" = 1 ] || continue
       # the same for plain SignalR: what a backplane costs without our service around it.
-      start_bg plain-a "$P_PLAIN_A" "${LT[*]} baseline --port $P_PLAIN_A --redis $redis_conf" "DOTNET_gcServer=1"
-      start_bg plain-b "$P_PLAIN_B" "${LT[*]} baseline --port $P_PLAIN_B --redis $redis_conf" "DOTNET_gcServer=1"
-      start_bg plain-1 "$P_BASE" "${LT[*]} baseline --port $P_BASE" "DOTNET_gcServer=1"
+      start_bg plain-a "$P_PLAIN_A" "${LT[*]} baseline --port $P_PLAIN_A --redis $redis_conf" "DOTNET_gcServer=$BASELINE_GC_SERVER"
+      start_bg plain-b "$P_PLAIN_B" "${LT[*]} baseline --port $P_PLAIN_B --redis $redis_conf" "DOTNET_gcServer=$BASELINE_GC_SERVER"
+      start_bg plain-1 "$P_BASE" "${LT[*]} baseline --port $P_BASE" "DOTNET_gcServer=$BASELINE_GC_SERVER"
       run S6-plain --scenario S6 --target "http://127.0.0.1:$P_PLAIN_A,http://127.0.0.1:$P_PLAIN_B" --target-label "plain-2x+redis" \
         --baseline "http://127.0.0.1:$P_BASE" --baseline-label "plain-1x" --connections "$S6_CONNECTIONS" --duration "$S6_DURATION"
       stop_bg_all
@@ -347,7 +362,7 @@ if [ "${#RESULTS[@]}" = 0 ]; then failed; exit 0; fi
   echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2> /dev/null || echo '?')"
   echo
   echo "Kernel $(uname -r), .NET SDK $(dotnet --version), load average before the run: $LOAD_BEFORE."
-  echo "Settings: ROUNDS=$ROUNDS JIT_WARMUP=$JIT_WARMUP QUICK=$QUICK SELF_TEST=$SELF_TEST PG_FAST=$PG_FAST API_ENVIRONMENT=$API_ENVIRONMENT S5=$S5_NOTIFICATIONS/$S5_USERS"
+  echo "Settings: ROUNDS=$ROUNDS JIT_WARMUP=$JIT_WARMUP QUICK=$QUICK SELF_TEST=$SELF_TEST PG_FAST=$PG_FAST API_ENVIRONMENT=$API_ENVIRONMENT OURS_GC_SERVER=${OURS_GC_SERVER:-unset} BASELINE_GC_SERVER=$BASELINE_GC_SERVER S5=$S5_NOTIFICATIONS/$S5_USERS"
   echo
   "${LT[@]}" report "${RESULTS[@]}"
 } > "$OUT/summary.md"

@@ -14,7 +14,8 @@ Notifications.LoadTest — load/benchmark tool for the notification service (raw
       --token-key KEY --issuer ISS --audience AUD        (or Auth__SigningKey / Auth__Issuer / Auth__Audience)
     targets      --target-label ours --baseline-label baseline --target-pid P --baseline-pid P (else found by port)
                  --start-server "dotnet path/Notifications.Api.dll" [--server-env K=V …]   (ASPNETCORE_URLS = --target)
-                 --start-baseline   (starts `baseline` on the --baseline port)   --log-dir DIR
+                 --start-baseline [--baseline-env K=V …]   (starts `baseline` on the --baseline port, server GC
+                 unless DOTNET_gcServer=0 is given)   --log-dir DIR
     shape        --rounds 2 (A,B,A,B…; medians)  --duration S  --warmup 2  --jit-warmup 20  --jit-warmup-max 120  --settle 3  --cooldown 2
                  (the mixed-load warm-up lasts --jit-warmup s, then goes on while the server's tiered JIT thread is busy)
                  --connections N  --levels 1000,5000,19000  --concurrency 200 (connects in flight)

@@ -20,6 +20,7 @@ internal static class Runner
         var startServer = args.Get("start-server");
         var startBaseline = args.Flag("start-baseline");
         var serverEnv = args.GetAll("server-env");
+        var baselineEnv = args.GetAll("baseline-env");
         var noWarmup = args.Flag("no-warmup");
         var logDir = args.Get("log-dir") ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(o.Out ?? "results.json")) ?? ".", "logs");
         var targets = new List<TargetSpec> { o.Target };
@@ -94,16 +95,7 @@ internal static class Runner
         {
             if (startServer is not null)
             {
-                var env = new Dictionary<string, string>(StringComparer.Ordinal) { ["ASPNETCORE_URLS"] = o.Target.Urls[0] };
-                foreach (var kv in serverEnv)
-                {
-                    var eq = kv.IndexOf('=', StringComparison.Ordinal);
-                    if (eq > 0)
-                    {
-                        env[kv[..eq]] = kv[(eq + 1)..];
-                    }
-                }
-
+                var env = WithSettings(new Dictionary<string, string>(StringComparer.Ordinal) { ["ASPNETCORE_URLS"] = o.Target.Urls[0] }, serverEnv);
                 o.Target.Pids.Clear();
                 o.Target.Pids.Add(await launcher.StartAsync(o.Target.Label, startServer, env, new Uri(o.Target.Urls[0].TrimEnd('/') + "/"), api, progress.Log, ct));
             }
@@ -112,7 +104,8 @@ internal static class Runner
             {
                 var uri = new Uri(o.Baseline.Urls[0].TrimEnd('/') + "/");
                 var command = ServerLauncher.SelfCommand() + " baseline --host " + uri.Host + " --port " + uri.Port.ToString(CultureInfo.InvariantCulture);
-                var env = new Dictionary<string, string>(StringComparer.Ordinal) { ["DOTNET_gcServer"] = "1" };
+                // Server GC, as an ASP.NET Core app gets by default (the tool itself is a console app on workstation GC).
+                var env = WithSettings(new Dictionary<string, string>(StringComparer.Ordinal) { ["DOTNET_gcServer"] = "1" }, baselineEnv);
                 o.Baseline.Pids.Clear();
                 o.Baseline.Pids.Add(await launcher.StartAsync(o.Baseline.Label, command, env, uri, api, progress.Log, ct));
             }
@@ -264,5 +257,20 @@ internal static class Runner
                     ? "***"
                     : x).ToArray();
         }
+    }
+
+    /// <summary>Adds <c>K=V</c> settings (--server-env, --baseline-env) over <paramref name="env"/>; later ones win.</summary>
+    private static Dictionary<string, string> WithSettings(Dictionary<string, string> env, IEnumerable<string> settings)
+    {
+        foreach (var kv in settings)
+        {
+            var eq = kv.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                env[kv[..eq]] = kv[(eq + 1)..];
+            }
+        }
+
+        return env;
     }
 }
