@@ -10,7 +10,7 @@
 # Every scenario starts from an empty store: a fresh SQLite file, and a fresh PostgreSQL database per scenario.
 #
 # Knobs (environment): OUT ROUNDS JIT_WARMUP BENCH_PORT_BASE REDIS_PORT PG_PORT PG_FAST PGBIN API_ENVIRONMENT
-#   OURS_GC_SERVER (unset: the API's own setting, workstation GC; 1: server GC) BASELINE_GC_SERVER (1, ASP.NET's default)
+#   OURS_GC_SERVER (unset: the API's own setting, server GC; 0: workstation GC) BASELINE_GC_SERVER (1, ASP.NET's default)
 #   S1_LEVELS S1_DURATION S2_CONNECTIONS S3_LEVELS S3_DURATION S3_LATENCY_CONNECTIONS S4_CONNECTIONS S4_DURATION S4_SEND_CONCURRENCY
 #   S5_NOTIFICATIONS S5_USERS S5_DURATION S5_READ_RATE S5_DB S5_SEED S5_BASELINE S6_CONNECTIONS S6_DURATION S6_PLAIN
 set -euo pipefail
@@ -155,8 +155,8 @@ ours_cmd() {
 }
 
 # Settings of our API for every run: same key as the tool, no rate limits in the way, quiet logs. Its GC is the one
-# it ships with (workstation) unless OURS_GC_SERVER is 0 or 1; the plain-SignalR baseline runs server GC, an
-# ASP.NET Core app's default, unless BASELINE_GC_SERVER=0. OURS_GC_SERVER=1 measures both on server GC.
+# it ships with (server GC, the ASP.NET Core default) unless OURS_GC_SERVER is 0 or 1; the plain-SignalR baseline
+# runs server GC unless BASELINE_GC_SERVER=0. OURS_GC_SERVER=0 measures the workstation-GC option (docs/operations.md).
 API_ENV=(
   "ASPNETCORE_ENVIRONMENT=$API_ENVIRONMENT"
   "Auth__SigningKey=$KEY" "Auth__Issuer=$ISS" "Auth__Audience=$AUD"
