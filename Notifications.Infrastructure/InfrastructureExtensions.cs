@@ -60,10 +60,11 @@ public static class InfrastructureExtensions
     /// e.g. behind a PgBouncer older than 1.21 in transaction mode). The inbox, sync and unread-count queries are planned
     /// in a few milliseconds and run in about one: unprepared, PostgreSQL would plan them again on every request.</item>
     /// <item><c>No Reset On Close=true</c>: a pooled connection is not reset when it is handed back. With prepared
-    /// statements that reset is three statements (<c>pg_advisory_unlock_all()</c>, <c>SET SESSION AUTHORIZATION
-    /// DEFAULT</c>, <c>RESET ALL</c>) that PostgreSQL plans and runs before the next use, every time: EF opens a
-    /// connection per query, and the send group once per commit. This service leaves no session state behind: it
-    /// sets no session parameters, and its one session lock (migrations) is released, or its connection dropped.</item>
+    /// statements that reset is seven statements (<c>UNLISTEN *</c>, <c>RESET ALL</c>, <c>pg_advisory_unlock_all()</c>,
+    /// <c>SET SESSION AUTHORIZATION DEFAULT</c>, the <c>CLOSE</c> and <c>DISCARD</c>s) that PostgreSQL runs before the
+    /// next use, every time: EF opens a connection per query, and the send group once per commit. This service leaves
+    /// no session state behind: it sets no session parameters, listens to nothing, and its one session lock
+    /// (migrations) is released, or its connection dropped.</item>
     /// </list>
     /// </summary>
     internal static string TunedPostgresConnectionString(string connectionString)

@@ -8,8 +8,8 @@ using Npgsql;
 namespace Notifications.Tests.Integration;
 
 /// <summary>
-/// The service prepares its PostgreSQL statements and hands pooled connections back without a reset (three statements
-/// PostgreSQL would otherwise plan and run before every next use), unless the connection string decides.
+/// The service prepares its PostgreSQL statements and hands pooled connections back without a reset (seven statements
+/// PostgreSQL would otherwise run before every next use), unless the connection string decides.
 /// </summary>
 public sealed class PostgresConnectionTests(PostgresServiceFixture service) : IClassFixture<PostgresServiceFixture>
 {
