@@ -81,13 +81,15 @@ public static class InfrastructureExtensions
                 [$"ConnectionStrings:{ConnectionStringName} is not a valid PostgreSQL connection string (expected Host=…;Database=…;Username=…)."]);
         }
 
-        var given = connectionString.Replace(" ", "", StringComparison.Ordinal);
-        if (!given.Contains("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase))
+        // The keys the string names (not its values: a password may contain any word), spaces ignored as Npgsql does.
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.Keys
+            .Cast<string>().Select(key => key.Replace(" ", "", StringComparison.Ordinal)).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        if (!given.Contains("MaxAutoPrepare"))
         {
             builder.MaxAutoPrepare = 64;
         }
 
-        if (!given.Contains("NoResetOnClose", StringComparison.OrdinalIgnoreCase))
+        if (!given.Contains("NoResetOnClose"))
         {
             builder.NoResetOnClose = true;
         }

@@ -255,7 +255,8 @@ public sealed class PostgresNotificationsDbContext(DbContextOptions<PostgresNoti
             }
             catch
             {
-                // Pooled connections are not reset (No Reset On Close), so one that may still hold the lock is dropped.
+                // Pooled connections are not reset (No Reset On Close): clear the pool so this connection, which may
+                // still hold the lock, is closed instead of reused. Startup only, and only when the unlock failed.
                 NpgsqlConnection.ClearPool((NpgsqlConnection)db.Database.GetDbConnection());
                 throw;
             }

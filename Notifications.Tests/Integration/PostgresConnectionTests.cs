@@ -29,6 +29,7 @@ public sealed class PostgresConnectionTests(PostgresServiceFixture service) : IC
     [InlineData("Host=db;Database=n;No Reset On Close=false", false, 64)]
     [InlineData("Host=db;Database=n;NoResetOnClose=false;Max Auto Prepare=0", false, 0)]
     [InlineData("Host=db;Database=n;Max Auto Prepare=8", true, 8)]
+    [InlineData("Host=db;Database=n;Password=NoResetOnClose-MaxAutoPrepare", true, 64)]
     public void A_connection_string_that_sets_either_keeps_its_own_value(string given, bool noResetOnClose, int maxAutoPrepare)
     {
         var settings = new NpgsqlConnectionStringBuilder(InfrastructureExtensions.TunedPostgresConnectionString(given));
