@@ -66,19 +66,21 @@ public static class ApiExtensions
     {
         app.UseMiddleware<RequestLogMiddleware>();
 
-        // Hub WebSockets skip the error pages (nothing to render once upgraded) and authenticate in a lane of their own
-        // (see HubSocketAuthenticationMiddleware): each middleware that awaits the rest of a request is held per connection.
+        // Hub WebSockets skip the error pages (nothing to render once upgraded) and are authenticated and authorized in a
+        // lane of their own (see HubSocketAuthenticationMiddleware): each middleware that awaits the rest of a request is
+        // held per connection.
         app.UseWhen(context => !HubSocketAuthenticationMiddleware.Handles(context), errors => errors.UseExceptionHandler().UseStatusCodePages());
         app.UseNotificationsRequestGuards();
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseWhen(context => !HubSocketAuthenticationMiddleware.Handles(context), authentication => authentication.UseAuthentication());
 
-        // UseAuthentication marks the builder it is called on; inside UseWhen that is the branch, and WebApplication
-        // would then add a second authentication middleware in front of everything.
+        // UseAuthentication and UseAuthorization mark the builder they are called on; inside UseWhen that is the branch,
+        // and WebApplication would then add a second middleware of each in front of everything.
         ((IApplicationBuilder)app).Properties["__AuthenticationMiddlewareSet"] = true;
         app.UseMiddleware<HubSocketAuthenticationMiddleware>();
-        app.UseAuthorization();
+        app.UseWhen(context => !HubSocketAuthenticationMiddleware.Handles(context), authorization => authorization.UseAuthorization());
+        ((IApplicationBuilder)app).Properties["__AuthorizationMiddlewareSet"] = true;
         app.UseRateLimiter();
 
         app.MapOpenApi().AllowAnonymous();

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.Options;
+using Notifications.Api.Auth;
 using Scalar.AspNetCore;
 
 namespace Notifications.Api.Hardening;
@@ -66,7 +67,10 @@ public static class HardeningExtensions
     {
         app.UseMiddleware<OriginGuardMiddleware>();
         app.UseMiddleware<ControlCharacterGuardMiddleware>();
-        app.UseCors();
+
+        // Browsers apply no CORS to WebSockets (the origin guard refuses a foreign origin on the upgrade), and the CORS
+        // middleware resolves its policy provider from the request's DI scope, which a socket would hold while it lives.
+        app.UseWhen(context => !HubSocketAuthenticationMiddleware.Handles(context), cors => cors.UseCors());
         app.UseMiddleware<RequestBodyLimitMiddleware>();
         return app;
     }

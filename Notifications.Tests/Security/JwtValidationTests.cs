@@ -99,6 +99,17 @@ public sealed class JwtValidationTests(SqliteServiceFixture service) : IClassFix
     }
 
     [Fact]
+    public async Task A_hub_socket_without_a_token_is_refused_by_the_hubs_authorization()
+    {
+        // No token is no authentication failure, only no user: the 401 comes from the hub's [Authorize], which hub
+        // sockets meet in a lane of their own.
+        var (status, handshake) = await RawHubSocket.OpenAsync(service.BaseUri, token: "");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.Null(handshake);
+    }
+
+    [Fact]
     public async Task A_token_expired_within_the_clock_skew_is_still_accepted()
     {
         var token = TestTokens.Create("skewed-user", [], TimeSpan.FromMinutes(5), issuedAt: DateTime.UtcNow.AddMinutes(-5).AddSeconds(-10));
