@@ -23,6 +23,38 @@ internal sealed class CompiledReads
         EF.CompileAsyncQuery((NotificationsDbContext context, string userId) =>
             context.GroupMembers.AsNoTracking().Where(m => m.UserId == userId).Select(m => new Membership(m.GroupName, m.JoinedAt)));
 
+    /// <summary>Live broadcasts after an id, oldest first, up to a count: one range of the (Everyone, Id) index.</summary>
+    public Func<NotificationsDbContext, long, DateTime, int, IAsyncEnumerable<long>> BroadcastIdsAfter { get; } =
+        EF.CompileAsyncQuery((NotificationsDbContext context, long after, DateTime now, int take) =>
+            context.Notifications
+                .Where(n => n.Everyone && n.Id > after && n.RetractedAt == null && (n.ExpiresAt == null || n.ExpiresAt > now))
+                .OrderBy(n => n.Id)
+                .Select(n => n.Id)
+                .Take(take));
+
+    /// <summary>
+    /// Live notifications after an id whose audience names this user, role or group (a group's only if created at or
+    /// after <c>joinedAt</c>), oldest first, up to a count: one range of the audience index.
+    /// </summary>
+    public Func<NotificationsDbContext, AudienceKind, string, DateTime?, long, DateTime, int, IAsyncEnumerable<long>> AddressedIdsAfter { get; } =
+        EF.CompileAsyncQuery((NotificationsDbContext context, AudienceKind kind, string value, DateTime? joinedAt, long after, DateTime now, int take) =>
+            (from a in context.NotificationAudience
+             where a.Kind == kind && a.Value == value && a.NotificationId > after
+             join n in context.Notifications on a.NotificationId equals n.Id
+             where n.RetractedAt == null && (n.ExpiresAt == null || n.ExpiresAt > now) && (joinedAt == null || n.CreatedAt >= joinedAt)
+             orderby a.NotificationId
+             select a.NotificationId)
+            .Take(take));
+
+    /// <summary>The notifications with these ids, each with the reader's receipt if there is one.</summary>
+    public Func<NotificationsDbContext, long[], string, IAsyncEnumerable<(Notification Notification, Receipt? Receipt)>> WithReceipts { get; } =
+        EF.CompileAsyncQuery((NotificationsDbContext context, long[] ids, string userId) =>
+            from n in context.Notifications.AsNoTracking()
+            where ids.Contains(n.Id)
+            join r in context.Receipts.Where(r => r.UserId == userId) on n.Id equals r.NotificationId into receipts
+            from r in receipts.DefaultIfEmpty()
+            select ValueTuple.Create(n, (Receipt?)r));
+
     public static CompiledReads For(NotificationsDbContext db) => ByModel.GetValue(db.Model, _ => new CompiledReads());
 }
 

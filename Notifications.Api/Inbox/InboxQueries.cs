@@ -46,7 +46,9 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
         var now = time.GetUtcNow().UtcDateTime;
         var page = db is PostgresNotificationsDbContext
             ? await PostgresInboxReads.PageAsync(db, viewer, now, after, long.MaxValue, newestFirst: false, unreadOnly: false, includeArchived: true, take + 1, cancellationToken)
-            : await EfSyncAsync(viewer, now, after, take + 1, cancellationToken);
+            : db is SqliteNotificationsDbContext sqlite
+                ? await SqliteSyncAsync(sqlite, viewer, now, after, take + 1, cancellationToken)
+                : await EfSyncAsync(viewer, now, after, take + 1, cancellationToken);
         var items = page.Count > take ? page[..take] : page;
         return new SyncPage(items, page.Count > take, items.Count > 0 ? items[^1].Id : after);
     }
@@ -214,6 +216,54 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
         var watermark = await WatermarkAsync(viewer.UserId, cancellationToken);
         var page = await PageRowsAsync(viewer, () => Live(now), new IdRange(after, null), newestFirst: false, count, cancellationToken);
         return [.. page.Select(x => ToDto(x, watermark))];
+    }
+
+    /// <summary>
+    /// The page <see cref="EfSyncAsync"/> gives (each part of the audience its own index range, cut at
+    /// <paramref name="count"/>), from compiled statements merged here, all in one read snapshot so that no id
+    /// committed between two of them can be skipped. Every reconnecting client syncs: as one LINQ query built per
+    /// call, EF Core's per-call work and SQLite's parse of a statement with a union per audience part were most of the
+    /// server's CPU in a reconnect storm (S2); a handful of small fixed statements cost a fraction of that.
+    /// </summary>
+    private async Task<List<NotificationDto>> SqliteSyncAsync(SqliteNotificationsDbContext sqlite, Viewer viewer, DateTime now, long after, int count, CancellationToken cancellationToken)
+    {
+        await using var snapshot = await sqlite.BeginReadSnapshotAsync(cancellationToken);
+        var reads = CompiledReads.For(db);
+        var userId = viewer.UserId;
+        var watermark = await WatermarkAsync(userId, cancellationToken);
+        var ids = new SortedSet<long>();
+        await foreach (var id in reads.BroadcastIdsAfter(db, after, now, count).WithCancellation(cancellationToken))
+        {
+            ids.Add(id);
+        }
+
+        await AddAsync(AudienceKind.User, userId, joinedAt: null);
+        foreach (var role in viewer.Roles)
+        {
+            await AddAsync(AudienceKind.Role, role, joinedAt: null);
+        }
+
+        foreach (var membership in await reads.Memberships(db, userId).ToListAsync(cancellationToken))
+        {
+            await AddAsync(AudienceKind.Group, membership.GroupName, membership.JoinedAt);
+        }
+
+        var page = new List<NotificationDto>(Math.Min(ids.Count, count));
+        await foreach (var (notification, receipt) in reads.WithReceipts(db, [.. ids.Take(count)], userId).WithCancellation(cancellationToken))
+        {
+            page.Add(ToDto(new Row { Notification = notification, Receipt = receipt }, watermark));
+        }
+
+        page.Sort((a, b) => a.Id.CompareTo(b.Id));
+        return page;
+
+        async Task AddAsync(AudienceKind kind, string value, DateTime? joinedAt)
+        {
+            await foreach (var id in reads.AddressedIdsAfter(db, kind, value, joinedAt, after, now, count).WithCancellation(cancellationToken))
+            {
+                ids.Add(id);
+            }
+        }
     }
 
     private IQueryable<Notification> Live(DateTime now) =>

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Text.Json;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 
@@ -25,6 +26,29 @@ public sealed class SqliteNotificationsDbContext(DbContextOptions<SqliteNotifica
         {
             // The transaction holds the connection open until it ends; this only hands back our own open.
             await Database.CloseConnectionAsync();
+        }
+    }
+
+    /// <summary>
+    /// A consistent view for a read made of several statements: <c>BEGIN DEFERRED</c> takes no lock, and in WAL mode
+    /// the first read fixes what every later statement of the transaction sees while the writer goes on. Disposing it
+    /// ends the transaction (nothing was written) and hands the connection back.
+    /// </summary>
+    public async Task<IAsyncDisposable> BeginReadSnapshotAsync(CancellationToken cancellationToken)
+    {
+        await Database.OpenConnectionAsync(cancellationToken);
+        var transaction = ((SqliteConnection)Database.GetDbConnection()).BeginTransaction(deferred: true);
+        await Database.UseTransactionAsync(transaction, cancellationToken);
+        return new ReadSnapshot(this, transaction);
+    }
+
+    private sealed class ReadSnapshot(SqliteNotificationsDbContext db, SqliteTransaction transaction) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await db.Database.UseTransactionAsync(null);
+            await transaction.DisposeAsync();
+            await db.Database.CloseConnectionAsync();
         }
     }
 

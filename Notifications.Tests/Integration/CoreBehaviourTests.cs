@@ -321,6 +321,57 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
     }
 
     [Fact]
+    public async Task Sync_returns_what_the_inbox_shows_with_the_same_read_state()
+    {
+        var user = TestUsers.New("syncer");
+        var role = $"ops-{Guid.NewGuid():N}"[..16];
+        var (joined, joinedLater) = ($"g1-{Guid.NewGuid():N}"[..16], $"g2-{Guid.NewGuid():N}"[..16]);
+        using var admin = service.Client("admin-1", "admin");
+        using var http = service.Client(user, role);
+        foreach (var group in new[] { joined, joinedLater })
+        {
+            await admin.CreateGroupAsync(group, "restricted");
+        }
+
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{joined}/members/{user}", null)).StatusCode);
+        var start = await service.SendAsync("admin-1", TestUsers.Notification("start", user));
+        var beforeJoining = await service.SendAsync("admin-1", new { type = "team.news", title = "before joining", audience = new { groups = new[] { joinedLater } } });
+        await Task.Delay(20);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{joinedLater}/members/{user}", null)).StatusCode);
+        var visible = new List<long>
+        {
+            await service.SendAsync("admin-1", TestUsers.Notification("direct", user)),
+            await service.SendAsync("admin-1", new { type = "ops.page", title = "role", audience = new { roles = new[] { role } } }),
+            await service.SendAsync("admin-1", new { type = "team.news", title = "joined group", audience = new { groups = new[] { joined } } }),
+            await service.SendAsync("admin-1", new { type = "team.news", title = "both groups", audience = new { groups = new[] { joined, joinedLater } } }),
+            await service.SendAsync("admin-1", new { type = "ops.page", title = "user and role", audience = new { users = new[] { user }, roles = new[] { role } } }),
+        };
+        var retracted = await service.SendAsync("admin-1", TestUsers.Notification("retracted", user));
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"api/notifications/{retracted}")).StatusCode);
+        await service.SendAsync("admin-1", new { type = "ops.page", title = "another role", audience = new { roles = new[] { "not-" + role } } });
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync($"api/notifications/{visible[1]}/read", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync($"api/notifications/{visible[2]}/seen", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync($"api/notifications/{visible[3]}/archive", null)).StatusCode);
+
+        await using var hub = await service.ConnectAsync(user, role);
+        var page = await hub.SyncAsync(start).WithTimeout();
+        var synced = page.Items.Where(n => !IsBroadcast(n)).ToList();
+        var inbox = (await http.GetFromJsonAsync<InboxPage>("api/notifications?limit=100&includeArchived=true"))!.Items
+            .Where(n => n.Id > start && !IsBroadcast(n)).OrderBy(n => n.Id).ToList();
+
+        Assert.Equal(visible, synced.Select(n => n.Id));
+        Assert.DoesNotContain(beforeJoining, page.Items.Select(n => n.Id));
+        Assert.Equal(inbox.Select(n => (n.Id, n.ReadAt, n.SeenAt, n.ArchivedAt)), synced.Select(n => (n.Id, n.ReadAt, n.SeenAt, n.ArchivedAt)));
+        Assert.NotNull(synced[1].ReadAt);
+        Assert.NotNull(synced[2].SeenAt);
+        Assert.NotNull(synced[3].ArchivedAt);
+
+        var limited = await hub.SyncAsync(start, limit: 2).WithTimeout();
+        Assert.True(limited.HasMore);
+        Assert.Equal(page.Items.Take(2).Select(n => n.Id), limited.Items.Select(n => n.Id));
+    }
+
+    [Fact]
     public async Task Inbox_pages_newest_first_and_archive_and_read_all_leave_the_unread_count()
     {
         var user = TestUsers.New("pager");
