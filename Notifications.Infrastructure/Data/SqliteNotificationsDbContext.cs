@@ -37,9 +37,23 @@ public sealed class SqliteNotificationsDbContext(DbContextOptions<SqliteNotifica
     public async Task<IAsyncDisposable> BeginReadSnapshotAsync(CancellationToken cancellationToken)
     {
         await Database.OpenConnectionAsync(cancellationToken);
-        var transaction = ((SqliteConnection)Database.GetDbConnection()).BeginTransaction(deferred: true);
-        await Database.UseTransactionAsync(transaction, cancellationToken);
-        return new ReadSnapshot(this, transaction);
+        SqliteTransaction? transaction = null;
+        try
+        {
+            transaction = ((SqliteConnection)Database.GetDbConnection()).BeginTransaction(deferred: true);
+            await Database.UseTransactionAsync(transaction, cancellationToken);
+            return new ReadSnapshot(this, transaction);
+        }
+        catch
+        {
+            if (transaction is not null)
+            {
+                await transaction.DisposeAsync();
+            }
+
+            await Database.CloseConnectionAsync();
+            throw;
+        }
     }
 
     private sealed class ReadSnapshot(SqliteNotificationsDbContext db, SqliteTransaction transaction) : IAsyncDisposable
