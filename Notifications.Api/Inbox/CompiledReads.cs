@@ -46,13 +46,14 @@ internal sealed class CompiledReads
              select a.NotificationId)
             .Take(take));
 
-    /// <summary>The notifications with these ids, each with the reader's receipt if there is one.</summary>
+    /// <summary>The notifications with these ids, oldest first, each with the reader's receipt if there is one.</summary>
     public Func<NotificationsDbContext, long[], string, IAsyncEnumerable<(Notification Notification, Receipt? Receipt)>> WithReceipts { get; } =
         EF.CompileAsyncQuery((NotificationsDbContext context, long[] ids, string userId) =>
             from n in context.Notifications.AsNoTracking()
             where ids.Contains(n.Id)
             join r in context.Receipts.Where(r => r.UserId == userId) on n.Id equals r.NotificationId into receipts
             from r in receipts.DefaultIfEmpty()
+            orderby n.Id
             select ValueTuple.Create(n, (Receipt?)r));
 
     public static CompiledReads For(NotificationsDbContext db) => ByModel.GetValue(db.Model, _ => new CompiledReads());

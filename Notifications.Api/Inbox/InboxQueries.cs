@@ -254,7 +254,6 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
             page.Add(ToDto(new Row { Notification = notification, Receipt = receipt }, watermark));
         }
 
-        page.Sort((a, b) => a.Id.CompareTo(b.Id));
         return page;
 
         async Task AddAsync(AudienceKind kind, string value, DateTime? joinedAt)
