@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -23,7 +24,10 @@ public readonly record struct SendOutcome(int Status, long Id, long Ticks, doubl
 /// <summary>REST side of the contract: POST /api/notifications as admin, and the inbox reads as a user.</summary>
 public sealed class SendApi : IDisposable
 {
+    private const string SendPath = "api/notifications";
+
     private readonly HttpClient _http;
+    private readonly ConcurrentDictionary<HubEndpoint, (RawHttpPoster Poster, string Path)> _posters = new();
     private readonly JwtMinter _minter;
     private readonly string _body;
     private string _adminToken;
@@ -66,12 +70,32 @@ public sealed class SendApi : IDisposable
     }
 
     /// <summary>POST /api/notifications with a 200-byte body (default) and data {sentAt, seq} for latency matching.</summary>
-    public async Task<SendOutcome> SendAsync(HubEndpoint ep, SendAudience audience, long sentAt, long seq, CancellationToken ct)
+    public Task<SendOutcome> SendAsync(HubEndpoint ep, SendAudience audience, long sentAt, long seq, CancellationToken ct) =>
+        ep.Tls ? SendThroughHttpClientAsync(ep, audience, sentAt, seq, ct) : SendRawAsync(ep, audience, sentAt, seq, ct);
+
+    private async Task<SendOutcome> SendRawAsync(HubEndpoint ep, SendAudience audience, long sentAt, long seq, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
-        using var request = new HttpRequestMessage(HttpMethod.Post, ep.Api("api/notifications"));
+        var (poster, path) = _posters.GetOrAdd(ep, static e => (new RawHttpPoster(e), e.Api(SendPath).PathAndQuery));
+        try
+        {
+            var r = await poster.PostAsync(path, AdminToken, new SendBody(_body, audience, sentAt, seq), WriteBody,
+                static (status, body) => status == 201 ? (ReadId(body), (string?)null) : (0L, $"HTTP {status}: {ErrorText(body)}"), ct);
+            var ticks = Stopwatch.GetTimestamp() - started;
+            return new SendOutcome(r.Status, r.Result.Item1, ticks, r.Status == 201 ? 0 : r.RetryAfterSeconds, r.Result.Item2);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            return new SendOutcome(0, 0, Stopwatch.GetTimestamp() - started, 0, ex.GetType().Name + ": " + ex.Message);
+        }
+    }
+
+    private async Task<SendOutcome> SendThroughHttpClientAsync(HubEndpoint ep, SendAudience audience, long sentAt, long seq, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var request = new HttpRequestMessage(HttpMethod.Post, ep.Api(SendPath));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
-        var content = new ByteArrayContent(BuildBody(audience, sentAt, seq));
+        var content = new ByteArrayContent(BuildBody(new SendBody(_body, audience, sentAt, seq)));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         request.Content = content;
         try
@@ -86,8 +110,7 @@ public sealed class SendApi : IDisposable
             }
 
             var retry = response.Headers.RetryAfter?.Delta?.TotalSeconds ?? 0;
-            var text = System.Text.Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, 300));
-            return new SendOutcome(status, 0, ticks, retry, $"HTTP {status}: {text}");
+            return new SendOutcome(status, 0, ticks, retry, $"HTTP {status}: {ErrorText(bytes)}");
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
         {
@@ -133,45 +156,53 @@ public sealed class SendApi : IDisposable
         }
     }
 
-    private byte[] BuildBody(SendAudience audience, long sentAt, long seq)
+    private static byte[] BuildBody(SendBody body)
     {
-        var buffer = new ArrayBufferWriter<byte>(_body.Length + 256);
+        var buffer = new ArrayBufferWriter<byte>(body.Text.Length + 256);
         using (var w = new Utf8JsonWriter(buffer))
         {
-            w.WriteStartObject();
-            w.WriteString("type"u8, "load.test");
-            w.WriteString("title"u8, "Load test");
-            w.WriteString("body"u8, _body);
-            w.WriteString("priority"u8, "normal");
-            w.WriteStartObject("data"u8);
-            w.WriteNumber("sentAt"u8, sentAt);
-            w.WriteNumber("seq"u8, seq);
-            w.WriteEndObject();
-            w.WriteStartObject("audience"u8);
-            if (audience.Everyone)
-            {
-                w.WriteBoolean("everyone"u8, true);
-            }
-
-            if (audience.Users.Count > 0)
-            {
-                w.WriteStartArray("users"u8);
-                foreach (var u in audience.Users)
-                {
-                    w.WriteStringValue(u);
-                }
-
-                w.WriteEndArray();
-            }
-
-            w.WriteEndObject();
-            w.WriteEndObject();
+            WriteBody(w, body);
         }
 
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static long ReadId(byte[] body)
+    private static void WriteBody(Utf8JsonWriter w, SendBody body)
+    {
+        w.WriteStartObject();
+        w.WriteString("type"u8, "load.test");
+        w.WriteString("title"u8, "Load test");
+        w.WriteString("body"u8, body.Text);
+        w.WriteString("priority"u8, "normal");
+        w.WriteStartObject("data"u8);
+        w.WriteNumber("sentAt"u8, body.SentAt);
+        w.WriteNumber("seq"u8, body.Seq);
+        w.WriteEndObject();
+        w.WriteStartObject("audience"u8);
+        if (body.Audience.Everyone)
+        {
+            w.WriteBoolean("everyone"u8, true);
+        }
+
+        if (body.Audience.Users.Count > 0)
+        {
+            w.WriteStartArray("users"u8);
+            foreach (var u in body.Audience.Users)
+            {
+                w.WriteStringValue(u);
+            }
+
+            w.WriteEndArray();
+        }
+
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    private static string ErrorText(ReadOnlySpan<byte> body) =>
+        System.Text.Encoding.UTF8.GetString(body[..Math.Min(body.Length, 300)]);
+
+    private static long ReadId(ReadOnlySpan<byte> body)
     {
         try
         {
@@ -199,5 +230,15 @@ public sealed class SendApi : IDisposable
         return 0;
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        foreach (var (poster, _) in _posters.Values)
+        {
+            poster.Dispose();
+        }
+
+        _http.Dispose();
+    }
+
+    private readonly record struct SendBody(string Text, SendAudience Audience, long SentAt, long Seq);
 }
