@@ -15,6 +15,14 @@ public sealed class PostgresNotificationsDbContext(DbContextOptions<PostgresNoti
     private const long MigrationLockKey = 0x4E6F7469665F02;
 
     /// <summary>
+    /// The send group's statements are prepared, but PostgreSQL kept planning them on every run: their custom plans
+    /// look cheaper than the generic one, which is costed for any array length and id count. Every plan is the same
+    /// index or sequence work whatever the values, so the generic plan is forced, for the send transaction only
+    /// (reads keep their own choice: the unread broadcast count wants its custom plan).
+    /// </summary>
+    private const string GenericPlansForThisTransaction = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)";
+
+    /// <summary>
     /// A session advisory lock for the whole migration run. Npgsql's own migration lock lives for one migration's
     /// transaction, while the list of pending migrations is read once before: two instances starting together on
     /// one database both applied the second migration, and one failed to start.
@@ -65,6 +73,7 @@ public sealed class PostgresNotificationsDbContext(DbContextOptions<PostgresNoti
     {
         var (connection, transaction) = SendConnection();
         await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(GenericPlansForThisTransaction));
         if (pushedOutboxIds.Count > 0)
         {
             batch.BatchCommands.Add(new NpgsqlBatchCommand("""DELETE FROM "Outbox" WHERE "Id" = ANY($1)""")
@@ -75,7 +84,7 @@ public sealed class PostgresNotificationsDbContext(DbContextOptions<PostgresNoti
 
         if (sends == 0)
         {
-            if (batch.BatchCommands.Count > 0)
+            if (pushedOutboxIds.Count > 0)
             {
                 await batch.ExecuteNonQueryAsync(cancellationToken);
             }
