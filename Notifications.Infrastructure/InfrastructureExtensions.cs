@@ -35,6 +35,7 @@ public static class InfrastructureExtensions
             case DatabaseProvider.Sqlite:
                 services.AddDbContextPool<SqliteNotificationsDbContext>(o => SqliteConnectionWithoutDecimalFunctions.Use(o, connectionString));
                 services.AddScoped<NotificationsDbContext>(sp => sp.GetRequiredService<SqliteNotificationsDbContext>());
+                services.AddOptions<SqliteCheckpointOptions>();
                 services.AddHostedService<SqliteWalCheckpointer>();
                 break;
             case DatabaseProvider.Postgres:
