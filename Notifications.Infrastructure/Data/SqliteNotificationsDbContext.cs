@@ -13,7 +13,7 @@ public sealed class SqliteNotificationsDbContext(DbContextOptions<SqliteNotifica
     /// FULL (the default) fsyncs every commit, which caps sends at the disk's fsync rate. Checkpoints are left to
     /// <see cref="SqliteWalCheckpointer"/>, off the send path. Both are per-connection settings that cannot change
     /// inside a transaction, so they are set here; pooled connections keep them. The busy timeout makes a send that
-    /// finds the log being truncated (or another writer) wait inside SQLite, which retries within milliseconds;
+    /// finds the log being restarted (or another writer) wait inside SQLite, which retries within milliseconds;
     /// without one, Microsoft.Data.Sqlite retries a busy statement after sleeping its thread for 150 ms.
     /// </summary>
     public override async Task<IDbContextTransaction> BeginSendTransactionAsync(CancellationToken cancellationToken)

@@ -91,7 +91,8 @@ public sealed class RawHttpPoster(HubEndpoint endpoint) : IDisposable
         private readonly CancellationTokenSource _timeout = new();
         private byte[] _response = new byte[4096];
         private Socket? _socket;
-        private string? _headPrefixFor;
+        private string? _headPath;
+        private string? _headToken;
         private byte[] _headPrefix = [];
         private byte[] _body = new byte[1024];
 
@@ -158,13 +159,13 @@ public sealed class RawHttpPoster(HubEndpoint endpoint) : IDisposable
 
             _request.WrittenSpan.CopyTo(_body);
 
-            var prefixKey = path + "\n" + token;
-            if (!string.Equals(_headPrefixFor, prefixKey, StringComparison.Ordinal))
+            // The head up to the length is the same for every send with this path and token (the same strings, usually).
+            if (!string.Equals(_headPath, path, StringComparison.Ordinal) || !string.Equals(_headToken, token, StringComparison.Ordinal))
             {
                 _headPrefix = Encoding.ASCII.GetBytes(
                     "POST " + path + " HTTP/1.1\r\nHost: " + ep.HostHeader + "\r\nAuthorization: Bearer " + token +
                     "\r\nContent-Type: application/json\r\nContent-Length: ");
-                _headPrefixFor = prefixKey;
+                (_headPath, _headToken) = (path, token);
             }
 
             _request.ResetWrittenCount();
