@@ -42,6 +42,10 @@ public sealed class SqliteWalCheckpointer(
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
+    // The log's size when it was last restarted: until the next write rewinds it, the log reports the same size and a
+    // second restart would have nothing to do.
+    private long restartedAtPages = -1;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval, time);
@@ -73,7 +77,7 @@ public sealed class SqliteWalCheckpointer(
         {
             var connection = db.Database.GetDbConnection();
             var (_, logPages) = await RunCheckpointAsync(connection, "PASSIVE", cancellationToken);
-            if (logPages < options.Value.RestartAfterPages)
+            if (logPages < options.Value.RestartAfterPages || logPages == restartedAtPages)
             {
                 return;
             }
@@ -85,6 +89,7 @@ public sealed class SqliteWalCheckpointer(
             {
                 var started = time.GetTimestamp();
                 var (busy, _) = await RunCheckpointAsync(connection, "RESTART", cancellationToken);
+                restartedAtPages = busy ? -1 : logPages;
                 logger.LogDebug("SQLite log restart after {Pages} pages: {Outcome} in {Elapsed} ms", logPages,
                     busy ? "gave up, the writer or a reader was busy" : "done", time.GetElapsedTime(started).TotalMilliseconds);
             }
