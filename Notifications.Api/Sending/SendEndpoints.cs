@@ -13,7 +13,7 @@ public static class SendEndpoints
 
     public static RouteGroupBuilder MapSendEndpoints(this RouteGroupBuilder notifications)
     {
-        notifications.MapPost("/", SendAsync).WithName("SendNotification").RequireRateLimiting(SendRateLimiting.SendsPolicy);
+        notifications.MapPost("/", SendAsync).DisableValidation().WithName("SendNotification").RequireRateLimiting(SendRateLimiting.SendsPolicy);
         notifications.MapDelete("/{id:long}", RetractAsync);
         return notifications;
     }
@@ -24,8 +24,15 @@ public static class SendEndpoints
         ClaimsPrincipal user,
         NotificationSender sender,
         HttpContext http,
+        TimeProvider time,
         CancellationToken ct)
     {
+        // The body's rules are checked here, not by the validation filter (see SendRequestRules).
+        if (SendRequestRules.Check(request, time.GetUtcNow().UtcDateTime) is { } errors)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
         if (idempotencyKey is not null && (idempotencyKey.Length is 0 or > NotificationLimits.MaxIdempotencyKeyLength || idempotencyKey.Any(char.IsControl)))
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>

@@ -10,13 +10,15 @@ namespace Notifications.Api.Sending;
 [AttributeUsage(AttributeTargets.Property)]
 public sealed class JsonObjectDataAttribute : ValidationAttribute
 {
-    protected override ValidationResult? IsValid(object? value, ValidationContext validationContext) => value switch
+    protected override ValidationResult? IsValid(object? value, ValidationContext validationContext) =>
+        value is JsonElement element && Check(element) is { } error ? Fail(error, validationContext) : ValidationResult.Success;
+
+    internal static string? Check(JsonElement data) => data switch
     {
-        JsonElement { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined } => ValidationResult.Success,
-        JsonElement { ValueKind: not JsonValueKind.Object } => Fail("data must be a JSON object.", validationContext),
-        JsonElement element when element.GetRawText().Length > NotificationLimits.MaxDataBytes =>
-            Fail($"data must be at most {NotificationLimits.MaxDataBytes} bytes serialized.", validationContext),
-        _ => ValidationResult.Success,
+        { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined } => null,
+        { ValueKind: not JsonValueKind.Object } => "data must be a JSON object.",
+        _ when data.GetRawText().Length > NotificationLimits.MaxDataBytes => $"data must be at most {NotificationLimits.MaxDataBytes} bytes serialized.",
+        _ => null,
     };
 
     internal static ValidationResult Fail(string message, ValidationContext context) => new(message, [context.MemberName ?? string.Empty]);
@@ -29,10 +31,13 @@ public sealed class InTheFutureAttribute : ValidationAttribute
     protected override ValidationResult? IsValid(object? value, ValidationContext validationContext)
     {
         var now = (validationContext.GetService(typeof(TimeProvider)) as TimeProvider ?? TimeProvider.System).GetUtcNow().UtcDateTime;
-        return value is DateTime time && SendNotificationRequest.ToUtc(time) <= now
-            ? JsonObjectDataAttribute.Fail("expiresAt must lie in the future.", validationContext)
+        return value is DateTime time && Check(time, now) is { } error
+            ? JsonObjectDataAttribute.Fail(error, validationContext)
             : ValidationResult.Success;
     }
+
+    internal static string? Check(DateTime time, DateTime now) =>
+        SendNotificationRequest.ToUtc(time) <= now ? "expiresAt must lie in the future." : null;
 }
 
 /// <summary>At least one part; entries non-null and within their lengths; at most 1000 entries.</summary>
@@ -50,7 +55,7 @@ public sealed class ValidAudienceAttribute : ValidationAttribute
         return error is null ? ValidationResult.Success : JsonObjectDataAttribute.Fail(error, validationContext);
     }
 
-    private static string? Check(AudienceRequest audience)
+    internal static string? Check(AudienceRequest audience)
     {
         if (!audience.Everyone && IsEmpty(audience.Users) && IsEmpty(audience.Roles) && IsEmpty(audience.Groups))
         {
