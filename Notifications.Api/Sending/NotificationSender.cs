@@ -30,8 +30,9 @@ public sealed class NotificationSender(
 {
     private NotificationsDbContext? context;
 
-    // Resolved on first use: a send request without groups never touches the database itself (the group commit writes
-    // it, in a scope of its own), and renting and resetting a pooled context for every request was 3 % of the server's CPU per send in S4.
+    // Resolved on first use: a send request without groups never touches the database itself (the group commit
+    // writes it, in a scope of its own), and renting and resetting a pooled context for every request was 3 % of the
+    // server's CPU per send in S4.
     private NotificationsDbContext Db => context ??= services.GetRequiredService<NotificationsDbContext>();
 
     public async Task<SendOutcome> SendAsync(Viewer sender, SendNotificationRequest request, string? idempotencyKey, CancellationToken cancellationToken)

@@ -20,6 +20,17 @@ public sealed class SendRequestRulesTests
         Audience = new AudienceRequest { Users = ["u-1"] },
     };
 
+    private static readonly SendNotificationRequest EverythingWrong = new()
+    {
+        Type = "Not A Type!",
+        Title = "",
+        Body = new string('b', 4001),
+        Data = Json("[1, 2]"),
+        Priority = "urgent",
+        ExpiresAt = Now.AddMinutes(-1),
+        Audience = new AudienceRequest(),
+    };
+
     public static TheoryData<string> Variants() => [.. Cases().Keys];
 
     [Theory]
@@ -42,18 +53,7 @@ public sealed class SendRequestRulesTests
     [Fact]
     public void Every_bad_field_is_named_once_in_declaration_order()
     {
-        var request = new SendNotificationRequest
-        {
-            Type = "Not A Type!",
-            Title = "",
-            Body = new string('b', 4001),
-            Data = Json("[1, 2]"),
-            Priority = "urgent",
-            ExpiresAt = Now.AddMinutes(-1),
-            Audience = new AudienceRequest(),
-        };
-
-        var errors = SendRequestRules.Check(request, Now);
+        var errors = SendRequestRules.Check(EverythingWrong, Now);
 
         Assert.NotNull(errors);
         Assert.Equal(["type", "title", "body", "data", "priority", "expiresAt", "audience"], errors.Keys);
@@ -115,16 +115,7 @@ public sealed class SendRequestRulesTests
         Add("audience bad group", Valid with { Audience = new AudienceRequest { Groups = ["bad group"] } });
         Add("audience too many", Valid with { Audience = new AudienceRequest { Users = [.. Enumerable.Range(0, 1001).Select(i => $"u{i}")] } });
 
-        Add("everything wrong", new SendNotificationRequest
-        {
-            Type = "Not A Type!",
-            Title = "",
-            Body = new string('b', 4001),
-            Data = Json("[1, 2]"),
-            Priority = "urgent",
-            ExpiresAt = Now.AddMinutes(-1),
-            Audience = new AudienceRequest(),
-        });
+        Add("everything wrong", EverythingWrong);
         return cases;
     }
 
