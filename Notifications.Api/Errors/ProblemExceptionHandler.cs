@@ -52,7 +52,19 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
         {
             RejectedTextException rule => $"{rule.Message} (at {rule.Path ?? "$"})",
             { Path: { } path } => $"The request body is not valid JSON for this endpoint at {path}.",
-            _ => exception.StatusCode == StatusCodes.Status413PayloadTooLarge ? "The request body is too large." : exception.Message,
+            _ when exception.StatusCode == StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
+            _ when IsMissingBody(exception) => MissingBody,
+            _ => exception.Message,
         };
     }
+
+    public const string MissingBody = "This endpoint needs a JSON object as its request body.";
+
+    // An empty body and a body of JSON null both land here; the framework's own text speaks to the server's developer
+    // ("Implicit body inferred for parameter ... Did you mean to use a Service instead?"), not to the caller. Matched
+    // by its wording, so a framework that words it differently only falls back to its own message.
+    private static bool IsMissingBody(BadHttpRequestException exception) =>
+        exception.InnerException is null
+        && (exception.Message.Contains("no body was provided", StringComparison.Ordinal)
+            || exception.Message.Contains("was not provided from body", StringComparison.Ordinal));
 }

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Notifications.Api.Errors;
 using Notifications.Api.Inbox;
 using Notifications.Infrastructure.Data;
 using Notifications.Tests.Infrastructure;
@@ -164,6 +165,21 @@ public abstract class BadInputCorpusTests(ServiceFixture service)
         await AssertUsefulProblemAsync(response, name);
         Assert.Equal(before, await SnapshotAsync());
         await AssertServerUpAsync();
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("null")]
+    public async Task A_send_without_a_body_is_told_so_in_the_callers_terms(string body)
+    {
+        using var client = service.Client(Admin, "admin");
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+
+        using var response = await client.PostAsync("api/notifications", content).WithTimeout(what: $"body '{body}'");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(ProblemExceptionHandler.MissingBody, problem.RootElement.GetProperty("detail").GetString());
     }
 
     [Fact]
