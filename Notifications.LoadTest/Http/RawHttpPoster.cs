@@ -87,6 +87,7 @@ public sealed class RawHttpPoster(HubEndpoint endpoint) : IDisposable
         private static readonly byte[] HeaderEnd = "\r\n\r\n"u8.ToArray();
 
         private readonly ArrayBufferWriter<byte> _request = new(1024);
+        private readonly ArrayBufferWriter<byte> _body = new(1024);
         private readonly Utf8JsonWriter _json;
         private readonly CancellationTokenSource _timeout = new();
         private byte[] _response = new byte[4096];
@@ -94,9 +95,8 @@ public sealed class RawHttpPoster(HubEndpoint endpoint) : IDisposable
         private string? _headPath;
         private string? _headToken;
         private byte[] _headPrefix = [];
-        private byte[] _body = new byte[1024];
 
-        public Connection() => _json = new Utf8JsonWriter(_request);
+        public Connection() => _json = new Utf8JsonWriter(_body);
 
         public long LastUsed { get; private set; } = Stopwatch.GetTimestamp();
 
@@ -147,17 +147,11 @@ public sealed class RawHttpPoster(HubEndpoint endpoint) : IDisposable
             Action<Utf8JsonWriter, TState> writeBody)
         {
             // The body first, because its length goes into the head.
-            _request.ResetWrittenCount();
-            _json.Reset(_request);
+            _body.ResetWrittenCount();
+            _json.Reset(_body);
             writeBody(_json, state);
             _json.Flush();
-            var bodyLength = _request.WrittenCount;
-            if (_body.Length < bodyLength)
-            {
-                _body = new byte[Math.Max(bodyLength, _body.Length * 2)];
-            }
-
-            _request.WrittenSpan.CopyTo(_body);
+            var bodyLength = _body.WrittenCount;
 
             // The head up to the length is the same for every send with this path and token (the same strings, usually).
             if (!string.Equals(_headPath, path, StringComparison.Ordinal) || !string.Equals(_headToken, token, StringComparison.Ordinal))
@@ -174,7 +168,7 @@ public sealed class RawHttpPoster(HubEndpoint endpoint) : IDisposable
             Utf8Formatter.TryFormat(bodyLength, digits, out var written);
             _request.Advance(written);
             _request.Write(HeaderEnd);
-            _request.Write(_body.AsSpan(0, bodyLength));
+            _request.Write(_body.WrittenSpan);
             return _request.WrittenMemory;
         }
 
