@@ -11,7 +11,7 @@
 #
 # Knobs (environment): OUT ROUNDS JIT_WARMUP BENCH_PORT_BASE REDIS_PORT PG_PORT PG_FAST PGBIN API_ENVIRONMENT
 #   OURS_GC_SERVER (unset: the API's own setting, server GC; 0: workstation GC) BASELINE_GC_SERVER (1, ASP.NET's default)
-#   S1_LEVELS S1_DURATION S2_CONNECTIONS S3_LEVELS S3_DURATION S3_LATENCY_CONNECTIONS S4_CONNECTIONS S4_DURATION S4_SEND_CONCURRENCY
+#   S1_LEVELS S1_DURATION S2_CONNECTIONS S3_LEVELS S3_DURATION S3_LATENCY_CONNECTIONS S4_CONNECTIONS S4_DURATION S4_SEND_CONCURRENCY S4_SEND_RATE
 #   S5_NOTIFICATIONS S5_USERS S5_DURATION S5_READ_RATE S5_DB S5_SEED S5_BASELINE S6_CONNECTIONS S6_DURATION S6_PLAIN
 set -euo pipefail
 
@@ -53,6 +53,9 @@ S4_CONNECTIONS=${S4_CONNECTIONS:-1000}
 # sends in flight: enough that the group commit has sends to group (the service commits every send queued at once)
 S4_SEND_CONCURRENCY=${S4_SEND_CONCURRENCY:-64}
 S4_DURATION=${S4_DURATION:-6}
+# then sends on a fixed schedule at the target's rate (0: none): the p99 at that rate, without the closed loop's
+# queueing (64 in flight ÷ the rate) and without coordinated omission (latency runs from each send's due time)
+S4_SEND_RATE=${S4_SEND_RATE:-5000}
 # S5 seeds our store with set-based SQL straight into its database (S5_SEED=sql: the size, 1,000,000
 # notifications and 100,000 users, in well under a minute) or through the public API (S5_SEED=api: ~2,500 sends/s,
 # so the default size is smaller there). The in-memory baseline can only be filled through its API, and its unread
@@ -290,11 +293,11 @@ for s in "${SCENARIOS[@]}"; do
       ;;
     S4)
       ab SQLITE_ENV
-      run S4-sqlite --scenario S4 "${AB[@]}" --target-label ours-sqlite --connections "$S4_CONNECTIONS" --duration "$S4_DURATION" --send-concurrency "$S4_SEND_CONCURRENCY"
+      run S4-sqlite --scenario S4 "${AB[@]}" --target-label ours-sqlite --connections "$S4_CONNECTIONS" --duration "$S4_DURATION" --send-concurrency "$S4_SEND_CONCURRENCY" --send-rate "$S4_SEND_RATE"
       if start_pg; then
         fresh_pg s4
         ab PG_ENV
-        run S4-postgres --scenario S4 "${AB[@]}" --target-label ours-postgres --connections "$S4_CONNECTIONS" --duration "$S4_DURATION" --send-concurrency "$S4_SEND_CONCURRENCY"
+        run S4-postgres --scenario S4 "${AB[@]}" --target-label ours-postgres --connections "$S4_CONNECTIONS" --duration "$S4_DURATION" --send-concurrency "$S4_SEND_CONCURRENCY" --send-rate "$S4_SEND_RATE"
       fi
       ;;
     S5)

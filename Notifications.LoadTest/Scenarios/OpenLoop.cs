@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+
 namespace Notifications.LoadTest.Scenarios;
 
 /// <summary>
@@ -14,7 +16,32 @@ internal static class OpenLoop
     public static async Task RunAsync(double rate, long start, long end, Func<long, long, Task> request, CancellationToken ct)
     {
         var interval = RunContext.TicksFromSeconds(1.0) / rate;
-        var pending = new List<Task>();
+
+        // Requests in flight, plus one for this loop. Finished requests are not kept: at thousands a second, a list of
+        // them kept every finished task alive to the end, and the GC promoting them stalled the tool's own clients.
+        var outstanding = 1;
+        Exception? firstError = null;
+        var allDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        async Task TrackAsync(long seq, long due)
+        {
+            try
+            {
+                await Task.Run(() => request(seq, due), ct);
+            }
+            catch (Exception ex)
+            {
+                Interlocked.CompareExchange(ref firstError, ex, null);
+            }
+            finally
+            {
+                if (Interlocked.Decrement(ref outstanding) == 0)
+                {
+                    allDone.TrySetResult();
+                }
+            }
+        }
+
         for (long i = 0; ; i++)
         {
             var due = start + (long)(i * interval);
@@ -29,10 +56,18 @@ internal static class OpenLoop
                 await Task.Delay(TimeSpan.FromSeconds(wait), ct);
             }
 
-            var seq = i;
-            pending.Add(Task.Run(() => request(seq, due), ct));
+            Interlocked.Increment(ref outstanding);
+            _ = TrackAsync(i, due);
         }
 
-        await Task.WhenAll(pending);
+        if (Interlocked.Decrement(ref outstanding) != 0)
+        {
+            await allDone.Task;
+        }
+
+        if (Volatile.Read(ref firstError) is { } error)
+        {
+            ExceptionDispatchInfo.Throw(error);
+        }
     }
 }

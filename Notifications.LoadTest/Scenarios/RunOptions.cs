@@ -73,6 +73,9 @@ public sealed class RunOptions
 
     public int SendConcurrency { get; init; } = 16;
 
+    /// <summary>S4: sends per second of the open-loop phase after the closed loop (0: no such phase).</summary>
+    public double SendRate { get; init; }
+
     public double ConnectTimeout { get; init; } = 30;
 
     public int ConnectRetries { get; init; } = 2;
@@ -162,6 +165,7 @@ public sealed class RunOptions
             Window = a.GetInt("window", 4, 1),
             ConnectConcurrency = a.GetInt("concurrency", 200, 1),
             SendConcurrency = a.GetInt("send-concurrency", 16, 1),
+            SendRate = a.GetNonNegative("send-rate", 0),
             ConnectTimeout = a.GetPositive("connect-timeout", 30),
             ConnectRetries = a.GetInt("connect-retries", 2, 0),
             PayloadBytes = a.GetInt("payload-bytes", 200, 0),

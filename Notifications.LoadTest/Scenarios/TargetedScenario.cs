@@ -6,6 +6,8 @@ namespace Notifications.LoadTest.Scenarios;
 /// <summary>
 /// S4: persisted sends to single users. N clients connected (default 1k); `send-concurrency` workers send closed-loop to a
 /// random connected user each → sends/s, send API p50/p99 (HTTP accept → 201), delivery p50/p99 (send → receipt).
+/// With `send-rate`, an open-loop phase follows: sends on a fixed schedule, latency from each send's due time, so the
+/// latency at a given rate is measured without the closed loop's queueing (in flight ÷ rate) or coordinated omission.
 /// The store (SQLite, PostgreSQL) is the target's configuration: label the targets accordingly.
 /// </summary>
 public sealed class TargetedScenario : Scenario
@@ -13,6 +15,9 @@ public sealed class TargetedScenario : Scenario
     public override string Name => "S4";
 
     public override string Title => "targeted persisted sends";
+
+    // Open loop: sends beyond this many in flight wait for a socket, and that wait counts in their latency.
+    private const int MaxOpenLoopInFlight = 512;
 
     private static int Connections(RunOptions o) => o.Connections ?? 1000;
 
@@ -24,6 +29,16 @@ public sealed class TargetedScenario : Scenario
         new("delivery_p50_ms", "send → receipt p50", "ms", false),
         new("delivery_p99_ms", "send → receipt p99", "ms", false),
         new("server_cpu_pct", "server CPU", "% core", false),
+        .. o.SendRate <= 0
+            ? Array.Empty<MetricDef>()
+            : [
+                new("open_sends_per_s", $"open loop: sends/s done of {o.SendRate:F0}/s due", "/s", true),
+                new("open_send_p50_ms", "open loop: send API p50 (from due)", "ms", false),
+                new("open_send_p99_ms", "open loop: send API p99 (from due)", "ms", false),
+                new("open_delivery_p50_ms", "open loop: due → receipt p50", "ms", false),
+                new("open_delivery_p99_ms", "open loop: due → receipt p99", "ms", false),
+                new("server_cpu_pct@open", "open loop: server CPU", "% core", false),
+            ],
     ];
 
     public override async Task<RoundResult> RunAsync(RunContext ctx, TargetSpec target, int round, CancellationToken ct)
@@ -113,8 +128,107 @@ public sealed class TargetedScenario : Scenario
             result.Notes.Add($"{ok - delivered} of {ok} targeted deliveries missing after 15 s");
         }
 
+        if (o.SendRate > 0)
+        {
+            await OpenLoopAsync(ctx, pool.Context, target, n, label, result, duration, ct);
+        }
+
         ctx.Progress.Phase($"{label}: disconnect");
         return result;
+    }
+
+    /// <summary>
+    /// Sends to random users at exactly `send-rate` per second, each due at its slot whether or not the earlier ones are
+    /// done; send and delivery latency run from the due time, so a server that falls behind shows as latency.
+    /// </summary>
+    private static async Task OpenLoopAsync(RunContext ctx, Client.ClientContext clients, TargetSpec target, int n, string label,
+        RoundResult result, double duration, CancellationToken ct)
+    {
+        var o = ctx.Options;
+        var m = result.Metrics;
+        var start = RunContext.Now + RunContext.TicksFromSeconds(0.2);
+        var recordAfter = start + RunContext.TicksFromSeconds(o.Warmup);
+        var end = recordAfter + RunContext.TicksFromSeconds(duration);
+        var delivery = clients.NewLatencyWindow(recordAfter);
+        var send = new Histogram();
+        var sends = new OutcomeTally(ctx.Counters);
+        using var slots = new SemaphoreSlim(MaxOpenLoopInFlight);
+        long okMeasured = 0;
+        long lastDone = 0;
+        var d0 = Interlocked.Read(ref ctx.Counters.Deliveries);
+        ServerSampler? sampler = null;
+        ctx.Progress.Phase($"{label}: open loop, {o.SendRate:F0} sends/s, {duration:F0}s",
+            () => $"send p99 {send.Percentile(99) / 1000.0:F1} ms");
+
+        await OpenLoop.RunAsync(o.SendRate, start, end, async (seq, due) =>
+        {
+            if (due >= recordAfter && Volatile.Read(ref sampler) is null)
+            {
+                Interlocked.CompareExchange(ref sampler, new ServerSampler(target.Pids), null);
+            }
+
+            var user = Auth.JwtMinter.UserId(Random.Shared.Next(n));
+            await slots.WaitAsync(ct);
+            SendOutcome r;
+            try
+            {
+                r = await ctx.Api.SendAsync(target.Api, SendAudience.User(user), due, seq, ct);
+            }
+            finally
+            {
+                slots.Release();
+            }
+
+            var done = RunContext.Now;
+            if (sends.Add(r) && due >= recordAfter)
+            {
+                send.RecordTicks(done - due);
+                Interlocked.Increment(ref okMeasured);
+                InterlockedMax(ref lastDone, done);
+            }
+        }, ct);
+
+        sampler?.AddCpu(m, "@open");
+        var ok = sends.Ok;
+        await WaitForDeliveriesAsync(ctx, d0, ok, ct);
+        var delivered = Interlocked.Read(ref ctx.Counters.Deliveries) - d0;
+
+        // Sends due in the window over the time until the last of them was done: below the due rate when the server
+        // fell behind.
+        m["open_sends_per_s"] = okMeasured / Math.Max(0.001, RunContext.Seconds(Math.Max(end, lastDone) - recordAfter));
+        foreach (var kv in send.SummaryMs("open_send"))
+        {
+            m[kv.Key] = kv.Value;
+        }
+
+        foreach (var kv in delivery.SummaryMs("open_delivery"))
+        {
+            m[kv.Key] = kv.Value;
+        }
+
+        m["open_rate"] = o.SendRate;
+        m["open_sends_failed"] = sends.Failed;
+        m["open_lost_deliveries"] = Math.Max(0, ok - delivered);
+        sends.Note(result, "open-loop sends");
+        if (ok - delivered > 0)
+        {
+            result.Notes.Add($"open loop: {ok - delivered} of {ok} targeted deliveries missing after 15 s");
+        }
+    }
+
+    private static void InterlockedMax(ref long target, long value)
+    {
+        var seen = Volatile.Read(ref target);
+        while (value > seen)
+        {
+            var was = Interlocked.CompareExchange(ref target, value, seen);
+            if (was == seen)
+            {
+                return;
+            }
+
+            seen = was;
+        }
     }
 
     private static Task<bool> WaitForDeliveriesAsync(RunContext ctx, long d0, long expected, CancellationToken ct) =>

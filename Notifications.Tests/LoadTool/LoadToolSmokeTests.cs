@@ -39,8 +39,40 @@ public sealed class LoadToolSmokeTests
         Assert.True(File.Exists(Path.Combine(directory, "smoke.json")), $"The load tool wrote no results:\n{output}");
     }
 
+    [Fact]
+    public async Task Targeted_scenario_with_an_open_loop_reports_every_send_delivered()
+    {
+        Assert.True(File.Exists(LoadToolAssembly), $"Build the solution first: {LoadToolAssembly} is missing.");
+        var directory = Directory.CreateTempSubdirectory("notifications-s4-").FullName;
+        await using var server = new ServiceProcess(new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "Sqlite",
+            ["ConnectionStrings:Notifications"] = $"Data Source={Path.Combine(directory, "n.db")}",
+        });
+        await server.StartAsync();
+
+        var results = Path.Combine(directory, "s4.json");
+        await ProcessRunner.RunAsync("dotnet",
+            [LoadToolAssembly, "run", "--scenario", "S4", "--target", server.BaseUri.ToString().TrimEnd('/'),
+             "--token-key", TestTokens.SigningKey, "--issuer", TestTokens.Issuer, "--audience", TestTokens.Audience,
+             "--no-warmup", "--rounds", "1", "--connections", "5", "--send-concurrency", "2", "--duration", "1", "--warmup", "0",
+             "--send-rate", "40", "--out", results, "--quiet"],
+            TimeSpan.FromMinutes(2), check: true);
+
+        // No timing is asserted: only that the open loop ran, sent, and every send it made reached its user.
+        using var json = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(results));
+        var metrics = json.RootElement.GetProperty("scenarios")[0].GetProperty("rounds")[0].GetProperty("metrics");
+        Assert.Equal(40, metrics.GetProperty("open_rate").GetDouble());
+        Assert.True(metrics.GetProperty("open_sends_per_s").GetDouble() > 0, metrics.ToString());
+        Assert.True(metrics.TryGetProperty("open_send_p99_ms", out _), metrics.ToString());
+        Assert.Equal(0, metrics.GetProperty("open_sends_failed").GetDouble());
+        Assert.Equal(0, metrics.GetProperty("open_lost_deliveries").GetDouble());
+        Assert.Equal(0, metrics.GetProperty("lost_deliveries").GetDouble());
+    }
+
     [Theory]
     [InlineData("--rate", "0")]
+    [InlineData("--send-rate", "-5")]
     [InlineData("--rate", "-5")]
     [InlineData("--read-rate", "0")]
     [InlineData("--duration", "0")]
