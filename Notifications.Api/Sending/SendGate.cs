@@ -37,6 +37,13 @@ public sealed class SendGate(IServiceScopeFactory scopes, IOptions<DatabaseOptio
     /// </summary>
     public bool DeletesPushedEntries { get; } = database.Value.Provider is DatabaseProvider.Sqlite or DatabaseProvider.Postgres;
 
+    /// <summary>
+    /// On SQLite the writer runs on a thread of its own: every statement there completes synchronously, so the loop
+    /// would otherwise hold a thread-pool thread while it writes, and wait behind queued request work each time it
+    /// wakes. The writer is the one serial step every send waits for (docs/benchmarks.md, S4, session 11).
+    /// </summary>
+    private readonly bool ownThread = database.Value.Provider is DatabaseProvider.Sqlite;
+
     private readonly Channel<WriterItem> queue = Channel.CreateUnbounded<WriterItem>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock startLock = new();
     private Task? loop;
@@ -80,15 +87,22 @@ public sealed class SendGate(IServiceScopeFactory scopes, IOptions<DatabaseOptio
 
         lock (startLock)
         {
-            loop ??= Task.Run(WriteLoopAsync);
+            loop ??= ownThread
+                ? Task.Factory.StartNew(() => WriteLoopAsync(blocking: true).GetAwaiter().GetResult(), CancellationToken.None,
+                    TaskCreationOptions.LongRunning, TaskScheduler.Default)
+                : Task.Run(() => WriteLoopAsync(blocking: false));
         }
     }
 
-    private async Task WriteLoopAsync()
+    /// <summary>
+    /// The writer loop. <paramref name="blocking"/>: waits block the loop's own thread instead of giving it back, so
+    /// the loop never leaves that thread (see <see cref="ownThread"/>).
+    /// </summary>
+    private async Task WriteLoopAsync(bool blocking)
     {
         var batch = new List<PendingSend>(MaxBatch);
         var done = new List<long>();
-        while (await queue.Reader.WaitToReadAsync())
+        while (blocking ? queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult() : await queue.Reader.WaitToReadAsync())
         {
             batch.Clear();
             done.Clear();
@@ -115,9 +129,16 @@ public sealed class SendGate(IServiceScopeFactory scopes, IOptions<DatabaseOptio
 
             try
             {
-                await using var scope = scopes.CreateAsyncScope();
-                var sender = scope.ServiceProvider.GetRequiredService<NotificationSender>();
-                await sender.WriteBatchAsync(batch, done);
+                if (blocking)
+                {
+                    using var scope = scopes.CreateScope();
+                    scope.ServiceProvider.GetRequiredService<NotificationSender>().WriteBatchAsync(batch, done).GetAwaiter().GetResult();
+                }
+                else
+                {
+                    await using var scope = scopes.CreateAsyncScope();
+                    await scope.ServiceProvider.GetRequiredService<NotificationSender>().WriteBatchAsync(batch, done);
+                }
             }
             catch (Exception ex)
             {

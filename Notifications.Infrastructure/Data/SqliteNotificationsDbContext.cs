@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
@@ -15,13 +16,23 @@ public sealed class SqliteNotificationsDbContext(DbContextOptions<SqliteNotifica
     /// inside a transaction, so they are set here; pooled connections keep them. The busy timeout makes a send that
     /// finds the log being restarted (or another writer) wait inside SQLite, which retries within milliseconds;
     /// without one, Microsoft.Data.Sqlite retries a busy statement after sleeping its thread for 150 ms.
+    /// They are set once per physical connection (tracked by its native handle, which lives as long as the pooled
+    /// connection): three statements prepared and run for every group of sends were a fixed cost of the serial writer.
     /// </summary>
     public override async Task<IDbContextTransaction> BeginSendTransactionAsync(CancellationToken cancellationToken)
     {
         await Database.OpenConnectionAsync(cancellationToken);
         try
         {
-            await Database.ExecuteSqlRawAsync("PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA busy_timeout=30000;", cancellationToken);
+            var connection = (SqliteConnection)Database.GetDbConnection();
+            if (!TunedForSends.TryGetValue(connection.Handle!, out _))
+            {
+                await using var tune = connection.CreateCommand();
+                tune.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA busy_timeout=30000;";
+                await tune.ExecuteNonQueryAsync(cancellationToken);
+                TunedForSends.AddOrUpdate(connection.Handle!, TunedMarker);
+            }
+
             return await Database.BeginTransactionAsync(cancellationToken);
         }
         finally
@@ -68,8 +79,35 @@ public sealed class SqliteNotificationsDbContext(DbContextOptions<SqliteNotifica
         }
     }
 
+    private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> TunedForSends = [];
+    private static readonly object TunedMarker = new();
+
     // SQLite has one writer at a time and transactions begin IMMEDIATE, so ids already commit in order.
     public override Task AcquireSendOrderLockAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Deletes pushed outbox entries with one statement prepared once and run per id. The LINQ delete it replaces
+    /// built and looked up a query for every group of sends: 15 % of the serial writer's time in S4.
+    /// </summary>
+    public override async Task<DrawnIds?> BeginSendGroupAsync(IReadOnlyCollection<long> pushedOutboxIds, int sends, CancellationToken cancellationToken)
+    {
+        if (pushedOutboxIds.Count == 0)
+        {
+            return null;
+        }
+
+        var transaction = Database.CurrentTransaction?.GetDbTransaction()
+            ?? throw new InvalidOperationException("A send group begins inside the send transaction.");
+        await using var delete = Command(Database.GetDbConnection(), transaction, """DELETE FROM "Outbox" WHERE "Id" = $id""");
+        var id = Parameter(delete, "$id");
+        foreach (var outboxId in pushedOutboxIds)
+        {
+            id.Value = outboxId;
+            await delete.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        return null;
+    }
 
     /// <summary>
     /// Three statements, each prepared once and run per row: SQLite runs in process, so a row costs a bind and a
