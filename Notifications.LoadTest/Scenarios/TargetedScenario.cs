@@ -184,7 +184,7 @@ public sealed class TargetedScenario : Scenario
             {
                 send.RecordTicks(done - due);
                 Interlocked.Increment(ref okMeasured);
-                InterlockedMax(ref lastDone, done);
+                Atomic.Max(ref lastDone, done);
             }
         }, ct);
 
@@ -213,21 +213,6 @@ public sealed class TargetedScenario : Scenario
         if (ok - delivered > 0)
         {
             result.Notes.Add($"open loop: {ok - delivered} of {ok} targeted deliveries missing after 15 s");
-        }
-    }
-
-    private static void InterlockedMax(ref long target, long value)
-    {
-        var seen = Volatile.Read(ref target);
-        while (value > seen)
-        {
-            var was = Interlocked.CompareExchange(ref target, value, seen);
-            if (was == seen)
-            {
-                return;
-            }
-
-            seen = was;
         }
     }
 

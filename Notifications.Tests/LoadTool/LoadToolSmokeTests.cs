@@ -17,17 +17,31 @@ public sealed class LoadToolSmokeTests
         }
     }
 
+    private static async Task<ServiceProcess> StartServerAsync(string directory)
+    {
+        var server = new ServiceProcess(new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "Sqlite",
+            ["ConnectionStrings:Notifications"] = $"Data Source={Path.Combine(directory, "n.db")}",
+        });
+        try
+        {
+            await server.StartAsync();
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
     [Fact]
     public async Task Smoke_scenario_passes_against_a_real_server()
     {
         Assert.True(File.Exists(LoadToolAssembly), $"Build the solution first: {LoadToolAssembly} is missing.");
         var directory = Directory.CreateTempSubdirectory("notifications-smoke-").FullName;
-        await using var server = new ServiceProcess(new Dictionary<string, string?>
-        {
-            ["Database:Provider"] = "Sqlite",
-            ["ConnectionStrings:Notifications"] = $"Data Source={Path.Combine(directory, "n.db")}",
-        });
-        await server.StartAsync();
+        await using var server = await StartServerAsync(directory);
 
         // Exit code 0 means every client got every broadcast and the targeted send reached only its user.
         var output = await ProcessRunner.RunAsync("dotnet",
@@ -44,12 +58,7 @@ public sealed class LoadToolSmokeTests
     {
         Assert.True(File.Exists(LoadToolAssembly), $"Build the solution first: {LoadToolAssembly} is missing.");
         var directory = Directory.CreateTempSubdirectory("notifications-s4-").FullName;
-        await using var server = new ServiceProcess(new Dictionary<string, string?>
-        {
-            ["Database:Provider"] = "Sqlite",
-            ["ConnectionStrings:Notifications"] = $"Data Source={Path.Combine(directory, "n.db")}",
-        });
-        await server.StartAsync();
+        await using var server = await StartServerAsync(directory);
 
         var results = Path.Combine(directory, "s4.json");
         await ProcessRunner.RunAsync("dotnet",
