@@ -9,6 +9,9 @@ namespace Notifications.Infrastructure.Data;
 
 public sealed class SqliteNotificationsDbContext(DbContextOptions<SqliteNotificationsDbContext> options) : NotificationsDbContext(options)
 {
+    // Physical connections that already carry the send PRAGMAs, by native handle (see BeginSendTransactionAsync).
+    private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, string> TunedForSends = [];
+
     /// <summary>
     /// WAL with synchronous=NORMAL stays consistent after a crash and loses at most the last commits on power loss;
     /// FULL (the default) fsyncs every commit, which caps sends at the disk's fsync rate. Checkpoints are left to
@@ -30,7 +33,7 @@ public sealed class SqliteNotificationsDbContext(DbContextOptions<SqliteNotifica
                 await using var tune = connection.CreateCommand();
                 tune.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA busy_timeout=30000;";
                 await tune.ExecuteNonQueryAsync(cancellationToken);
-                TunedForSends.AddOrUpdate(connection.Handle!, TunedMarker);
+                TunedForSends.TryAdd(connection.Handle!, "tuned");
             }
 
             return await Database.BeginTransactionAsync(cancellationToken);
@@ -78,9 +81,6 @@ public sealed class SqliteNotificationsDbContext(DbContextOptions<SqliteNotifica
             await db.Database.CloseConnectionAsync();
         }
     }
-
-    private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> TunedForSends = [];
-    private static readonly object TunedMarker = new();
 
     // SQLite has one writer at a time and transactions begin IMMEDIATE, so ids already commit in order.
     public override Task AcquireSendOrderLockAsync(CancellationToken cancellationToken) => Task.CompletedTask;
