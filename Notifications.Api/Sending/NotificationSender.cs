@@ -143,7 +143,6 @@ public sealed class NotificationSender(
                 {
                     var lease = new OutboxLease(now, now.AddSeconds(outbox.Value.LeaseSeconds), instance.Id);
                     outboxIds = await Db.InsertSendsAsync([.. inserted.Select(s => s.Notification)], lease, drawn, cancellationToken);
-                    await Db.CountBroadcastsAsync(inserted.Where(s => s.Notification.Everyone).Select(s => s.Notification.Id), cancellationToken);
                     await HoldForFaultTestAsync(cancellationToken);
                 }
 

@@ -61,11 +61,12 @@ public abstract class NotificationsDbContext(DbContextOptions options) : DbConte
 
     /// <summary>
     /// Inserts a group of sends inside the current transaction, after <see cref="AcquireSendOrderLockAsync"/>: each
-    /// notification with its audience rows, and a <see cref="OutboxKind.Send"/> outbox entry for it. Sets each
-    /// notification's <see cref="Notification.Id"/> (ascending in list order) and returns the outbox entry ids in the
-    /// same order. This default goes through the change tracker; providers override it with set-based SQL, because
-    /// this is the one serial step every send waits for. <paramref name="drawn"/>: ids <see cref="BeginSendGroupAsync"/>
-    /// drew ahead, if any; ids drawn and not used are gaps, as a rolled-back send leaves.
+    /// notification with its audience rows, and a <see cref="OutboxKind.Send"/> outbox entry for it; the group's
+    /// broadcasts are added to their <see cref="BroadcastBucket"/> rows. Sets each notification's
+    /// <see cref="Notification.Id"/> (ascending in list order) and returns the outbox entry ids in the same order. This
+    /// default goes through the change tracker; providers override it with set-based SQL, because this is the one
+    /// serial step every send waits for. <paramref name="drawn"/>: ids <see cref="BeginSendGroupAsync"/> drew ahead, if
+    /// any; ids drawn and not used are gaps, as a rolled-back send leaves.
     /// </summary>
     public virtual async Task<long[]> InsertSendsAsync(IReadOnlyList<Notification> notifications, OutboxLease lease, DrawnIds? drawn, CancellationToken cancellationToken)
     {
@@ -74,15 +75,17 @@ public abstract class NotificationsDbContext(DbContextOptions options) : DbConte
         var entries = notifications.Select(n => lease.EntryFor(n.Id)).ToList();
         Outbox.AddRange(entries);
         await SaveChangesAsync(cancellationToken);
+        await CountBroadcastsAsync(notifications.Where(n => n.Everyone).Select(n => n.Id), cancellationToken);
         return [.. entries.Select(e => e.Id)];
     }
 
     /// <summary>
-    /// Adds newly inserted broadcasts to their <see cref="BroadcastBucket"/> rows. Call in the send transaction, after
-    /// <see cref="AcquireSendOrderLockAsync"/>: only senders create bucket rows, so the lock makes "update, else insert"
-    /// safe, and retention's concurrent subtractions are single atomic updates.
+    /// Adds newly inserted broadcasts to their <see cref="BroadcastBucket"/> rows, for providers without an upsert
+    /// (SQL Server). In the send transaction, after <see cref="AcquireSendOrderLockAsync"/>: only senders create bucket
+    /// rows, so the lock makes "update, else insert" safe, and retention's concurrent subtractions are single atomic
+    /// updates.
     /// </summary>
-    public async Task CountBroadcastsAsync(IEnumerable<long> broadcastIds, CancellationToken cancellationToken)
+    private async Task CountBroadcastsAsync(IEnumerable<long> broadcastIds, CancellationToken cancellationToken)
     {
         foreach (var block in broadcastIds.GroupBy(BroadcastBucket.Of))
         {

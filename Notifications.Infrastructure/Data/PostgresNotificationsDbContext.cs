@@ -110,7 +110,7 @@ public sealed class PostgresNotificationsDbContext(DbContextOptions<PostgresNoti
 
     /// <summary>
     /// One round trip for the whole group, with the ids <see cref="BeginSendGroupAsync"/> drew for it: one batch
-    /// writes every row through unnest, with the ids given.
+    /// writes every row through unnest, with the ids given, and adds the broadcasts to their blocks' tallies.
     /// </summary>
     public override async Task<long[]> InsertSendsAsync(IReadOnlyList<Notification> notifications, OutboxLease lease, DrawnIds? drawn, CancellationToken cancellationToken)
     {
@@ -197,6 +197,21 @@ public sealed class PostgresNotificationsDbContext(DbContextOptions<PostgresNoti
                 new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = lease.LeasedBy },
             },
         });
+        var broadcastBlocks = notifications.Where(n => n.Everyone).Select(n => BroadcastBucket.Of(n.Id)).ToArray();
+        if (broadcastBlocks.Length > 0)
+        {
+            // The group's broadcasts, added to their blocks' tallies in the same round trip.
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                """
+                INSERT INTO "BroadcastBuckets" ("Bucket", "Count")
+                SELECT b, count(*) FROM unnest($1) AS b GROUP BY b
+                ON CONFLICT ("Bucket") DO UPDATE SET "Count" = "BroadcastBuckets"."Count" + excluded."Count"
+                """)
+            {
+                Parameters = { ArrayOf(NpgsqlDbType.Bigint, broadcastBlocks) },
+            });
+        }
+
         await batch.ExecuteNonQueryAsync(cancellationToken);
         return outboxIds;
     }

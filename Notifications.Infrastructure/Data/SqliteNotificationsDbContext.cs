@@ -182,7 +182,34 @@ public sealed class SqliteNotificationsDbContext(DbContextOptions<SqliteNotifica
             outboxIds[i] = (long)(await insertOutbox.ExecuteScalarAsync(cancellationToken))!;
         }
 
+        await CountBroadcastsAsync(connection, transaction, notifications, cancellationToken);
         return outboxIds;
+    }
+
+    /// <summary>
+    /// Adds the group's broadcasts to their <see cref="BroadcastBucket"/> rows: one upsert per block touched, prepared
+    /// once. The LINQ update (and insert) it replaces built and looked up a query for every broadcast.
+    /// </summary>
+    private static async Task CountBroadcastsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Notification> notifications, CancellationToken cancellationToken)
+    {
+        var blocks = notifications.Where(n => n.Everyone).CountBy(n => BroadcastBucket.Of(n.Id)).ToList();
+        if (blocks.Count == 0)
+        {
+            return;
+        }
+
+        await using var upsert = Command(connection, transaction, """
+            INSERT INTO "BroadcastBuckets" ("Bucket", "Count") VALUES ($bucket, $added)
+            ON CONFLICT ("Bucket") DO UPDATE SET "Count" = "Count" + excluded."Count"
+            """);
+        var bucket = Parameter(upsert, "$bucket");
+        var added = Parameter(upsert, "$added");
+        foreach (var (block, count) in blocks)
+        {
+            bucket.Value = block;
+            added.Value = (long)count;
+            await upsert.ExecuteNonQueryAsync(cancellationToken);
+        }
     }
 
     public override Task UpsertReceiptsAsync(string userId, IReadOnlyCollection<long> notificationIds, ReceiptField field, DateTime at, CancellationToken cancellationToken)

@@ -74,7 +74,12 @@ public abstract class BroadcastUnreadCountTests(DeliveryFixture service)
         await AssertUnreadAsync(newcomerHttp, 7);
         Assert.Contains(unreadAfterWatermark, (await UnreadIdsAsync(readerHttp)));
 
-        // Every block's tally is exactly what is stored in it.
+        await AssertEveryTallyMatchesTheStoreAsync(service);
+    }
+
+    /// <summary>Every block's tally is exactly what is stored in it.</summary>
+    internal static async Task AssertEveryTallyMatchesTheStoreAsync(DeliveryFixture service)
+    {
         var tallies = await service.QueryAsync(db => db.BroadcastBuckets.AsNoTracking().ToDictionaryAsync(b => b.Bucket, b => b.Count));
         var stored = await service.QueryAsync(db => db.Notifications.Where(n => n.Everyone).Select(n => n.Id).ToListAsync());
         var expected = stored.GroupBy(BroadcastBucket.Of).ToDictionary(g => g.Key, g => (long)g.Count());
@@ -96,7 +101,7 @@ public abstract class BroadcastUnreadCountTests(DeliveryFixture service)
         [.. (await http.GetFromJsonAsync<InboxPage>("api/notifications?status=unread&limit=100").WithTimeout(what: "the unread inbox"))!.Items.Select(n => n.Id)];
 
     /// <summary>Makes the store hand out <paramref name="nextId"/> as the next notification id.</summary>
-    private static Task<int> MoveNextNotificationIdAsync(NotificationsDbContext db, long nextId) => db switch
+    internal static Task<int> MoveNextNotificationIdAsync(NotificationsDbContext db, long nextId) => db switch
     {
         PostgresNotificationsDbContext => db.Database.ExecuteSqlAsync(
             $"SELECT setval(pg_get_serial_sequence('\"Notifications\"', 'Id'), {nextId - 1})"),
@@ -105,6 +110,62 @@ public abstract class BroadcastUnreadCountTests(DeliveryFixture service)
         _ => throw new NotSupportedException(db.GetType().Name),
     };
 }
+
+/// <summary>
+/// The store's own contract for a group commit: broadcasts written in one group go to their blocks' tallies once
+/// each, also when the group spans two blocks and holds several broadcasts of each (one statement per block).
+/// </summary>
+public abstract class BroadcastTallyTests(DeliveryFixture service)
+{
+    [Fact]
+    public async Task A_group_of_sends_across_an_id_block_counts_each_broadcast_in_its_own_block()
+    {
+        var boundary = ((await service.MaxNotificationIdAsync() / BroadcastBucket.IdsPerBucket) + 2) * BroadcastBucket.IdsPerBucket;
+        await service.QueryAsync(db => BroadcastUnreadCountTests.MoveNextNotificationIdAsync(db, boundary - 3));
+
+        var ids = await service.QueryAsync(async db =>
+        {
+            var now = service.Clock.GetUtcNow().UtcDateTime;
+            List<Notification> group =
+            [
+                .. Enumerable.Range(0, 3).Select(i => Broadcast($"before {i}", now)),
+                new()
+                {
+                    Type = "test.tally", Title = "to one user", SenderId = "admin-tally", CreatedAt = now,
+                    Audience = [new NotificationAudience { Kind = AudienceKind.User, Value = "tally-user" }],
+                },
+                .. Enumerable.Range(0, 3).Select(i => Broadcast($"after {i}", now)),
+            ];
+            await using var transaction = await db.BeginSendTransactionAsync(CancellationToken.None);
+            var drawn = await db.BeginSendGroupAsync([], group.Count, CancellationToken.None);
+            await db.InsertSendsAsync(group, new OutboxLease(now, now.AddDays(1), "tally-test"), drawn, CancellationToken.None);
+            await transaction.CommitAsync();
+            return group.Select(n => n.Id).ToList();
+        });
+
+        Assert.Equal(2, ids.Where((_, i) => i != 3).Select(BroadcastBucket.Of).Distinct().Count());
+        await BroadcastUnreadCountTests.AssertEveryTallyMatchesTheStoreAsync(service);
+        var tallies = await service.QueryAsync(db => db.BroadcastBuckets.AsNoTracking().ToDictionaryAsync(b => b.Bucket, b => b.Count));
+        Assert.Equal(3, tallies[BroadcastBucket.Of(boundary)]);
+    }
+
+    private static Notification Broadcast(string title, DateTime now) =>
+        new() { Type = "test.tally", Title = title, SenderId = "admin-tally", CreatedAt = now, Everyone = true };
+}
+
+public sealed class SqliteBroadcastTallyFixture : GuaranteesFixture
+{
+    protected override bool OnPostgres => false;
+}
+
+public sealed class PostgresBroadcastTallyFixture : GuaranteesFixture
+{
+    protected override bool OnPostgres => true;
+}
+
+public sealed class SqliteBroadcastTallyTests(SqliteBroadcastTallyFixture service) : BroadcastTallyTests(service), IClassFixture<SqliteBroadcastTallyFixture>;
+
+public sealed class PostgresBroadcastTallyTests(PostgresBroadcastTallyFixture service) : BroadcastTallyTests(service), IClassFixture<PostgresBroadcastTallyFixture>;
 
 public sealed class SqliteBroadcastCountFixture : GuaranteesFixture
 {
