@@ -188,7 +188,7 @@ public sealed class SqliteNotificationsDbContext(DbContextOptions<SqliteNotifica
 
     /// <summary>
     /// Adds the group's broadcasts to their <see cref="BroadcastBucket"/> rows: one upsert per block touched, prepared
-    /// once. The LINQ update (and insert) it replaces built and looked up a query for every broadcast.
+    /// once. The LINQ update (and insert) it replaces built and looked up a query for every group with a broadcast.
     /// </summary>
     private static async Task CountBroadcastsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Notification> notifications, CancellationToken cancellationToken)
     {
