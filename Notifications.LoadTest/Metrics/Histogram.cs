@@ -61,18 +61,15 @@ public sealed class Histogram
         return Max;
     }
 
-    /// <summary>p50/p90/p99/p99.9/max in milliseconds, for reports.</summary>
-    public Dictionary<string, double> SummaryMs(string prefix)
+    /// <summary>Adds p50/p90/p99/p99.9/max in milliseconds, and the count, to <paramref name="metrics"/> as <c>{prefix}_p50_ms</c> ….</summary>
+    public void AddSummaryMs(IDictionary<string, double> metrics, string prefix)
     {
-        return new Dictionary<string, double>
-        {
-            [prefix + "_p50_ms"] = Percentile(50) / 1000.0,
-            [prefix + "_p90_ms"] = Percentile(90) / 1000.0,
-            [prefix + "_p99_ms"] = Percentile(99) / 1000.0,
-            [prefix + "_p999_ms"] = Percentile(99.9) / 1000.0,
-            [prefix + "_max_ms"] = Max / 1000.0,
-            [prefix + "_count"] = Count,
-        };
+        metrics[prefix + "_p50_ms"] = Percentile(50) / 1000.0;
+        metrics[prefix + "_p90_ms"] = Percentile(90) / 1000.0;
+        metrics[prefix + "_p99_ms"] = Percentile(99) / 1000.0;
+        metrics[prefix + "_p999_ms"] = Percentile(99.9) / 1000.0;
+        metrics[prefix + "_max_ms"] = Max / 1000.0;
+        metrics[prefix + "_count"] = Count;
     }
 
     internal static int Index(long v)

@@ -48,15 +48,9 @@ internal static class BroadcastPhases
             TimeSpan.FromSeconds(15), ct);
         var delivered = Interlocked.Read(ref ctx.Counters.Deliveries) - d0;
 
-        foreach (var kv in latency.SummaryMs("latency"))
-        {
-            m[kv.Key] = kv.Value;
-        }
+        latency.AddSummaryMs(m, "latency");
 
-        foreach (var kv in sendLatency.SummaryMs("latency_send"))
-        {
-            m[kv.Key] = kv.Value;
-        }
+        sendLatency.AddSummaryMs(m, "latency_send");
 
         m["latency_connections"] = n;
         m["latency_rate"] = rate;

@@ -286,11 +286,11 @@ public sealed class LargeStoreScenario : Scenario
         // The names the closed-loop read percentiles had before the open-loop phase existed: comparable with earlier runs.
         for (var kind = 0; kind < ReadPaths.Kinds.Length; kind++)
         {
-            Add(m, ReadPaths.Kinds[kind], histograms[kind]);
+            histograms[kind].AddSummaryMs(m, ReadPaths.Kinds[kind]);
         }
 
-        Add(m, "closed_broadcast_send", send);
-        Add(m, "closed_delivery", delivery);
+        send.AddSummaryMs(m, "closed_broadcast_send");
+        delivery.AddSummaryMs(m, "closed_delivery");
         m["reads_per_s"] = reads / Math.Max(0.001, measured);
         m["read_errors"] = readOutcomes.Failed;
         m["closed_send_errors"] = sends.Failed;
@@ -353,11 +353,11 @@ public sealed class LargeStoreScenario : Scenario
         var measured = RunContext.Seconds(RunContext.Now - recordAfter);
         for (var kind = 0; kind < ReadPaths.Kinds.Length; kind++)
         {
-            Add(m, "open_" + ReadPaths.Kinds[kind], histograms[kind]);
+            histograms[kind].AddSummaryMs(m, "open_" + ReadPaths.Kinds[kind]);
         }
 
-        Add(m, "broadcast_send", send);
-        Add(m, "delivery", delivery);
+        send.AddSummaryMs(m, "broadcast_send");
+        delivery.AddSummaryMs(m, "delivery");
         m["open_read_rate"] = o.ReadRate;
         m["open_reads_per_s"] = histograms.Sum(h => h.Count) / Math.Max(0.001, measured);
         m["open_read_errors"] = readOutcomes.Failed;
@@ -399,7 +399,7 @@ public sealed class LargeStoreScenario : Scenario
                 }
             }, ct);
 
-            Add(m, "send_" + name, latency);
+            latency.AddSummaryMs(m, "send_" + name);
             m[$"send_{name}_errors"] = sends.Failed;
             sends.Note(result, $"sends to {(everyone ? "everyone" : "one user")}");
         }
@@ -446,15 +446,7 @@ public sealed class LargeStoreScenario : Scenario
 
         for (var kind = 0; kind < ReadPaths.Kinds.Length; kind++)
         {
-            Add(m, "alone_" + ReadPaths.Kinds[kind], histograms[kind]);
-        }
-    }
-
-    private static void Add(Dictionary<string, double> m, string prefix, Histogram h)
-    {
-        foreach (var kv in h.SummaryMs(prefix))
-        {
-            m[kv.Key] = kv.Value;
+            histograms[kind].AddSummaryMs(m, "alone_" + ReadPaths.Kinds[kind]);
         }
     }
 

@@ -109,24 +109,13 @@ public sealed class TargetedScenario : Scenario
         var delivered = Interlocked.Read(ref ctx.Counters.Deliveries) - d0;
 
         m["sends_per_s"] = okMeasured / Math.Max(0.001, measured);
-        foreach (var kv in send.SummaryMs("send"))
-        {
-            m[kv.Key] = kv.Value;
-        }
+        send.AddSummaryMs(m, "send");
 
-        foreach (var kv in delivery.SummaryMs("delivery"))
-        {
-            m[kv.Key] = kv.Value;
-        }
+        delivery.AddSummaryMs(m, "delivery");
 
         m["sends_failed"] = sends.Failed;
-        m["lost_deliveries"] = Math.Max(0, ok - delivered);
         sends.Note(result, "sends");
-
-        if (ok - delivered > 0)
-        {
-            result.Notes.Add($"{ok - delivered} of {ok} targeted deliveries missing after 15 s");
-        }
+        RecordLost(result, "lost_deliveries", "", ok, delivered);
 
         if (o.SendRate > 0)
         {
@@ -196,23 +185,24 @@ public sealed class TargetedScenario : Scenario
         // Sends due in the window over the time until the last of them was done: below the due rate when the server
         // fell behind.
         m["open_sends_per_s"] = okMeasured / Math.Max(0.001, RunContext.Seconds(Math.Max(end, lastDone) - recordAfter));
-        foreach (var kv in send.SummaryMs("open_send"))
-        {
-            m[kv.Key] = kv.Value;
-        }
+        send.AddSummaryMs(m, "open_send");
 
-        foreach (var kv in delivery.SummaryMs("open_delivery"))
-        {
-            m[kv.Key] = kv.Value;
-        }
+        delivery.AddSummaryMs(m, "open_delivery");
 
         m["open_rate"] = o.SendRate;
         m["open_sends_failed"] = sends.Failed;
-        m["open_lost_deliveries"] = Math.Max(0, ok - delivered);
         sends.Note(result, "open-loop sends");
-        if (ok - delivered > 0)
+        RecordLost(result, "open_lost_deliveries", "open loop: ", ok, delivered);
+    }
+
+    /// <summary>Sends accepted whose delivery never arrived (waited for 15 s): a metric, and a note when there are any.</summary>
+    private static void RecordLost(RoundResult result, string metric, string notePrefix, long ok, long delivered)
+    {
+        var lost = Math.Max(0, ok - delivered);
+        result.Metrics[metric] = lost;
+        if (lost > 0)
         {
-            result.Notes.Add($"open loop: {ok - delivered} of {ok} targeted deliveries missing after 15 s");
+            result.Notes.Add($"{notePrefix}{lost} of {ok} targeted deliveries missing after 15 s");
         }
     }
 
