@@ -39,6 +39,24 @@ public sealed class NotificationDispatcher(
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(PushFreshAsync(stoppingToken), SweepAsync(stoppingToken));
 
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+
+        // The writer holds pushed entries for a while to delete them with the next sends; none come after this.
+        if (gate.DeletesPushedEntries)
+        {
+            try
+            {
+                await gate.DeletePushedNowAsync().WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                // Out of shutdown time: the entries stay, and are pushed again once their lease runs out.
+            }
+        }
+    }
+
     private async Task PushFreshAsync(CancellationToken stoppingToken)
     {
         var batch = new List<PushWork>(BatchSize);

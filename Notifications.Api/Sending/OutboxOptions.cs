@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Notifications.Api.Sending;
 
-public sealed class OutboxOptions
+public sealed class OutboxOptions : IValidatableObject
 {
     public const string Section = "Outbox";
 
@@ -14,8 +14,25 @@ public sealed class OutboxOptions
     [Range(1, 3600)]
     public int SweepIntervalSeconds { get; set; } = 5;
 
+    /// <summary>
+    /// How long pushed entries wait to be deleted with the next sends' transaction before they get one of their own.
+    /// Shorter than the lease, or a sweep would push them again.
+    /// </summary>
+    [Range(0, 3_600_000)]
+    public int PushedDeleteDelayMilliseconds { get; set; } = 250;
+
     /// <summary>Test-only fault: commit sends but never push them from this process (to kill it between the two).</summary>
     public bool FaultHoldPushes { get; set; }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (PushedDeleteDelayMilliseconds >= LeaseSeconds * 1000L)
+        {
+            yield return new ValidationResult(
+                $"{nameof(PushedDeleteDelayMilliseconds)} must be shorter than {nameof(LeaseSeconds)}: entries held longer than their lease are pushed again.",
+                [nameof(PushedDeleteDelayMilliseconds)]);
+        }
+    }
 }
 
 public sealed class IdempotencyOptions

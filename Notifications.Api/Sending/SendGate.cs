@@ -24,29 +24,49 @@ public sealed class PendingSend(Notification notification, CancellationToken can
 /// replaces the driver's 150 ms sleep-and-retry on a busy database with a fair async queue. On SQLite and PostgreSQL
 /// the same transactions also delete pushed outbox entries (<see cref="CompletePushed"/>): on SQLite, with one writer,
 /// a delete of their own would be another transaction and commit queued behind the sends; on PostgreSQL it would be
-/// another transaction and round trip, while here it shares the one that takes the lock.
+/// another transaction and round trip, while here it shares the one that takes the lock. Pushed entries with no send to
+/// ride with wait for one (<see cref="OutboxOptions.PushedDeleteDelayMilliseconds"/>), so a lone broadcast costs one
+/// commit, not two.
 /// </summary>
-public sealed class SendGate(IServiceScopeFactory scopes, IOptions<DatabaseOptions> database, ILogger<SendGate> logger) : IDisposable
+public sealed class SendGate : IDisposable
 {
     public const int MaxBatch = 256;
+
+    /// <summary>As many pushed entries as this are deleted at once, without waiting for a send.</summary>
+    private const int PushedDeleteThreshold = 4096;
+
+    private readonly IServiceScopeFactory scopes;
+    private readonly ILogger<SendGate> logger;
+    private readonly ITimer pushedDeleteTimer;
+    private readonly TimeSpan pushedDeleteDelay;
 
     /// <summary>
     /// Whether pushed outbox entries go through <see cref="CompletePushed"/> instead of a delete of their own: on SQLite
     /// (one writer) and PostgreSQL (where the delete rides in the round trip that takes the lock). SQL Server, not
     /// measured here, keeps the separate delete.
     /// </summary>
-    public bool DeletesPushedEntries { get; } = database.Value.Provider is DatabaseProvider.Sqlite or DatabaseProvider.Postgres;
+    public bool DeletesPushedEntries { get; }
 
     /// <summary>
     /// On SQLite the writer runs on a thread of its own: every statement there completes synchronously, so the loop
     /// would otherwise hold a thread-pool thread while it writes, and wait behind queued request work each time it
     /// wakes. The writer is the one serial step every send waits for (docs/benchmarks.md, S4, session 11).
     /// </summary>
-    private readonly bool ownThread = database.Value.Provider is DatabaseProvider.Sqlite;
+    private readonly bool ownThread;
 
     private readonly Channel<WriterItem> queue = Channel.CreateUnbounded<WriterItem>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock startLock = new();
     private Task? loop;
+
+    public SendGate(IServiceScopeFactory scopes, IOptions<DatabaseOptions> database, IOptions<OutboxOptions> outbox, TimeProvider time, ILogger<SendGate> logger)
+    {
+        pushedDeleteDelay = TimeSpan.FromMilliseconds(outbox.Value.PushedDeleteDelayMilliseconds);
+        this.scopes = scopes;
+        this.logger = logger;
+        DeletesPushedEntries = database.Value.Provider is DatabaseProvider.Sqlite or DatabaseProvider.Postgres;
+        ownThread = database.Value.Provider is DatabaseProvider.Sqlite;
+        pushedDeleteTimer = time.CreateTimer(_ => DeletePushedNowAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
 
     /// <summary>Queues <paramref name="send"/> for the next group commit and waits for its own outcome.</summary>
     public Task<SendOutcome> SubmitAsync(PendingSend send)
@@ -63,7 +83,8 @@ public sealed class SendGate(IServiceScopeFactory scopes, IOptions<DatabaseOptio
     }
 
     /// <summary>
-    /// Hands over outbox entries whose push is done, to be deleted in the next write (or alone, if no send is waiting).
+    /// Hands over outbox entries whose push is done, to be deleted in the next write (or alone, if no send comes within
+    /// <see cref="OutboxOptions.PushedDeleteDelayMilliseconds"/>).
     /// If that write fails they stay, and a sweep pushes them again after their lease (a rare, bounded duplicate).
     /// </summary>
     public void CompletePushed(long[] outboxIds)
@@ -72,8 +93,25 @@ public sealed class SendGate(IServiceScopeFactory scopes, IOptions<DatabaseOptio
         queue.Writer.TryWrite(new WriterItem(null, outboxIds));
     }
 
+    /// <summary>
+    /// Deletes the pushed entries handed over so far without waiting for a send, and completes once that write is done.
+    /// At shutdown, so the next start does not push them again.
+    /// </summary>
+    public Task DeletePushedNowAsync()
+    {
+        EnsureStarted();
+        var deleted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!queue.Writer.TryWrite(new WriterItem(null, null, deleted)))
+        {
+            deleted.TrySetResult();
+        }
+
+        return deleted.Task;
+    }
+
     public void Dispose()
     {
+        pushedDeleteTimer.Dispose();
         queue.Writer.TryComplete();
         loop?.Wait(TimeSpan.FromSeconds(10));
     }
@@ -101,16 +139,22 @@ public sealed class SendGate(IServiceScopeFactory scopes, IOptions<DatabaseOptio
     private async Task WriteLoopAsync(bool blocking)
     {
         var batch = new List<PendingSend>(MaxBatch);
-        var done = new List<long>();
+        var pushed = new List<long>();
+        var deletePushedNow = new List<TaskCompletionSource>();
+        var timerArmed = false;
         while (blocking ? queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult() : await queue.Reader.WaitToReadAsync())
         {
             batch.Clear();
-            done.Clear();
             while (batch.Count < MaxBatch && queue.Reader.TryRead(out var item))
             {
-                if (item.Send is not { } next)
+                if (item.PushedDeleted is { } deleted)
                 {
-                    done.AddRange(item.PushedOutboxIds!);
+                    deletePushedNow.Add(deleted);
+                    timerArmed = false;
+                }
+                else if (item.Send is not { } next)
+                {
+                    pushed.AddRange(item.PushedOutboxIds!);
                 }
                 else if (next.CancellationToken.IsCancellationRequested)
                 {
@@ -122,35 +166,62 @@ public sealed class SendGate(IServiceScopeFactory scopes, IOptions<DatabaseOptio
                 }
             }
 
-            if (batch.Count == 0 && done.Count == 0)
+            if (batch.Count == 0 && (pushed.Count == 0 || (deletePushedNow.Count == 0 && pushed.Count < PushedDeleteThreshold)))
             {
+                CompleteAll(deletePushedNow);
+                if (pushed.Count > 0 && !timerArmed)
+                {
+                    timerArmed = true;
+                    pushedDeleteTimer.Change(pushedDeleteDelay, Timeout.InfiniteTimeSpan);
+                }
+
                 continue;
             }
 
-            try
+            await WriteAsync(batch, pushed, blocking);
+            pushed.Clear();
+            CompleteAll(deletePushedNow);
+        }
+    }
+
+    private static void CompleteAll(List<TaskCompletionSource> waiters)
+    {
+        foreach (var waiter in waiters)
+        {
+            waiter.TrySetResult();
+        }
+
+        waiters.Clear();
+    }
+
+    private async Task WriteAsync(List<PendingSend> batch, List<long> pushed, bool blocking)
+    {
+        try
+        {
+            if (blocking)
             {
-                if (blocking)
-                {
-                    using var scope = scopes.CreateScope();
-                    scope.ServiceProvider.GetRequiredService<NotificationSender>().WriteBatchAsync(batch, done).GetAwaiter().GetResult();
-                }
-                else
-                {
-                    await using var scope = scopes.CreateAsyncScope();
-                    await scope.ServiceProvider.GetRequiredService<NotificationSender>().WriteBatchAsync(batch, done);
-                }
+                using var scope = scopes.CreateScope();
+                scope.ServiceProvider.GetRequiredService<NotificationSender>().WriteBatchAsync(batch, pushed).GetAwaiter().GetResult();
             }
-            catch (Exception ex)
+            else
             {
-                logger.LogWarning(ex, "A group of {Count} sends (and {Pushed} pushed outbox entries to delete) failed", batch.Count, done.Count);
-                foreach (var pending in batch)
-                {
-                    pending.Completion.TrySetException(ex);
-                }
+                await using var scope = scopes.CreateAsyncScope();
+                await scope.ServiceProvider.GetRequiredService<NotificationSender>().WriteBatchAsync(batch, pushed);
+            }
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "A group of {Count} sends (and {Pushed} pushed outbox entries to delete) failed", batch.Count, pushed.Count);
+            foreach (var pending in batch)
+            {
+                pending.Completion.TrySetException(ex);
             }
         }
     }
 }
 
-/// <summary>What the writer loop takes in queue order: a send, or outbox entries whose push is done.</summary>
-internal readonly record struct WriterItem(PendingSend? Send, long[]? PushedOutboxIds);
+/// <summary>
+/// What the writer loop takes in queue order: a send, outbox entries whose push is done, or a request to delete the
+/// pushed entries held so far without waiting any longer for a send (completed once they are).
+/// </summary>
+internal readonly record struct WriterItem(PendingSend? Send, long[]? PushedOutboxIds, TaskCompletionSource? PushedDeleted = null);

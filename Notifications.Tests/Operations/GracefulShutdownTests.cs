@@ -60,6 +60,36 @@ public sealed class GracefulShutdownTests
         Assert.Equal(1L, await count.ExecuteScalarAsync());
     }
 
+    [Fact]
+    public async Task SIGTERM_deletes_the_outbox_entries_of_the_pushes_already_made()
+    {
+        var database = Path.Combine(Directory.CreateTempSubdirectory("notifications-shutdown-").FullName, "n.db");
+        await using var process = new ServiceProcess(DatabaseSettings.Sqlite(database, new()
+        {
+            // Pushed entries wait for a send to share its transaction; none comes, so only the shutdown deletes them.
+            ["Outbox:LeaseSeconds"] = "600",
+            ["Outbox:PushedDeleteDelayMilliseconds"] = "300000",
+        }));
+        await process.StartAsync();
+        await using var hub = await process.ConnectAsync("shutdown-reader");
+        var id = await process.SendAsync("shutdown-sender", new { type = "test.shutdown", title = "pushed", audience = new { users = new[] { "shutdown-reader" } } });
+        Assert.Equal(id, (await hub.NextNotificationAsync()).Id);
+        Assert.Equal(1L, await OutboxCountAsync(database));
+
+        await process.TerminateAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(0, process.ExitCode);
+        Assert.Equal(0L, await OutboxCountAsync(database));
+    }
+
+    private static async Task<long> OutboxCountAsync(string database)
+    {
+        await using var connection = new SqliteConnection($"Data Source={database};Pooling=False");
+        await connection.OpenAsync().WithTimeout(what: "a SQLite connection");
+        await using var count = new SqliteCommand("""SELECT COUNT(*) FROM "Outbox" """, connection);
+        return (long)(await count.ExecuteScalarAsync().WithTimeout(what: "the outbox count"))!;
+    }
+
     private static async Task<bool> AcceptsConnectionsAsync(ServiceProcess process)
     {
         // A fresh client each time: a pooled keep-alive connection would not show whether new ones are accepted.

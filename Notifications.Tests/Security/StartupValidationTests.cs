@@ -54,6 +54,14 @@ public sealed class StartupValidationTests
         Assert.DoesNotContain("s3cret", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Holding_pushed_entries_longer_than_their_lease_stops_startup()
+    {
+        var output = await StartAndExpectFailureAsync(new() { ["Outbox:LeaseSeconds"] = "2", ["Outbox:PushedDeleteDelayMilliseconds"] = "2000" });
+
+        Assert.Contains("PushedDeleteDelayMilliseconds must be shorter than LeaseSeconds", output, StringComparison.Ordinal);
+    }
+
     private static async Task<string> StartAndExpectFailureAsync(Dictionary<string, string?> settings)
     {
         await using var process = new ServiceProcess(settings);
