@@ -5,15 +5,16 @@ namespace Notifications.LoadTest.Scenarios;
 /// <summary>
 /// Requests on a fixed schedule: request i is due at <c>start + i / rate</c> and starts then whether or not the earlier
 /// ones finished. A server that falls behind therefore shows up as latency measured from the due time, never as fewer
-/// requests (no coordinated omission).
+/// requests (no coordinated omission). With <c>arrivals</c>, the gaps are drawn instead (a Poisson process at the same
+/// mean rate), for requests that must not keep step with another fixed schedule running beside them.
 /// </summary>
 internal static class OpenLoop
 {
     /// <summary>
     /// Starts <paramref name="request"/>(seq, due) for every due time in [start, end) and waits for all of them;
-    /// <c>due</c> is a Stopwatch timestamp.
+    /// <c>due</c> is a Stopwatch timestamp. <paramref name="arrivals"/>: draw exponential gaps from it instead of fixed ones.
     /// </summary>
-    public static async Task RunAsync(double rate, long start, long end, Func<long, long, Task> request, CancellationToken ct)
+    public static async Task RunAsync(double rate, long start, long end, Func<long, long, Task> request, CancellationToken ct, Random? arrivals = null)
     {
         var interval = RunContext.TicksFromSeconds(1.0) / rate;
 
@@ -42,9 +43,11 @@ internal static class OpenLoop
             }
         }
 
+        var offset = 0.0;
         for (long i = 0; ; i++)
         {
-            var due = start + (long)(i * interval);
+            var due = start + (long)(arrivals is null ? i * interval : offset);
+            offset += arrivals is null ? 0 : -Math.Log(1.0 - arrivals.NextDouble()) * interval;
             if (due >= end)
             {
                 break;

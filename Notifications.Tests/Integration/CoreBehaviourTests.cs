@@ -103,6 +103,36 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
     }
 
     [Fact]
+    public async Task Broadcast_reaches_every_connection_of_a_crowd_in_send_order()
+    {
+        // A crowd, some users with two tabs: each connection gets each broadcast once, in send order.
+        var users = Enumerable.Range(0, 120).Select(i => TestUsers.New($"crowd{i}")).ToArray();
+        var hubs = new List<HubClient>();
+        try
+        {
+            foreach (var chunk in users.Concat(users.Take(40)).Chunk(20))
+            {
+                hubs.AddRange(await Task.WhenAll(chunk.Select(u => service.ConnectAsync(u))));
+            }
+
+            var first = await service.SendAsync("admin-1", new { type = "system.crowd", title = "first", audience = new { everyone = true } });
+            var second = await service.SendAsync("admin-1", new { type = "system.crowd", title = "second", audience = new { everyone = true } });
+            foreach (var hub in hubs)
+            {
+                var received = (await hub.ReceiveUntilAsync(second)).Select(n => n.Id).ToList();
+                Assert.Contains(first, received);
+            }
+        }
+        finally
+        {
+            foreach (var hub in hubs)
+            {
+                await hub.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task Publisher_may_send_to_users_but_not_to_everyone_or_roles()
     {
         using var publisher = service.Client("billing", "publisher");
