@@ -303,8 +303,9 @@ public sealed class LargeStoreScenario : Scenario
     /// unread count in turn; a known user each) whether or not earlier ones answered, while broadcasts go out at `rate`/s
     /// to the connected clients. The reads' gaps are random because a fixed read schedule keeps step with the broadcasts'
     /// (at 60 reads/s and 10 broadcasts/s every other inbox read was due the instant a broadcast was, every sync read
-    /// during its push and every unread count after it), which made the three kinds differ by their phase, not their cost. Latency runs from each read's scheduled start, so a server that falls behind shows it (no coordinated
-    /// omission), and a few reads in flight do not turn into a queue of `send-concurrency` as in the closed loop.
+    /// during its push and every unread count after it), which made the three kinds differ by their phase, not their cost.
+    /// Latency runs from each read's scheduled start, so a server that falls behind shows it (no coordinated omission),
+    /// and a few reads in flight do not turn into a queue of `send-concurrency` as in the closed loop.
     /// </summary>
     private static async Task OpenLoopReadsAsync(RunContext ctx, TargetSpec target, ClientPool pool, ReadPaths paths, string label,
         int round, double duration, RoundResult result, CancellationToken ct)

@@ -120,7 +120,7 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
             foreach (var hub in hubs)
             {
                 var received = (await hub.ReceiveUntilAsync(second)).Select(n => n.Id).ToList();
-                Assert.Contains(first, received);
+                Assert.Single(received, id => id == first);
             }
         }
         finally
