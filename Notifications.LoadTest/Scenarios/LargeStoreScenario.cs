@@ -302,8 +302,8 @@ public sealed class LargeStoreScenario : Scenario
     /// Read latency, the headline: reads started on a schedule (`read-rate`/s in all, as a Poisson process; inbox, sync and
     /// unread count in turn; a known user each) whether or not earlier ones answered, while broadcasts go out at `rate`/s
     /// to the connected clients. The reads' gaps are random because a fixed read schedule keeps step with the broadcasts'
-    /// (at 60 reads/s and 10 broadcasts/s every other inbox read was due the instant a broadcast was, every sync read
-    /// during its push and every unread count after it), which made the three kinds differ by their phase, not their cost.
+    /// (at 60 reads/s and 10 broadcasts/s every other inbox read was due the instant a broadcast was, every other sync
+    /// read 17 ms and unread count 33 ms after one), which made the three kinds differ by their phase, not their cost.
     /// Latency runs from each read's scheduled start, so a server that falls behind shows it (no coordinated omission),
     /// and a few reads in flight do not turn into a queue of `send-concurrency` as in the closed loop.
     /// </summary>
