@@ -153,30 +153,10 @@ public abstract class BroadcastTallyTests(DeliveryFixture service)
         new() { Type = "test.tally", Title = title, SenderId = "admin-tally", CreatedAt = now, Everyone = true };
 }
 
-public sealed class SqliteBroadcastTallyFixture : GuaranteesFixture
-{
-    protected override bool OnPostgres => false;
-}
+public sealed class SqliteBroadcastTallyTests(SqliteGuaranteesFixture service) : BroadcastTallyTests(service), IClassFixture<SqliteGuaranteesFixture>;
 
-public sealed class PostgresBroadcastTallyFixture : GuaranteesFixture
-{
-    protected override bool OnPostgres => true;
-}
+public sealed class PostgresBroadcastTallyTests(PostgresGuaranteesFixture service) : BroadcastTallyTests(service), IClassFixture<PostgresGuaranteesFixture>;
 
-public sealed class SqliteBroadcastTallyTests(SqliteBroadcastTallyFixture service) : BroadcastTallyTests(service), IClassFixture<SqliteBroadcastTallyFixture>;
+public sealed class SqliteBroadcastUnreadCountTests(SqliteGuaranteesFixture service) : BroadcastUnreadCountTests(service), IClassFixture<SqliteGuaranteesFixture>;
 
-public sealed class PostgresBroadcastTallyTests(PostgresBroadcastTallyFixture service) : BroadcastTallyTests(service), IClassFixture<PostgresBroadcastTallyFixture>;
-
-public sealed class SqliteBroadcastCountFixture : GuaranteesFixture
-{
-    protected override bool OnPostgres => false;
-}
-
-public sealed class PostgresBroadcastCountFixture : GuaranteesFixture
-{
-    protected override bool OnPostgres => true;
-}
-
-public sealed class SqliteBroadcastUnreadCountTests(SqliteBroadcastCountFixture service) : BroadcastUnreadCountTests(service), IClassFixture<SqliteBroadcastCountFixture>;
-
-public sealed class PostgresBroadcastUnreadCountTests(PostgresBroadcastCountFixture service) : BroadcastUnreadCountTests(service), IClassFixture<PostgresBroadcastCountFixture>;
+public sealed class PostgresBroadcastUnreadCountTests(PostgresGuaranteesFixture service) : BroadcastUnreadCountTests(service), IClassFixture<PostgresGuaranteesFixture>;

@@ -14,12 +14,11 @@ public sealed class GracefulShutdownTests
     [Fact]
     public async Task SIGTERM_stops_accepting_lets_the_in_flight_send_finish_and_exits_0()
     {
-        var database = Path.Combine(Directory.CreateTempSubdirectory("notifications-shutdown-").FullName, "n.db");
-        await using var process = new ServiceProcess(DatabaseSettings.Sqlite(database, new()
+        await using var process = OnNewSqliteDatabase(new()
         {
             ["Logging:LogLevel:Notifications.Requests"] = "Debug",
             ["Shutdown:TimeoutSeconds"] = "60",
-        }));
+        }, out var database);
         await process.StartAsync();
         await using var hub = await process.ConnectAsync("shutdown-listener");
         var hubClosed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -63,13 +62,12 @@ public sealed class GracefulShutdownTests
     [Fact]
     public async Task SIGTERM_deletes_the_outbox_entries_of_the_pushes_already_made()
     {
-        var database = Path.Combine(Directory.CreateTempSubdirectory("notifications-shutdown-").FullName, "n.db");
-        await using var process = new ServiceProcess(DatabaseSettings.Sqlite(database, new()
+        // Pushed entries wait for a send to share its transaction; none comes, so only the shutdown deletes them.
+        await using var process = OnNewSqliteDatabase(new()
         {
-            // Pushed entries wait for a send to share its transaction; none comes, so only the shutdown deletes them.
             ["Outbox:LeaseSeconds"] = "600",
             ["Outbox:PushedDeleteDelayMilliseconds"] = "300000",
-        }));
+        }, out var database);
         await process.StartAsync();
         await using var hub = await process.ConnectAsync("shutdown-reader");
         var id = await process.SendAsync("shutdown-sender", new { type = "test.shutdown", title = "pushed", audience = new { users = new[] { "shutdown-reader" } } });
@@ -80,6 +78,12 @@ public sealed class GracefulShutdownTests
 
         Assert.Equal(0, process.ExitCode);
         Assert.Equal(0L, await OutboxCountAsync(database));
+    }
+
+    private static ServiceProcess OnNewSqliteDatabase(Dictionary<string, string?> settings, out string database)
+    {
+        database = Path.Combine(Directory.CreateTempSubdirectory("notifications-shutdown-").FullName, "n.db");
+        return new ServiceProcess(DatabaseSettings.Sqlite(database, settings));
     }
 
     private static async Task<long> OutboxCountAsync(string database)
