@@ -45,6 +45,7 @@ public static class ApiExtensions
                 o.EnableDetailedErrors = false;
             })
             .AddNotificationsBackplane(configuration, builder.Environment);
+        services.AddNotificationsHubProtocols();
         services.AddSingleton<IUserIdProvider, SubUserIdProvider>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<HubErrorFilter>();

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.Options;
 using Notifications.Api.Auth;
 using Scalar.AspNetCore;
@@ -10,14 +9,6 @@ namespace Notifications.Api.Hardening;
 /// <summary>Origins, limits, rate limits, log hygiene, telemetry and shutdown, registered and wired in one place.</summary>
 public static class HardeningExtensions
 {
-    private static void RemoveAll<TService>(this IServiceCollection services, Func<ServiceDescriptor, bool> match)
-    {
-        foreach (var descriptor in services.Where(d => d.ServiceType == typeof(TService) && match(d)).ToList())
-        {
-            services.Remove(descriptor);
-        }
-    }
-
     public static WebApplicationBuilder AddNotificationsHardening(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -49,10 +40,6 @@ public static class HardeningExtensions
             hub.AddFilter<ConnectionLimitFilter>();
             hub.AddFilter<HubRateLimitFilter>();
         });
-
-        // In place of SignalR's own JSON protocol (registered by AddSignalR), so "json" is listed and serialized once.
-        services.RemoveAll<IHubProtocol>(descriptor => descriptor.ImplementationType == typeof(JsonHubProtocol));
-        services.AddSingleton<IHubProtocol, ExplainingJsonHubProtocol>();
 
         services.AddOptions<HostOptions>().Configure<IOptions<ShutdownOptions>>((host, shutdown) =>
             host.ShutdownTimeout = TimeSpan.FromSeconds(shutdown.Value.TimeoutSeconds));

@@ -1,4 +1,7 @@
 using System.Net;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Notifications.Tests.Infrastructure;
 using static Notifications.Tests.ScaleOut.ScaleOutCluster;
 
@@ -65,6 +68,24 @@ public sealed class CrossInstanceDeliveryTests(CrossInstanceCluster cluster)
         var id = await SendAsync(B, new { type = "system.notice", title = "hello all", audience = new { everyone = true } });
 
         Assert.Empty(await onA.ReceiveUntilAsync(id));
+    }
+
+    [Fact]
+    public async Task A_MessagePack_client_on_A_gets_a_user_send_and_a_broadcast_made_through_B()
+    {
+        var user = TestUsers.New("packed");
+        var received = Channel.CreateUnbounded<long>();
+        await using var packedOnA = HubClient.Builder(A.BaseUri, () => TestTokens.For(user)).AddMessagePackProtocol().Build();
+        packedOnA.On<Dictionary<object, object>>("ReceiveNotification",
+            n => received.Writer.TryWrite(Convert.ToInt64(n["id"], System.Globalization.CultureInfo.InvariantCulture)));
+        await packedOnA.StartAsync().WithTimeout(what: "the MessagePack connection to start");
+        await packedOnA.InvokeAsync<int>("GetUnreadCount").WithTimeout(what: "a first round trip (the hub has put it in its groups)");
+
+        var forUser = await SendAsync(B, TestUsers.Notification("packed", user));
+        var forEveryone = await SendAsync(B, new { type = "system.notice", title = "hello all", audience = new { everyone = true } });
+
+        Assert.Equal(forUser, await received.Reader.ReadAsync().AsTask().WithTimeout(what: "the user send over MessagePack"));
+        Assert.Equal(forEveryone, await received.Reader.ReadAsync().AsTask().WithTimeout(what: "the broadcast over MessagePack"));
     }
 
     [Fact]

@@ -27,6 +27,9 @@ public abstract class ScaleOutCluster : IAsyncLifetime
 
     protected virtual bool WithNginx => false;
 
+    /// <summary>Whether the instances also accept MessagePack clients (<c>Hub:MessagePack</c>).</summary>
+    protected virtual bool WithMessagePack => false;
+
     public async Task InitializeAsync()
     {
         Redis = await RedisServer.StartAsync();
@@ -132,6 +135,7 @@ public abstract class ScaleOutCluster : IAsyncLifetime
     {
         ["Database:MigrateOnStartup"] = migrate ? "true" : "false",
         ["Redis:Configuration"] = Redis.Configuration,
+        ["Hub:MessagePack"] = WithMessagePack ? "true" : "false",
         ["Logging:LogLevel:Default"] = "Warning",
         ["Logging:Console:FormatterOptions:TimestampFormat"] = "HH:mm:ss.fff ",
         ["Logging:LogLevel:Notifications"] = "Information",
@@ -143,6 +147,8 @@ public abstract class ScaleOutCluster : IAsyncLifetime
 public sealed class CrossInstanceCluster : ScaleOutCluster
 {
     protected override bool WithNginx => true;
+
+    protected override bool WithMessagePack => true;
 }
 
 public sealed class BackplaneCluster : ScaleOutCluster;

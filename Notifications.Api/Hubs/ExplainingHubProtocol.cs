@@ -2,20 +2,17 @@ using System.Buffers;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
-using Microsoft.Extensions.Options;
 
-namespace Notifications.Api.Hardening;
+namespace Notifications.Api.Hubs;
 
 /// <summary>
-/// SignalR's JSON protocol, except that arguments that do not fit the hub method (wrong types, wrong count) are
-/// explained to the caller. SignalR only passes a HubException's message through to clients (without detailed
-/// errors), so the protocol's own, payload-free description is re-raised as one; otherwise the client would read
-/// "Failed to invoke 'Sync' due to an error on the server." for its own mistake.
+/// A SignalR hub protocol (JSON or MessagePack), except that arguments that do not fit the hub method (wrong types,
+/// wrong count) are explained to the caller. SignalR only passes a HubException's message through to clients (without
+/// detailed errors), so the protocol's own, payload-free description is re-raised as one; otherwise the client would
+/// read "Failed to invoke 'Sync' due to an error on the server." for its own mistake.
 /// </summary>
-public sealed class ExplainingJsonHubProtocol(IOptions<JsonHubProtocolOptions> options) : IHubProtocol
+public sealed class ExplainingHubProtocol(IHubProtocol inner) : IHubProtocol
 {
-    private readonly JsonHubProtocol inner = new(options);
-
     public string Name => inner.Name;
 
     public int Version => inner.Version;
@@ -45,8 +42,9 @@ public sealed class ExplainingJsonHubProtocol(IOptions<JsonHubProtocolOptions> o
     public ReadOnlyMemory<byte> GetMessageBytes(HubMessage message) => inner.GetMessageBytes(message);
 
     /// <summary>
-    /// The protocol's own messages name only counts and the rule broken ("Invocation provides 1 argument(s) but target
-    /// expects 2."); anything else (a JSON reader message could quote input) is replaced by a fixed text.
+    /// The protocols' own messages name only counts and the rule broken ("Invocation provides 1 argument(s) but target
+    /// expects 2.", "Error binding arguments. Make sure that the types of the provided values match the types of the
+    /// hub method being invoked."); anything else (a reader's message could quote input) is replaced by a fixed text.
     /// </summary>
     private static string Explain(Exception exception) => exception is InvalidDataException && exception.Message.Length <= 200
         ? exception.Message

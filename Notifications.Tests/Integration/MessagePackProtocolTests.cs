@@ -1,0 +1,157 @@
+using System.Threading.Channels;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Notifications.Tests.Infrastructure;
+
+namespace Notifications.Tests.Integration;
+
+/// <summary>The service with <c>Hub:MessagePack</c> on, on SQLite.</summary>
+public sealed class MessagePackServiceFixture : ServiceFixture
+{
+    public override string ProviderName => "Sqlite";
+
+    protected override Dictionary<string, string?> ExtraSettings() => new() { ["Hub:MessagePack"] = "true" };
+
+    protected override Task<Dictionary<string, string?>> DatabaseSettingsAsync() =>
+        Task.FromResult(DatabaseSettings.Sqlite(Path.Combine(OwnTempDirectory("notifications-msgpack-"), "notifications.db")));
+}
+
+/// <summary>
+/// SignalR's binary MessagePack protocol, read the way a client without our types reads it (SignalR's default
+/// resolver, maps as dictionaries): the contract's camelCase keys, times as timestamps, <c>data</c> as a native map.
+/// </summary>
+public sealed class MessagePackProtocolTests(MessagePackServiceFixture service) : IClassFixture<MessagePackServiceFixture>
+{
+    [Fact]
+    public async Task A_MessagePack_client_receives_the_notification_a_JSON_client_receives_with_the_contracts_keys()
+    {
+        var user = TestUsers.New("packed");
+        await using var packed = await ConnectAsync(user);
+        await using var json = await service.ConnectAsync(user);
+        var before = DateTime.UtcNow.AddSeconds(-5);
+
+        var id = await service.SendAsync("orders-service", new
+        {
+            type = "order.shipped",
+            title = "Your order shipped",
+            body = "Order 1234 is on its way",
+            data = new { orderId = 1234, price = 9.5, tags = new[] { "a", "b" }, gift = true, note = (string?)null },
+            priority = "high",
+            audience = new { users = new[] { user } },
+        });
+
+        var pushed = await packed.NextAsync();
+        Assert.Equal(
+            ["id", "type", "title", "body", "data", "priority", "senderId", "createdAt", "expiresAt", "readAt", "seenAt", "archivedAt"],
+            pushed.Keys.Cast<string>());
+        Assert.Equal(id, Convert.ToInt64(pushed["id"], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("order.shipped", pushed["type"]);
+        Assert.Equal("Order 1234 is on its way", pushed["body"]);
+        Assert.Equal("high", pushed["priority"]);
+        Assert.Equal("orders-service", pushed["senderId"]);
+        var createdAt = Assert.IsType<DateTime>(pushed["createdAt"]);
+        Assert.Equal(DateTimeKind.Utc, createdAt.Kind);
+        Assert.InRange(createdAt, before, DateTime.UtcNow.AddSeconds(5));
+        Assert.Null(pushed["readAt"]);
+
+        var data = Assert.IsType<Dictionary<object, object>>(pushed["data"]);
+        Assert.Equal(1234L, Convert.ToInt64(data["orderId"], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(9.5, data["price"]);
+        Assert.Equal(["a", "b"], ((object[])data["tags"]).Cast<string>());
+        Assert.Equal(true, data["gift"]);
+        Assert.Null(data["note"]);
+
+        var same = await json.NextNotificationAsync();
+        Assert.Equal(id, same.Id);
+        Assert.Equal(createdAt, same.CreatedAt);
+    }
+
+    [Fact]
+    public async Task Sync_and_the_unread_count_answer_over_MessagePack()
+    {
+        var user = TestUsers.New("packed-sync");
+        var first = await service.SendAsync("sender", TestUsers.Notification("one", user));
+        var second = await service.SendAsync("sender", TestUsers.Notification("two", user));
+        await using var packed = await ConnectAsync(user);
+
+        var page = await packed.Connection.InvokeAsync<Dictionary<object, object>>("Sync", first - 1, 100).WithTimeout(what: "Sync");
+        var count = await packed.Connection.InvokeAsync<int>("GetUnreadCount").WithTimeout(what: "GetUnreadCount");
+
+        Assert.Equal(["items", "hasMore", "cursor"], page.Keys.Cast<string>());
+        var ids = ((object[])page["items"]).Select(i => Convert.ToInt64(((Dictionary<object, object>)i)["id"], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal([first, second], ids);
+        Assert.Equal(false, page["hasMore"]);
+        Assert.Equal(second, Convert.ToInt64(page["cursor"], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(2, count);
+    }
+
+    [Fact]
+    public async Task Read_all_pushes_its_watermark_over_MessagePack()
+    {
+        var user = TestUsers.New("packed-read");
+        var id = await service.SendAsync("sender", TestUsers.Notification("one", user));
+        await using var packed = await ConnectAsync(user);
+
+        await packed.Connection.InvokeAsync("MarkAllRead").WithTimeout(what: "MarkAllRead");
+
+        var allRead = await packed.AllRead.Reader.ReadAsync().AsTask().WithTimeout(what: "AllRead");
+        Assert.Equal(["upToId"], allRead.Keys.Cast<string>());
+        Assert.True(Convert.ToInt64(allRead["upToId"], System.Globalization.CultureInfo.InvariantCulture) >= id);
+    }
+
+    [Fact]
+    public async Task Arguments_of_the_wrong_type_are_explained_over_MessagePack_too()
+    {
+        await using var packed = await ConnectAsync(TestUsers.New("packed-bad"));
+
+        var error = await Assert.ThrowsAsync<HubException>(() => packed.Connection.InvokeAsync<object>("Sync", "abc", "x").WithTimeout(what: "Sync"));
+
+        Assert.Contains("Error binding arguments", error.Message, StringComparison.Ordinal);
+        Assert.Equal(HubConnectionState.Connected, packed.Connection.State);
+    }
+
+    private async Task<PackedClient> ConnectAsync(string user)
+    {
+        var connection = HubClient.Builder(service.BaseUri, () => TestTokens.For(user)).AddMessagePackProtocol().Build();
+        var client = new PackedClient(connection);
+        await connection.StartAsync().WithTimeout(what: "the MessagePack connection to start");
+        return client;
+    }
+
+    private sealed class PackedClient : IAsyncDisposable
+    {
+        private readonly Channel<Dictionary<object, object>> notifications = Channel.CreateUnbounded<Dictionary<object, object>>();
+
+        public PackedClient(HubConnection connection)
+        {
+            Connection = connection;
+            connection.On<Dictionary<object, object>>("ReceiveNotification", n => notifications.Writer.TryWrite(n));
+            connection.On<Dictionary<object, object>>("AllRead", p => AllRead.Writer.TryWrite(p));
+        }
+
+        public HubConnection Connection { get; }
+
+        public Channel<Dictionary<object, object>> AllRead { get; } = Channel.CreateUnbounded<Dictionary<object, object>>();
+
+        public Task<Dictionary<object, object>> NextAsync() => notifications.Reader.ReadAsync().AsTask().WithTimeout(what: "ReceiveNotification over MessagePack");
+
+        public async ValueTask DisposeAsync() => await Connection.DisposeAsync().AsTask().WaitAsync(Timeouts.Default);
+    }
+}
+
+/// <summary>Without <c>Hub:MessagePack</c> the service speaks JSON only.</summary>
+public sealed class MessagePackOffByDefaultTests(SqliteServiceFixture service) : IClassFixture<SqliteServiceFixture>
+{
+    [Fact]
+    public async Task A_MessagePack_client_is_refused_at_the_handshake_when_it_is_not_enabled()
+    {
+        await using var connection = HubClient.Builder(service.BaseUri, () => TestTokens.For(TestUsers.New("unpacked"))).AddMessagePackProtocol().Build();
+
+        var refused = await Record.ExceptionAsync(() => connection.StartAsync().WithTimeout(what: "the handshake"));
+
+        Assert.NotNull(refused);
+        Assert.Contains("messagepack", refused.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(HubConnectionState.Disconnected, connection.State);
+    }
+}
