@@ -192,6 +192,11 @@ public sealed partial class NotificationsClient : IAsyncDisposable
             })
             .WithAutomaticReconnect(_schedule);
 
+        if (options.UseMessagePack)
+        {
+            builder.AddMessagePackProtocol(o => o.SerializerOptions = MessagePackPayloads.SerializerOptions);
+        }
+
         if (options.LoggerFactory is { } loggerFactory)
         {
             builder.Services.AddSingleton(loggerFactory);

@@ -38,6 +38,12 @@ public sealed record NotificationsClientOptions(Uri ServerUrl, Func<Cancellation
     public TimeSpan ReorderWindow { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// Speak SignalR's binary MessagePack hub protocol instead of JSON. The service must allow it (<c>Hub:MessagePack</c>);
+    /// otherwise the handshake is refused. What the SDK hands out is the same either way.
+    /// </summary>
+    public bool UseMessagePack { get; init; }
+
+    /// <summary>
     /// Escape hatch for transport settings (e.g. <c>Transports</c>, <c>SkipNegotiation</c>), applied after the SDK's own.
     /// Note: a custom <c>WebSocketFactory</c> does not attach the token; put <c>?access_token=</c> in its URL yourself.
     /// </summary>

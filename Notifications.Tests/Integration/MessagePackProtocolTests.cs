@@ -154,4 +154,17 @@ public sealed class MessagePackOffByDefaultTests(SqliteServiceFixture service) :
         Assert.Contains("messagepack", refused.Message, StringComparison.OrdinalIgnoreCase);
         Assert.Equal(HubConnectionState.Disconnected, connection.State);
     }
+
+    [Fact]
+    public async Task The_SDK_asking_for_MessagePack_is_refused_by_a_service_that_speaks_JSON_only()
+    {
+        await using var sdk = new Notifications.Client.NotificationsClient(
+            Client.ClientRecorder.OptionsFor(service.BaseUri, TestUsers.New("unpacked-sdk")) with { UseMessagePack = true });
+
+        var refused = await Record.ExceptionAsync(() => sdk.StartAsync().WithTimeout(what: "the SDK's start"));
+
+        Assert.NotNull(refused);
+        Assert.Contains("messagepack", refused.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(Notifications.Client.NotificationsConnectionState.Disconnected, sdk.State);
+    }
 }
