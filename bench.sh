@@ -6,10 +6,12 @@
 #   ./bench.sh S3 S4           some of them
 #   QUICK=1 ./bench.sh         tiny sizes, checks the pipeline in a few minutes (numbers meaningless)
 #   SELF_TEST=1 ./bench.sh     "ours" is a second baseline instance (checks the tooling without the API)
+#   PROTOCOL=messagepack ./bench.sh S3   every client speaks SignalR's MessagePack hub protocol (default json), for A/Bs
+#                              of the two; our API then runs with Hub__MessagePack=true, which it needs to accept it
 #
 # Every scenario starts from an empty store: a fresh SQLite file, and a fresh PostgreSQL database per scenario.
 #
-# Knobs (environment): OUT ROUNDS JIT_WARMUP BENCH_PORT_BASE REDIS_PORT PG_PORT PG_FAST PGBIN API_ENVIRONMENT
+# Knobs (environment): OUT ROUNDS JIT_WARMUP PROTOCOL (json|messagepack) BENCH_PORT_BASE REDIS_PORT PG_PORT PG_FAST PGBIN API_ENVIRONMENT
 #   OURS_GC_SERVER (unset: the API's own setting, server GC; 0: workstation GC) BASELINE_GC_SERVER (1, ASP.NET's default)
 #   S1_LEVELS S1_DURATION S2_CONNECTIONS S3_LEVELS S3_DURATION S3_LATENCY_CONNECTIONS S4_CONNECTIONS S4_DURATION S4_SEND_CONCURRENCY S4_SEND_RATE
 #   S5_NOTIFICATIONS S5_USERS S5_DURATION S5_READ_RATE S5_DB S5_SEED S5_BASELINE S6_CONNECTIONS S6_DURATION S6_PLAIN
@@ -33,6 +35,12 @@ BASELINE_GC_SERVER=${BASELINE_GC_SERVER:-1}
 case "$OURS_GC_SERVER/$BASELINE_GC_SERVER" in
   /0 | /1 | 0/0 | 0/1 | 1/0 | 1/1) ;;
   *) echo "OURS_GC_SERVER must be unset, 0 or 1 and BASELINE_GC_SERVER 0 or 1" >&2; exit 2 ;;
+esac
+# the hub protocol of every load client (the tool's --protocol)
+PROTOCOL=${PROTOCOL:-json}
+case "$PROTOCOL" in
+  json | messagepack) ;;
+  *) echo "PROTOCOL must be json or messagepack" >&2; exit 2 ;;
 esac
 
 if [ "$#" -gt 0 ]; then SCENARIOS=("$@"); else SCENARIOS=(S1 S2 S3 S4 S5 S6); fi
@@ -148,10 +156,15 @@ KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 ISS=notifications-bench
 AUD=notifications-bench
 
+# The baseline accepts both hub protocols. Over Redis, though, every push is published once per protocol it accepts: a
+# JSON run keeps it to JSON, as our API is by default.
+BASELINE_REDIS_PROTOCOLS=
+if [ "$PROTOCOL" = json ]; then BASELINE_REDIS_PROTOCOLS=" --no-messagepack"; fi
+
 # Command that runs "ours" on a port (ASPNETCORE_URLS is set by the caller); optional Redis configuration.
 ours_cmd() {
   if [ "$SELF_TEST" = 1 ]; then
-    echo "${LT[*]} baseline --port $1${2:+ --redis $2}"
+    echo "${LT[*]} baseline --port $1${2:+ --redis $2$BASELINE_REDIS_PROTOCOLS}"
   else
     echo "dotnet $API_DLL"
   fi
@@ -166,6 +179,8 @@ API_ENV=(
   "RateLimit__SendsPerMinute=0" "RateLimit__HubInvocationsPerMinute=0"
   "Logging__LogLevel__Default=Warning" "Database__MigrateOnStartup=true"
 )
+# our API accepts MessagePack only when told to (with Redis, every push is then published in both protocols)
+if [ "$PROTOCOL" = messagepack ]; then API_ENV+=("Hub__MessagePack=true"); fi
 if [ -n "$OURS_GC_SERVER" ]; then
   API_ENV+=("DOTNET_gcServer=$OURS_GC_SERVER")
 elif [ "$SELF_TEST" = 1 ]; then # "ours" is then a second baseline, and runs like the first
@@ -235,7 +250,7 @@ run() {
   shift
   log "$name"
   "${LT[@]}" run --out "$OUT/$name.json" --log-dir "$OUT/logs/$name" --token-key "$KEY" --issuer "$ISS" --audience "$AUD" \
-    --rounds "$ROUNDS" --cooldown 1 --jit-warmup "$JIT_WARMUP" "$@" > >(tee -a "$OUT/results.txt") &
+    --rounds "$ROUNDS" --cooldown 1 --jit-warmup "$JIT_WARMUP" --protocol "$PROTOCOL" "$@" > >(tee -a "$OUT/results.txt") &
   TOOL_PID=$!
   local rc=0
   wait "$TOOL_PID" || rc=$?
@@ -342,8 +357,8 @@ for s in "${SCENARIOS[@]}"; do
       stop_bg_all
       [ "$S6_PLAIN" = 1 ] || continue
       # the same for plain SignalR: what a backplane costs without our service around it.
-      start_bg plain-a "$P_PLAIN_A" "${LT[*]} baseline --port $P_PLAIN_A --redis $redis_conf" "DOTNET_gcServer=$BASELINE_GC_SERVER"
-      start_bg plain-b "$P_PLAIN_B" "${LT[*]} baseline --port $P_PLAIN_B --redis $redis_conf" "DOTNET_gcServer=$BASELINE_GC_SERVER"
+      start_bg plain-a "$P_PLAIN_A" "${LT[*]} baseline --port $P_PLAIN_A --redis $redis_conf$BASELINE_REDIS_PROTOCOLS" "DOTNET_gcServer=$BASELINE_GC_SERVER"
+      start_bg plain-b "$P_PLAIN_B" "${LT[*]} baseline --port $P_PLAIN_B --redis $redis_conf$BASELINE_REDIS_PROTOCOLS" "DOTNET_gcServer=$BASELINE_GC_SERVER"
       start_bg plain-1 "$P_BASE" "${LT[*]} baseline --port $P_BASE" "DOTNET_gcServer=$BASELINE_GC_SERVER"
       run S6-plain --scenario S6 --target "http://127.0.0.1:$P_PLAIN_A,http://127.0.0.1:$P_PLAIN_B" --target-label "plain-2x+redis" \
         --baseline "http://127.0.0.1:$P_BASE" --baseline-label "plain-1x" --connections "$S6_CONNECTIONS" --duration "$S6_DURATION"
@@ -365,7 +380,7 @@ if [ "${#RESULTS[@]}" = 0 ]; then failed; exit 0; fi
   echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2> /dev/null || echo '?')"
   echo
   echo "Kernel $(uname -r), .NET SDK $(dotnet --version), load average before the run: $LOAD_BEFORE."
-  echo "Settings: ROUNDS=$ROUNDS JIT_WARMUP=$JIT_WARMUP QUICK=$QUICK SELF_TEST=$SELF_TEST PG_FAST=$PG_FAST API_ENVIRONMENT=$API_ENVIRONMENT OURS_GC_SERVER=${OURS_GC_SERVER:-unset} BASELINE_GC_SERVER=$BASELINE_GC_SERVER S5=$S5_NOTIFICATIONS/$S5_USERS"
+  echo "Settings: PROTOCOL=$PROTOCOL ROUNDS=$ROUNDS JIT_WARMUP=$JIT_WARMUP QUICK=$QUICK SELF_TEST=$SELF_TEST PG_FAST=$PG_FAST API_ENVIRONMENT=$API_ENVIRONMENT OURS_GC_SERVER=${OURS_GC_SERVER:-unset} BASELINE_GC_SERVER=$BASELINE_GC_SERVER S5=$S5_NOTIFICATIONS/$S5_USERS"
   echo
   "${LT[@]}" report "${RESULTS[@]}"
 } > "$OUT/summary.md"

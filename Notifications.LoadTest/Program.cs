@@ -3,12 +3,15 @@ using Notifications.LoadTest.Baseline;
 using Notifications.LoadTest.Cli;
 
 const string Usage = """
-Notifications.LoadTest — load/benchmark tool for the notification service (raw WebSocket SignalR JSON clients).
+Notifications.LoadTest — load/benchmark tool for the notification service (raw WebSocket SignalR clients, JSON or
+MessagePack hub protocol).
 
-  baseline [--host 127.0.0.1] [--port 5081] [--redis host:port] [--no-store] [--verbose]
+  baseline [--host 127.0.0.1] [--port 5081] [--redis host:port] [--no-store] [--no-messagepack] [--verbose]
       Plain SignalR server with the contract's hub path (/hubs/notifications), POST /api/notifications
       (everyone / users / roles / groups → ReceiveNotification of the same shape), Sync/GetUnreadCount and a naive
       in-memory inbox. Tokens are accepted but not validated (user = sub, or ?user=). Run it with DOTNET_gcServer=1.
+      It speaks both hub protocols, JSON and MessagePack (the same payload shape: camelCase maps, timestamps), or JSON
+      only with --no-messagepack (with --redis every push is published once per protocol the hub accepts).
 
   run --scenario S1|S2|S3|S4|S5|S6|smoke[,…] --target URL[,URL…] [--baseline URL[,URL…]]
       --token-key KEY --issuer ISS --audience AUD        (or Auth__SigningKey / Auth__Issuer / Auth__Audience)
@@ -26,6 +29,7 @@ Notifications.LoadTest — load/benchmark tool for the notification service (raw
                  --seed-db postgres|sqlite --seed-connection "CONNECTION STRING"   (S5: bulk SQL into the target's
                  database, after the service migrated it, instead of sends through the API; a baseline still gets sends)
                  --missed 3 (S2)  --no-warmup  --connect-timeout 30  --connect-retries 2  --ping-interval 15  --hub-path /hubs/notifications
+    clients      --protocol json|messagepack (the SignalR hub protocol of every client; default json)
     output       --out results.json  --quiet (no progress line)
   report results.json [more.json …]
       Markdown tables (ours vs baseline, ratio) from the JSON files of `run`, for docs/benchmarks.md.

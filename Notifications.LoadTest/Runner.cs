@@ -73,6 +73,7 @@ internal static class Runner
             Options = new Dictionary<string, object?>
             {
                 ["scenarios"] = o.Scenarios,
+                ["protocol"] = o.Protocol.Name(),
                 ["rounds"] = o.Rounds,
                 ["duration"] = o.Duration,
                 ["connections"] = o.Connections,
@@ -134,7 +135,7 @@ internal static class Runner
                     }
                 }
 
-                progress.Log($"{t.Label}: {string.Join(", ", t.Endpoints)} pid {(t.Pids.Count > 0 ? string.Join(",", t.Pids) : "?")}");
+                progress.Log($"{t.Label}: {string.Join(", ", t.Endpoints)} pid {(t.Pids.Count > 0 ? string.Join(",", t.Pids) : "?")}, hub protocol {o.Protocol.Name()}");
             }
 
             if (report.Machine.TryGetValue("loadAverage", out var load) && load is string[] l &&
@@ -203,7 +204,7 @@ internal static class Runner
                 }
 
                 Reporter.Summarize(sr, scenario, o);
-                var table = Reporter.Table(sr, rounds);
+                var table = Reporter.Table(sr, rounds, o.Protocol.Name());
                 progress.Log(string.Empty);
                 Console.Out.WriteLine(table);
                 Console.Out.Flush();

@@ -28,6 +28,9 @@ public sealed class ClientContext
 
     public int SpreadSources { get; }
 
+    /// <summary>The hub protocol every client of this context speaks.</summary>
+    public HubProtocolKind Protocol { get; init; }
+
     /// <summary>Keep every received notification id per client (smoke checks); off for load.</summary>
     public bool TrackIds { get; set; }
 

@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -15,10 +16,10 @@ namespace Notifications.LoadTest.Client;
 /// <summary>
 /// A lean SignalR client: one socket, a hand-written HTTP/1.1 upgrade (skipNegotiation: WebSocket straight to the hub
 /// path with ?access_token=), a minimal RFC 6455 frame layer (masked client frames, pong on ping, fragments joined)
-/// and the JSON hub protocol. While idle it holds no buffer: it waits with a zero-byte read and rents a pooled buffer
-/// only while reading; one read handles every frame that arrived.
+/// and the JSON or MessagePack hub protocol (<see cref="ClientContext.Protocol"/>). While idle it holds no buffer: it
+/// waits with a zero-byte read and rents a pooled buffer only while reading; one read handles every frame that arrived.
 /// </summary>
-public sealed class HubClient
+public sealed class HubClient : IHubMessageSink
 {
     private const int Idle = 0;
     private const int Connecting = 1;
@@ -42,6 +43,7 @@ public sealed class HubClient
     private int _needed;
     private byte[]? _message;
     private int _messageLength;
+    private MessagePackFrameReader? _messagePack;
     private bool _handshakeDone;
     private string? _handshakeError;
     private Task _loop = Task.CompletedTask;
@@ -107,12 +109,17 @@ public sealed class HubClient
             _socket = socket;
             _handshakeError = null;
             _handshakeDone = false;
-            await WriteFrameAsync(OpText, HandshakeBytes, ct);
+            var json = _ctx.Protocol == HubProtocolKind.Json;
+            _messagePack = json ? null : new MessagePackFrameReader(MaxMessage);
+            await WriteFrameAsync(json ? OpText : OpBinary, json ? JsonHandshake : MessagePackHandshake, ct);
             while (!_handshakeDone)
             {
                 if (!await ReadBatchAsync(ct))
                 {
-                    throw new HubConnectException("connection closed before the handshake response");
+                    // A refusal (e.g. a protocol the server does not accept) and the close can come in one read.
+                    throw new HubConnectException(_handshakeError is not null
+                        ? "handshake rejected: " + _handshakeError
+                        : "connection closed " + (_handshakeDone ? "right after" : "before") + " the handshake response");
                 }
             }
 
@@ -175,7 +182,7 @@ public sealed class HubClient
             return Task.CompletedTask;
         }
 
-        return SendAsync(PingBytes, skipIfBusy: true);
+        return SendAsync(_ctx.Protocol == HubProtocolKind.Json ? JsonPing : MessagePackPing, skipIfBusy: true);
     }
 
     /// <summary>Sync(afterId, limit) until hasMore is false; returns total items and the highest id.</summary>
@@ -223,11 +230,14 @@ public sealed class HubClient
 
         try
         {
-            var message = BuildInvocation(target, id.ToString(CultureInfo.InvariantCulture), w =>
-            {
-                w.WriteNumberValue(arg1);
-                w.WriteNumberValue(arg2);
-            });
+            var invocationId = id.ToString(CultureInfo.InvariantCulture);
+            var message = _ctx.Protocol == HubProtocolKind.Json
+                ? BuildInvocation(target, invocationId, w =>
+                {
+                    w.WriteNumberValue(arg1);
+                    w.WriteNumberValue(arg2);
+                })
+                : MessagePackHubProtocol.Invocation(target, invocationId, arg1, arg2);
             if (!await SendAsync(message, skipIfBusy: false))
             {
                 return new InvocationResult { Error = "send failed (" + (LastError ?? "not connected") + ")" };
@@ -245,6 +255,11 @@ public sealed class HubClient
     /// <summary>Fire-and-forget invocation (no invocationId), e.g. Ack(ids).</summary>
     public Task<bool> SendAckAsync(IReadOnlyList<long> ids)
     {
+        if (_ctx.Protocol == HubProtocolKind.MessagePack)
+        {
+            return SendAsync(MessagePackHubProtocol.Invocation("Ack", null, ids), skipIfBusy: false);
+        }
+
         var message = BuildInvocation("Ack", null, w =>
         {
             w.WriteStartArray();
@@ -300,7 +315,8 @@ public sealed class HubClient
 
         try
         {
-            await WriteFrameAsync(OpText, data, CancellationToken.None);
+            // After the handshake, MessagePack goes in binary frames only.
+            await WriteFrameAsync(_ctx.Protocol == HubProtocolKind.Json ? OpText : OpBinary, data, CancellationToken.None);
             return true;
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or SocketException)
@@ -561,10 +577,18 @@ public sealed class HubClient
         _messageLength = 0;
         _partial = null;
         _partialLength = 0;
+        _messagePack = null;
     }
 
     private void Process(ReadOnlySpan<byte> data)
     {
+        if (_messagePack is not null)
+        {
+            // The one protocol check per WebSocket message: the JSON path below is what it always was.
+            _messagePack.Read(data, this);
+            return;
+        }
+
         if (_partialLength > 0)
         {
             // A record was split across messages (rare): join it with the new data.
@@ -595,12 +619,26 @@ public sealed class HubClient
     {
         if (!_handshakeDone)
         {
-            _handshakeError = HubProtocol.HandshakeError(record);
-            _handshakeDone = true;
+            OnHandshake(record);
             return;
         }
 
-        var m = HubProtocol.Parse(record);
+        Dispatch(HubProtocol.Parse(record));
+    }
+
+    void IHubMessageSink.OnHandshake(ReadOnlySpan<byte> response) => OnHandshake(response);
+
+    void IHubMessageSink.OnMessage(in HubMessage message) => Dispatch(message);
+
+    private void OnHandshake(ReadOnlySpan<byte> response)
+    {
+        _handshakeError = HubProtocol.HandshakeError(response);
+        _handshakeDone = true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Dispatch(in HubMessage m)
+    {
         switch (m.Kind)
         {
             case HubMessageKind.Notification:
@@ -713,8 +751,10 @@ public sealed class HubClient
         _ => ex.GetType().Name + ": " + ex.Message,
     };
 
-    private static readonly byte[] HandshakeBytes = HubProtocol.HandshakeRequest.ToArray();
-    private static readonly byte[] PingBytes = HubProtocol.Ping.ToArray();
+    private static readonly byte[] JsonHandshake = HubProtocol.HandshakeRequest.ToArray();
+    private static readonly byte[] JsonPing = HubProtocol.Ping.ToArray();
+    private static readonly byte[] MessagePackHandshake = MessagePackHubProtocol.HandshakeRequest.ToArray();
+    private static readonly byte[] MessagePackPing = MessagePackHubProtocol.Ping.ToArray();
 
     private sealed class PendingInvocation(int id) : TaskCompletionSource<InvocationResult>(TaskCreationOptions.RunContinuationsAsynchronously)
     {

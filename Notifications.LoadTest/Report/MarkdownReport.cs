@@ -35,7 +35,7 @@ internal static class MarkdownReport
             {
                 var rounds = sc.Rounds.Count / Math.Max(1, sc.Targets.Count);
                 sb.AppendLine(CultureInfo.InvariantCulture,
-                    $"### {sc.Scenario} — {sc.Title} ({Path.GetFileName(file)}, median of {rounds} round{(rounds == 1 ? string.Empty : "s")})");
+                    $"### {sc.Scenario} — {sc.Title} ({Path.GetFileName(file)}, median of {rounds} round{(rounds == 1 ? string.Empty : "s")}, hub protocol {Reporter.ProtocolOf(run)})");
                 sb.AppendLine();
                 var rows = Reporter.Grid(sc);
                 sb.AppendLine("| " + string.Join(" | ", rows[0]) + " |");

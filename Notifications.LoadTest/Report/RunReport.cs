@@ -134,11 +134,11 @@ public static class Reporter
     }
 
     /// <summary>Console table: the <see cref="Grid"/> in aligned columns, then the notes.</summary>
-    public static string Table(ScenarioReport report, int rounds)
+    public static string Table(ScenarioReport report, int rounds, string protocol)
     {
         var sb = new StringBuilder();
         var roundsText = report.Rounds.Count > report.Targets.Count ? $", median of {rounds} rounds" : string.Empty;
-        sb.AppendLine(CultureInfo.InvariantCulture, $"== {report.Scenario} {report.Title}{roundsText} ==");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"== {report.Scenario} {report.Title}{roundsText}, hub protocol {protocol} ==");
         var rows = Grid(report);
         var widths = Enumerable.Range(0, rows[0].Length).Select(i => rows.Max(r => r[i].Length)).ToArray();
         foreach (var (cells, index) in rows.Select((r, i) => (r, i)))
@@ -220,6 +220,10 @@ public static class Reporter
             _ => v.ToString("0.000", CultureInfo.InvariantCulture),
         };
     }
+
+    /// <summary>The hub protocol a results file recorded; files from before the option was added were all JSON.</summary>
+    public static string ProtocolOf(RunReport run) =>
+        run.Options.TryGetValue("protocol", out var p) && p?.ToString() is { Length: > 0 } name ? name : "json";
 
     public static async Task WriteJsonAsync(RunReport report, string path)
     {

@@ -21,7 +21,7 @@ public sealed class RunContext(RunOptions options, JwtMinter minter, SendApi api
     public Progress Progress { get; } = progress;
 
     public ClientPool NewPool(TargetSpec target) =>
-        new(new ClientContext(target.Endpoints, Minter, Counters, Options.SpreadSources), Options.PingSeconds);
+        new(new ClientContext(target.Endpoints, Minter, Counters, Options.SpreadSources) { Protocol = Options.Protocol }, Options.PingSeconds);
 
     public TimeSpan ConnectTimeout => TimeSpan.FromSeconds(Options.ConnectTimeout);
 

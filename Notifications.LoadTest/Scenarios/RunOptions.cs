@@ -86,6 +86,9 @@ public sealed class RunOptions
 
     public string HubPath { get; init; } = "/hubs/notifications";
 
+    /// <summary>The SignalR hub protocol of every client (--protocol json|messagepack).</summary>
+    public HubProtocolKind Protocol { get; init; }
+
     public int SeedNotifications { get; init; } = 1_000_000;
 
     public int SeedUsers { get; init; } = 100_000;
@@ -171,6 +174,7 @@ public sealed class RunOptions
             PayloadBytes = a.GetInt("payload-bytes", 200, 0),
             SpreadSources = a.Has("spread-sources") ? (a.Get("spread-sources") == "true" ? 64 : a.GetInt("spread-sources", 64, 0)) : 0,
             HubPath = a.Get("hub-path", "/hubs/notifications"),
+            Protocol = HubProtocolKinds.Parse(a.Get("protocol", "json")),
             SeedNotifications = a.GetInt("seed-notifications", 1_000_000, 0),
             SeedUsers = a.GetInt("seed-users", 100_000, 1),
             SeedConcurrency = a.GetInt("seed-concurrency", 64, 1),

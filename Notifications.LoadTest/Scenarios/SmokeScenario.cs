@@ -5,8 +5,9 @@ namespace Notifications.LoadTest.Scenarios;
 
 /// <summary>
 /// smoke: a few connections (default 5), 3 broadcasts that every client must receive (matched by the ids of the 201
-/// bodies), one targeted send only its user may receive, an Ack, and a Sync that must return the broadcasts. Exit code 1 on
-/// any miss. No timing assertions.
+/// bodies) with their payload stamp, a hub ping from every client, one targeted send only its user may receive, an Ack,
+/// and a Sync that must return the broadcasts; every client must still be connected at the end. Exit code 1 on any miss.
+/// No timing assertions.
 /// </summary>
 public sealed class SmokeScenario : Scenario
 {
@@ -65,7 +66,6 @@ public sealed class SmokeScenario : Scenario
         await ClientPool.WaitUntilAsync(AllReceived, timeout, ct, 20);
         var receipts = pool.Clients.Sum(c => ids.Count(id => Has(c, id)));
         m["broadcast_receipts"] = receipts;
-        m["delivery_max_ms"] = latency.Max / 1000.0;
         if (receipts < n * Broadcasts)
         {
             foreach (var c in pool.Clients.Where(c => !ids.All(id => Has(c, id))).Take(3))
@@ -73,6 +73,21 @@ public sealed class SmokeScenario : Scenario
                 Fail(result, $"{c.UserId} is missing broadcasts {string.Join(",", ids.Where(id => !Has(c, id)))} (open: {c.IsOpen}, last error: {c.LastError ?? "none"})");
             }
         }
+
+        // Every receipt must carry its payload stamp (data.sentAt), or no scenario could measure a latency. A client adds
+        // the id just before it records the latency: allow it that moment.
+        await ClientPool.WaitUntilAsync(() => latency.Count >= receipts, TimeSpan.FromSeconds(2), ct, 5);
+        m["stamped_receipts"] = latency.Count;
+        m["delivery_max_ms"] = latency.Max / 1000.0;
+        if (latency.Count < receipts)
+        {
+            Fail(result, $"only {latency.Count} of {receipts} broadcast receipts had a readable data.sentAt");
+        }
+
+        // Every client pings once, as an idle client does after 15 s: a server that cannot read the ping closes the
+        // connection, which the targeted send, the Sync and the check at the end then show.
+        var now = RunContext.Now;
+        await Task.WhenAll(pool.Clients.Select(c => c.PingIfIdleAsync(now, 0)));
 
         ctx.Progress.Phase($"smoke {target.Label}: targeted send");
         var targetClient = pool.Clients[1];
@@ -114,6 +129,12 @@ public sealed class SmokeScenario : Scenario
         else if (sync.Items < Broadcasts || sync.MaxItemId < ids[^1])
         {
             Fail(result, $"Sync({ids[0] - 1}) returned {sync.Items} items up to id {sync.MaxItemId}, expected the {Broadcasts} broadcasts up to {ids[^1]}");
+        }
+
+        var closed = pool.Clients.Where(c => !c.IsOpen).ToList();
+        if (closed.Count > 0)
+        {
+            Fail(result, $"{closed.Count} of {n} clients lost their connection ({closed[0].UserId}: {closed[0].LastError ?? "no error"})");
         }
 
         return Finish(result);

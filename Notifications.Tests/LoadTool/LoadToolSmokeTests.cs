@@ -17,12 +17,13 @@ public sealed class LoadToolSmokeTests
         }
     }
 
-    private static async Task<ServiceProcess> StartServerAsync(string directory)
+    private static async Task<ServiceProcess> StartServerAsync(string directory, bool messagePack = false)
     {
         var server = new ServiceProcess(new Dictionary<string, string?>
         {
             ["Database:Provider"] = "Sqlite",
             ["ConnectionStrings:Notifications"] = $"Data Source={Path.Combine(directory, "n.db")}",
+            ["Hub:MessagePack"] = messagePack ? "true" : "false",
         });
         try
         {
@@ -51,6 +52,66 @@ public sealed class LoadToolSmokeTests
             TimeSpan.FromMinutes(2), check: true);
 
         Assert.True(File.Exists(Path.Combine(directory, "smoke.json")), $"The load tool wrote no results:\n{output}");
+    }
+
+    [Fact]
+    public async Task Smoke_scenario_passes_over_messagepack_against_a_real_server()
+    {
+        Assert.True(File.Exists(LoadToolAssembly), $"Build the solution first: {LoadToolAssembly} is missing.");
+        var directory = Directory.CreateTempSubdirectory("notifications-smoke-msgpack-api-").FullName;
+        await using var server = await StartServerAsync(directory, messagePack: true);
+        var results = Path.Combine(directory, "smoke.json");
+
+        var output = await ProcessRunner.RunAsync("dotnet",
+            [LoadToolAssembly, "run", "--scenario", "smoke", "--protocol", "messagepack", "--target", server.BaseUri.ToString().TrimEnd('/'),
+             "--token-key", TestTokens.SigningKey, "--issuer", TestTokens.Issuer, "--audience", TestTokens.Audience,
+             "--out", results, "--quiet"],
+            TimeSpan.FromMinutes(2), check: true);
+
+        using var json = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(results));
+        var metrics = json.RootElement.GetProperty("scenarios")[0].GetProperty("rounds")[0].GetProperty("metrics");
+        Assert.Equal(15, metrics.GetProperty("stamped_receipts").GetDouble());
+        Assert.True(metrics.GetProperty("sync_items").GetDouble() >= 3, metrics.ToString());
+        Assert.Contains("hub protocol messagepack", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Smoke_scenario_passes_over_messagepack_against_the_baseline()
+    {
+        Assert.True(File.Exists(LoadToolAssembly), $"Build the solution first: {LoadToolAssembly} is missing.");
+        var directory = Directory.CreateTempSubdirectory("notifications-smoke-msgpack-").FullName;
+        var port = FreePort.Next();
+        var results = Path.Combine(directory, "smoke.json");
+
+        // The tool starts its own plain-SignalR baseline as the target (and stops it on the way out). The smoke fails
+        // unless every broadcast's id reached every client with its data.sentAt, and Sync returned the broadcasts.
+        var output = await ProcessRunner.RunAsync("dotnet",
+            [LoadToolAssembly, "run", "--scenario", "smoke", "--protocol", "messagepack", "--target", $"http://127.0.0.1:{port}",
+             "--start-server", $"dotnet '{LoadToolAssembly}' baseline --port {port}", "--log-dir", Path.Combine(directory, "logs"),
+             "--token-key", TestTokens.SigningKey, "--out", results, "--quiet"],
+            TimeSpan.FromMinutes(2), check: true);
+
+        using var json = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(results));
+        Assert.Equal("messagepack", json.RootElement.GetProperty("options").GetProperty("protocol").GetString());
+        var metrics = json.RootElement.GetProperty("scenarios")[0].GetProperty("rounds")[0].GetProperty("metrics");
+        Assert.Equal(15, metrics.GetProperty("broadcast_receipts").GetDouble());
+        Assert.Equal(15, metrics.GetProperty("stamped_receipts").GetDouble());
+        Assert.True(metrics.GetProperty("sync_items").GetDouble() >= 3, metrics.ToString());
+        Assert.Contains("hub protocol messagepack", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unknown_protocol_is_a_usage_error()
+    {
+        Assert.True(File.Exists(LoadToolAssembly), $"Build the solution first: {LoadToolAssembly} is missing.");
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => ProcessRunner.RunAsync("dotnet",
+            [LoadToolAssembly, "run", "--scenario", "smoke", "--target", "http://127.0.0.1:9", "--token-key", TestTokens.SigningKey,
+             "--quiet", "--protocol", "xml"],
+            TimeSpan.FromSeconds(30), check: true));
+
+        Assert.Contains("exited with 2", error.Message, StringComparison.Ordinal);
+        Assert.Contains("error: --protocol: 'xml' is not json or messagepack", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
