@@ -9,7 +9,8 @@ namespace Notifications.LoadTest.Baseline;
 /// The baseline's payloads over SignalR's MessagePack protocol, in the shape our service writes: maps with the
 /// contract's camelCase keys, times as MessagePack timestamps and <c>data</c> as a native map. SignalR's default
 /// (contractless) resolver would write PascalCase keys, a DateTimeOffset as a [DateTime, offset] array, and a
-/// <see cref="JsonElement"/> as the struct's own properties, without the data.
+/// <see cref="JsonElement"/> as the struct's own properties, without the data. It repeats what the service's
+/// <c>MessagePackContract</c> writes on purpose: the baseline is plain SignalR and references none of our assemblies.
 /// </summary>
 internal static class BaselineMessagePack
 {
