@@ -1,9 +1,10 @@
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 
 namespace Notifications.Api.Hardening;
 
 /// <summary>Turns invalid configuration at startup into one readable message on stderr and exit code 1, not a stack trace.</summary>
-public static class StartupFailure
+public static partial class StartupFailure
 {
     public const int ExitCode = 1;
 
@@ -26,6 +27,12 @@ public static class StartupFailure
     {
         OptionsValidationException options => options.Failures,
         AggregateException aggregate => aggregate.InnerExceptions.SelectMany(Failures),
+        InvalidOperationException when NotConvertible().Match(exception.Message) is { Success: true } match =>
+            [$"{match.Groups["key"].Value} is not a valid {match.Groups["type"].Value}"],
         _ => [],
     };
+
+    // The configuration binder's own message, without the value it quotes (a value is not echoed: it could be a secret).
+    [GeneratedRegex(@"^Failed to convert configuration value .*at '(?<key>[^']+)' to type '(?:System\.)?(?<type>[^']+)'\.?$", RegexOptions.Singleline)]
+    private static partial Regex NotConvertible();
 }

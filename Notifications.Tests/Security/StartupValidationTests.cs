@@ -62,6 +62,18 @@ public sealed class StartupValidationTests
         Assert.Contains("PushedDeleteDelayMilliseconds must be shorter than LeaseSeconds", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Hub:MessagePack", "yes-s3cret", "Hub:MessagePack is not a valid Boolean")]
+    [InlineData("RateLimit:SendsPerMinute", "lots-s3cret", "RateLimit:SendsPerMinute is not a valid Int32")]
+    [InlineData("Database:MigrateOnStartup", "maybe-s3cret", "Database:MigrateOnStartup is not a valid Boolean")]
+    public async Task A_value_of_the_wrong_type_stops_startup_naming_the_key_without_echoing_the_value(string key, string value, string message)
+    {
+        var output = await StartAndExpectFailureAsync(new() { [key] = value });
+
+        Assert.Contains(message, output, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", output, StringComparison.Ordinal);
+    }
+
     private static async Task<string> StartAndExpectFailureAsync(Dictionary<string, string?> settings)
     {
         await using var process = new ServiceProcess(settings);
