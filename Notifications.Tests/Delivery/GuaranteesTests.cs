@@ -297,6 +297,8 @@ public abstract class GuaranteesTests(GuaranteesFixture service)
         service.Clock.Advance(TimeSpan.FromSeconds(1));
         await using var memberHub = await service.LongConnectAsync(memberOnline);
         await using var roleHub = await service.LongConnectAsync(roleHolder, role);
+        await memberHub.InGroupsAsync();
+        await roleHub.InGroupsAsync();
         var kept = (await service.SendAsAdminAsync(new { type = "test.retract", title = "kept", audience = new { groups = new[] { group }, roles = new[] { role } } })).Id;
         var id = (await service.SendAsAdminAsync(new { type = "test.retract", title = "wrong", audience = new { groups = new[] { group }, roles = new[] { role } } })).Id;
         await memberHub.ReceiveUntilAsync(id);

@@ -38,6 +38,13 @@ public sealed class HubClient : IAsyncDisposable
 
     public Task StartAsync() => Connection.StartAsync().WithTimeout(what: "the hub connection to start");
 
+    /// <summary>
+    /// Returns once the hub has put this connection in its roles' and groups' SignalR groups. The server answers the
+    /// handshake before it runs the hub's OnConnectedAsync (which reads the memberships), and that before the first
+    /// invocation, so a role or group send made right after <see cref="StartAsync"/> may otherwise miss the push.
+    /// </summary>
+    public Task InGroupsAsync() => InvokeAsync<int>("GetUnreadCount");
+
     public Task StopAsync() => Connection.StopAsync().WithTimeout(what: "the hub connection to stop");
 
     public Task<NotificationDto> NextNotificationAsync(TimeSpan? timeout = null) => NextAsync(notifications, "ReceiveNotification", timeout);

@@ -39,6 +39,7 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
         var (oncall, other) = (TestUsers.New("oncall"), TestUsers.New("other"));
         await using var oncallHub = await service.ConnectAsync(oncall, role);
         await using var otherHub = await service.ConnectAsync(other, "viewer");
+        await oncallHub.InGroupsAsync();
 
         var id = await service.SendAsync("admin-1", new { type = "ops.alert", title = "disk full", audience = new { roles = new[] { role } } });
         var sentinel = await service.SendAsync("admin-1", TestUsers.Notification("sentinel", other));
@@ -64,6 +65,8 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
         Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{group}/members/{early}", null)).StatusCode);
         await using var earlyHub = await service.ConnectAsync(early);
         await using var lateHub = await service.ConnectAsync(late);
+        await earlyHub.InGroupsAsync();
+        await lateHub.InGroupsAsync();
 
         var id = await service.SendAsync("admin-1", new { type = "team.news", title = "standup", audience = new { groups = new[] { group } } });
         Assert.Equal(id, (await earlyHub.NextNotificationAsync()).Id);
