@@ -124,10 +124,7 @@ public abstract class ScaleOutCluster : IAsyncLifetime
     {
         var client = new HubClient(connection);
         await client.StartAsync();
-
-        // The server runs the hub's OnConnectedAsync (groups) before it dispatches the first invocation: after this
-        // round trip the connection is in all its groups.
-        await client.InvokeAsync<int>("GetUnreadCount");
+        await client.InGroupsAsync();
         return client;
     }
 
