@@ -9,6 +9,7 @@ namespace Notifications.LoadTest.Client;
 public sealed class ClientContext
 {
     private Histogram _latency = new();
+    private Histogram? _arrivalLatency;
 
     public ClientContext(IReadOnlyList<HubEndpoint> endpoints, JwtMinter minter, LiveCounters counters, int spreadSources)
     {
@@ -42,10 +43,17 @@ public sealed class ClientContext
 
     public Histogram Latency => Volatile.Read(ref _latency);
 
-    public Histogram NewLatencyWindow(long recordAfter)
+    /// <summary>
+    /// Latency to when each delivery reached its socket (kernel stamp), next to <see cref="Latency"/> (when the tool read
+    /// it); null unless the current window asked for it.
+    /// </summary>
+    public Histogram? ArrivalLatency => Volatile.Read(ref _arrivalLatency);
+
+    public Histogram NewLatencyWindow(long recordAfter, bool withArrivals = false)
     {
         var h = new Histogram();
         Volatile.Write(ref _latency, h);
+        Volatile.Write(ref _arrivalLatency, withArrivals ? new Histogram() : null);
         RecordAfter = recordAfter;
         return h;
     }
@@ -65,13 +73,17 @@ public sealed class ClientContext
         return new IPAddress(new byte[] { 127, 0, (byte)third, (byte)fourth });
     }
 
-    internal void OnNotification(long sentAt)
+    internal void OnNotification(long sentAt, long arrivedAt)
     {
         var now = Stopwatch.GetTimestamp();
         Interlocked.Increment(ref Counters.Deliveries);
         if (sentAt > 0 && sentAt >= RecordAfter)
         {
             Latency.RecordTicks(now - sentAt);
+            if (arrivedAt > 0)
+            {
+                ArrivalLatency?.RecordTicks(Math.Max(0, arrivedAt - sentAt));
+            }
         }
 
         Volatile.Write(ref LastDeliveryTicks, now);

@@ -54,6 +54,8 @@ public sealed class HubClient : IHubMessageSink
     private int _partialLength;
     private PendingInvocation? _pending;
     private int _invocationSeq;
+    private bool _stampsArrivals;
+    private long _arrivedAt;
 
     public HubClient(ClientContext ctx, int index)
     {
@@ -105,6 +107,7 @@ public sealed class HubClient : IHubMessageSink
             }
 
             stream = await UpgradeAsync(stream, ep, _ctx.Minter.ForUser(Index), ct);
+            _stampsArrivals = !ep.Tls && SocketArrival.TryEnable(socket);
             _stream = stream;
             _socket = socket;
             _handshakeError = null;
@@ -419,6 +422,14 @@ public sealed class HubClient : IHubMessageSink
             // Returns 0 when data is available (or at end of stream, which the real read below then sees).
             var ready = await stream.ReadAsync(Memory<byte>.Empty, ct);
             Debug.Assert(ready == 0, "zero-byte read returns 0");
+            _arrivedAt = _stampsArrivals && _ctx.ArrivalLatency is not null && _socket is { } socket
+                ? SocketArrival.PeekTicks(socket)
+                : 0;
+        }
+        else
+        {
+            // The rest of a frame already started: when it arrived is not worth a second system call.
+            _arrivedAt = 0;
         }
 
         var size = Math.Max(ReceiveChunk, Math.Max(_needed, _carryLength + ReceiveChunk));
@@ -655,7 +666,7 @@ public sealed class HubClient : IHubMessageSink
                     }
                 }
 
-                _ctx.OnNotification(m.SentAt);
+                _ctx.OnNotification(m.SentAt, _arrivedAt);
                 break;
             case HubMessageKind.Completion:
                 var pending = Volatile.Read(ref _pending);

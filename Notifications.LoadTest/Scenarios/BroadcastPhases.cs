@@ -20,7 +20,7 @@ internal static class BroadcastPhases
         var start = RunContext.Now + RunContext.TicksFromSeconds(0.2);
         var recordAfter = start + RunContext.TicksFromSeconds(o.Warmup);
         var end = recordAfter + RunContext.TicksFromSeconds(duration);
-        var latency = pool.Context.NewLatencyWindow(recordAfter);
+        var latency = pool.Context.NewLatencyWindow(recordAfter, withArrivals: true);
         var sendLatency = new Histogram();
         var d0 = Interlocked.Read(ref ctx.Counters.Deliveries);
         var sends = new OutcomeTally(ctx.Counters);
@@ -49,7 +49,10 @@ internal static class BroadcastPhases
         var delivered = Interlocked.Read(ref ctx.Counters.Deliveries) - d0;
 
         latency.AddSummaryMs(m, "latency");
-
+        if (pool.Context.ArrivalLatency is { Count: > 0 } arrival)
+        {
+            arrival.AddSummaryMs(m, "latency_arrival");
+        }
         sendLatency.AddSummaryMs(m, "latency_send");
 
         m["latency_connections"] = n;

@@ -2,7 +2,8 @@ namespace Notifications.LoadTest.Scenarios;
 
 /// <summary>
 /// S3: broadcast deliveries/s at 1k and 10k connections (send API → every client, windowed), and latency
-/// p50/p99/max from send to client receipt at 1k connections and 10 broadcasts/s (open loop).
+/// p50/p99/max from send to client receipt at 1k connections and 10 broadcasts/s (open loop); on Linux also to when
+/// each delivery reached the client's socket (<see cref="Client.SocketArrival"/>), before the tool read it.
 /// </summary>
 public class BroadcastScenario : Scenario
 {
@@ -30,6 +31,8 @@ public class BroadcastScenario : Scenario
         rows.Add(new("latency_p50_ms", $"latency p50 @{lc}, {o.Rate:F0}/s", "ms", false));
         rows.Add(new("latency_p99_ms", $"latency p99 @{lc}, {o.Rate:F0}/s", "ms", false));
         rows.Add(new("latency_max_ms", $"latency max @{lc}, {o.Rate:F0}/s", "ms", false));
+        rows.Add(new("latency_arrival_p50_ms", $"at the socket p50 @{lc}, {o.Rate:F0}/s", "ms", false));
+        rows.Add(new("latency_arrival_p99_ms", $"at the socket p99 @{lc}, {o.Rate:F0}/s", "ms", false));
         rows.Add(new("latency_send_p50_ms", $"send API p50 @{lc}, {o.Rate:F0}/s", "ms", false));
         return rows;
     }
