@@ -9,14 +9,17 @@ using Notifications.LoadTest.Client;
 
 namespace Notifications.LoadTest.Http;
 
-/// <summary>What came back from a hand-written POST: status, what the caller read from the body, and Retry-After in seconds (0 when absent).</summary>
-public readonly record struct RawResponse<TResult>(int Status, TResult Result, double RetryAfterSeconds);
+/// <summary>
+/// What came back from a hand-written request: status, what the caller read from the body, Retry-After in seconds (0 when
+/// absent) and, when asked for, the Stopwatch timestamp at which the response's first bytes reached the socket (0 otherwise).
+/// </summary>
+public readonly record struct RawResponse<TResult>(int Status, TResult Result, double RetryAfterSeconds, long ArrivedAt = 0);
 
 /// <summary>Reads what the caller needs from a response body, which is only valid during the call.</summary>
 public delegate TResult ResponseReader<out TResult>(int status, ReadOnlySpan<byte> body);
 
 /// <summary>
-/// JSON POSTs over kept-alive HTTP/1.1 sockets, written and parsed by hand, one request at a time per socket.
+/// JSON POSTs and GETs over kept-alive HTTP/1.1 sockets, written and parsed by hand, one request at a time per socket.
 /// The tool shares the box's cores with the server it measures, and in S4 HttpClient's per-request work (a request
 /// message, header collections, content objects, linked cancellation, its pool) cost the tool about as much CPU per
 /// send as reading the receipt. Plain http only: <see cref="SendApi"/> keeps HttpClient for TLS and every other call.
@@ -31,15 +34,26 @@ public sealed class RawHttpPoster(HubEndpoint endpoint) : IDisposable
     private volatile bool _disposed;
 
     /// <summary>Posts the JSON body that <paramref name="writeBody"/> writes; a socket error or timeout throws <see cref="IOException"/>.</summary>
-    public async Task<RawResponse<TResult>> PostAsync<TState, TResult>(string path, string bearerToken, TState state,
-        Action<Utf8JsonWriter, TState> writeBody, ResponseReader<TResult> readBody, CancellationToken ct)
+    public Task<RawResponse<TResult>> PostAsync<TState, TResult>(string path, string bearerToken, TState state,
+        Action<Utf8JsonWriter, TState> writeBody, ResponseReader<TResult> readBody, CancellationToken ct) =>
+        RequestAsync(path, bearerToken, state, writeBody, readBody, stampArrival: false, ct);
+
+    /// <summary>
+    /// GETs <paramref name="path"/>; the response carries when its first bytes reached the socket where the kernel stamps
+    /// them (<see cref="SocketArrival"/>), at the cost of one more system call per request.
+    /// </summary>
+    public Task<RawResponse<TResult>> GetAsync<TResult>(string path, string bearerToken, ResponseReader<TResult> readBody, CancellationToken ct) =>
+        RequestAsync<object?, TResult>(path, bearerToken, null, null, readBody, stampArrival: true, ct);
+
+    private async Task<RawResponse<TResult>> RequestAsync<TState, TResult>(string path, string bearerToken, TState state,
+        Action<Utf8JsonWriter, TState>? writeBody, ResponseReader<TResult> readBody, bool stampArrival, CancellationToken ct)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var connection = Rent();
         try
         {
-            var (status, body, retryAfter) = await connection.PostAsync(endpoint, path, bearerToken, state, writeBody, ct);
-            var response = new RawResponse<TResult>(status, readBody(status, body.Span), retryAfter);
+            var (status, body, retryAfter, arrivedAt) = await connection.SendAsync(endpoint, path, bearerToken, state, writeBody, stampArrival, ct);
+            var response = new RawResponse<TResult>(status, readBody(status, body.Span), retryAfter, arrivedAt);
             if (connection.KeepAlive && !_disposed)
             {
                 _idle.Push(connection);
@@ -94,6 +108,8 @@ public sealed class RawHttpPoster(HubEndpoint endpoint) : IDisposable
         private Socket? _socket;
         private string? _headPath;
         private string? _headToken;
+        private bool _headHasBody;
+        private bool _stamps;
         private byte[] _headPrefix = [];
 
         public Connection() => _json = new Utf8JsonWriter(_body);
@@ -102,8 +118,9 @@ public sealed class RawHttpPoster(HubEndpoint endpoint) : IDisposable
 
         public bool KeepAlive { get; private set; } = true;
 
-        public async Task<(int Status, ReadOnlyMemory<byte> Body, double RetryAfter)> PostAsync<TState>(HubEndpoint ep, string path, string token, TState state,
-            Action<Utf8JsonWriter, TState> writeBody, CancellationToken ct)
+        /// <summary>A POST with the JSON body <paramref name="writeBody"/> writes, or a GET when it is null.</summary>
+        public async Task<(int Status, ReadOnlyMemory<byte> Body, double RetryAfter, long ArrivedAt)> SendAsync<TState>(HubEndpoint ep, string path,
+            string token, TState state, Action<Utf8JsonWriter, TState>? writeBody, bool stampArrival, CancellationToken ct)
         {
             using var cancel = ct.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), _timeout);
             _timeout.CancelAfter(RequestTimeout);
@@ -115,6 +132,11 @@ public sealed class RawHttpPoster(HubEndpoint endpoint) : IDisposable
                     await _socket.ConnectAsync(ep.Ip, _timeout.Token);
                 }
 
+                if (stampArrival && !_stamps)
+                {
+                    _stamps = SocketArrival.TryEnable(_socket);
+                }
+
                 var request = BuildRequest(ep, path, token, state, writeBody);
                 while (request.Length > 0)
                 {
@@ -122,9 +144,17 @@ public sealed class RawHttpPoster(HubEndpoint endpoint) : IDisposable
                     request = request[sent..];
                 }
 
-                var response = await ReadResponseAsync(_timeout.Token);
+                var arrivedAt = 0L;
+                if (stampArrival && _stamps)
+                {
+                    // Wait for the first bytes without taking them, so that the stamp is read before anything else.
+                    await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, _timeout.Token);
+                    arrivedAt = SocketArrival.PeekTicks(_socket);
+                }
+
+                var (status, body, retryAfter) = await ReadResponseAsync(_timeout.Token);
                 LastUsed = Stopwatch.GetTimestamp();
-                return response;
+                return (status, body, retryAfter, arrivedAt);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
@@ -144,29 +174,37 @@ public sealed class RawHttpPoster(HubEndpoint endpoint) : IDisposable
         }
 
         private ReadOnlyMemory<byte> BuildRequest<TState>(HubEndpoint ep, string path, string token, TState state,
-            Action<Utf8JsonWriter, TState> writeBody)
+            Action<Utf8JsonWriter, TState>? writeBody)
         {
             // The body first, because its length goes into the head.
             _body.ResetWrittenCount();
-            _json.Reset(_body);
-            writeBody(_json, state);
-            _json.Flush();
-            var bodyLength = _body.WrittenCount;
+            var hasBody = writeBody is not null;
+            if (hasBody)
+            {
+                _json.Reset(_body);
+                writeBody!(_json, state);
+                _json.Flush();
+            }
 
-            // The head up to the length is the same for every send with this path and token (the same strings, usually).
-            if (!string.Equals(_headPath, path, StringComparison.Ordinal) || !string.Equals(_headToken, token, StringComparison.Ordinal))
+            // The head up to the length is the same for every request with this method, path and token (the same strings, usually).
+            if (!string.Equals(_headPath, path, StringComparison.Ordinal) || !string.Equals(_headToken, token, StringComparison.Ordinal) ||
+                _headHasBody != hasBody)
             {
                 _headPrefix = Encoding.ASCII.GetBytes(
-                    "POST " + path + " HTTP/1.1\r\nHost: " + ep.HostHeader + "\r\nAuthorization: Bearer " + token +
-                    "\r\nContent-Type: application/json\r\nContent-Length: ");
-                (_headPath, _headToken) = (path, token);
+                    (hasBody ? "POST " : "GET ") + path + " HTTP/1.1\r\nHost: " + ep.HostHeader + "\r\nAuthorization: Bearer " + token +
+                    (hasBody ? "\r\nContent-Type: application/json\r\nContent-Length: " : string.Empty));
+                (_headPath, _headToken, _headHasBody) = (path, token, hasBody);
             }
 
             _request.ResetWrittenCount();
             _request.Write(_headPrefix);
-            var digits = _request.GetSpan(20);
-            Utf8Formatter.TryFormat(bodyLength, digits, out var written);
-            _request.Advance(written);
+            if (hasBody)
+            {
+                var digits = _request.GetSpan(20);
+                Utf8Formatter.TryFormat(_body.WrittenCount, digits, out var written);
+                _request.Advance(written);
+            }
+
             _request.Write(HeaderEnd);
             _request.Write(_body.WrittenSpan);
             return _request.WrittenMemory;

@@ -118,6 +118,31 @@ public sealed class SendApi : IDisposable
         }
     }
 
+    /// <summary>
+    /// A GET as a user, hand-written on plain http (HttpClient over TLS): status, elapsed ticks, and the Stopwatch
+    /// timestamp at which the response reached the tool's socket (0 where the kernel gives none), body drained.
+    /// </summary>
+    public async Task<(int Status, long Ticks, long ArrivedAt)> GetAsync(HubEndpoint ep, string pathAndQuery, string token, CancellationToken ct)
+    {
+        if (ep.Tls)
+        {
+            var (status, ticks, _) = await CallAsync(HttpMethod.Get, ep, pathAndQuery, token, ct);
+            return (status, ticks, 0);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var (poster, _) = _posters.GetOrAdd(ep, static e => (new RawHttpPoster(e), e.Api(SendPath).PathAndQuery));
+        try
+        {
+            var r = await poster.GetAsync(ep.Api(pathAndQuery).PathAndQuery, token, static (status, _) => status, ct);
+            return (r.Status, Stopwatch.GetTimestamp() - started, r.ArrivedAt);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            return (0, Stopwatch.GetTimestamp() - started, 0);
+        }
+    }
+
     /// <summary>An authenticated call as a user (or admin when token is null); returns status and elapsed ticks, body drained.</summary>
     public async Task<(int Status, long Ticks, byte[] Body)> CallAsync(HttpMethod method, HubEndpoint ep, string pathAndQuery,
         string? token, CancellationToken ct)

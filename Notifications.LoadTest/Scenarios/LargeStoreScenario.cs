@@ -33,6 +33,9 @@ public sealed class LargeStoreScenario : Scenario
         new("open_sync_p99_ms", $"sync page (100) p99, {o.ReadRate:F0} reads/s open loop", "ms", false),
         new("open_unread_p50_ms", $"unread count p50, {o.ReadRate:F0} reads/s open loop", "ms", false),
         new("open_unread_p99_ms", $"unread count p99, {o.ReadRate:F0} reads/s open loop", "ms", false),
+        new("open_inbox_arrival_p99_ms", "inbox page p99 at the socket, open loop", "ms", false),
+        new("open_sync_arrival_p99_ms", "sync page p99 at the socket, open loop", "ms", false),
+        new("open_unread_arrival_p99_ms", "unread count p99 at the socket, open loop", "ms", false),
         new("broadcast_send_p50_ms", $"broadcast send API p50, {o.Rate:F0}/s (open-loop phase)", "ms", false),
         new("broadcast_send_p99_ms", $"broadcast send API p99, {o.Rate:F0}/s (open-loop phase)", "ms", false),
         new("delivery_p99_ms", $"broadcast → receipt p99 @{Connections(o)} (open-loop phase)", "ms", false),
@@ -318,6 +321,7 @@ public sealed class LargeStoreScenario : Scenario
         var delivery = pool.Context.NewLatencyWindow(recordAfter);
         var send = new Histogram();
         var histograms = ReadPaths.NewHistograms();
+        var arrivals = ReadPaths.NewHistograms();
         var sends = new OutcomeTally(ctx.Counters);
         var readOutcomes = new OutcomeTally(ctx.Counters);
         ServerSampler? sampler = null;
@@ -335,7 +339,7 @@ public sealed class LargeStoreScenario : Scenario
             var kind = (int)(seq % ReadPaths.Kinds.Length);
             // A known user per read, spread by the seed's hash: thread-safe and the same in every run.
             var user = SeedShape.UserOf(seq + (round * 1_000_003L), o.SeedUsers);
-            var (status, _, _) = await ctx.Api.CallAsync(HttpMethod.Get, target.Api, paths[kind], ctx.Minter.ForUser(user), ct);
+            var (status, _, arrivedAt) = await ctx.Api.GetAsync(target.Api, paths[kind], ctx.Minter.ForUser(user), ct);
             var latency = RunContext.Now - due;
             if (status != 200)
             {
@@ -347,6 +351,10 @@ public sealed class LargeStoreScenario : Scenario
             if (due >= recordAfter)
             {
                 histograms[kind].RecordTicks(latency);
+                if (arrivedAt > 0)
+                {
+                    arrivals[kind].RecordTicks(Math.Max(0, arrivedAt - due));
+                }
             }
         }, ct, new Random(unchecked((round * 7919) + 17)));
 
@@ -357,6 +365,10 @@ public sealed class LargeStoreScenario : Scenario
         for (var kind = 0; kind < ReadPaths.Kinds.Length; kind++)
         {
             histograms[kind].AddSummaryMs(m, "open_" + ReadPaths.Kinds[kind]);
+            if (arrivals[kind].Count > 0)
+            {
+                arrivals[kind].AddSummaryMs(m, "open_" + ReadPaths.Kinds[kind] + "_arrival");
+            }
         }
 
         send.AddSummaryMs(m, "broadcast_send");

@@ -1,5 +1,6 @@
 extern alias LoadTool;
 
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -59,6 +60,36 @@ public sealed class RawHttpPosterTests
         using var poster = new RawHttpPoster(await server.EndpointAsync());
 
         await Assert.ThrowsAsync<IOException>(() => PostAsync(poster));
+    }
+
+    [Fact]
+    public async Task A_get_after_a_post_has_no_body_and_says_when_its_response_reached_the_socket()
+    {
+        const string Count = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"count\":3}";
+        await using var server = new CannedServer(["HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}", .. Enumerable.Repeat(Count, 50)]);
+        using var poster = new RawHttpPoster(await server.EndpointAsync());
+
+        var posted = await PostAsync(poster);
+        // The kernel starts stamping a moment after the first socket asks for it: the first responses may have no stamp.
+        RawResponse<string> got = default;
+        long before = 0, after = 0;
+        for (var attempt = 0; attempt < 50 && got.ArrivedAt == 0; attempt++)
+        {
+            await Task.Delay(attempt == 0 ? 0 : 20);
+            before = Stopwatch.GetTimestamp();
+            got = await poster.GetAsync("/api/notifications/unread-count", "token-2", static (_, body) => Encoding.UTF8.GetString(body),
+                CancellationToken.None).WaitAsync(Timeout);
+            after = Stopwatch.GetTimestamp();
+        }
+
+        Assert.Equal((201, 0L), (posted.Status, posted.ArrivedAt));
+        Assert.Equal((200, "{\"count\":3}"), (got.Status, got.Result));
+        Assert.InRange(got.ArrivedAt, before - (Stopwatch.Frequency / 500), after);
+        Assert.Equal(1, server.Accepted);
+        var get = server.Requests[1];
+        Assert.StartsWith("GET /api/notifications/unread-count HTTP/1.1\r\n", get, StringComparison.Ordinal);
+        Assert.Contains("\r\nAuthorization: Bearer token-2\r\n\r\n", get, StringComparison.Ordinal);
+        Assert.DoesNotContain("Content-", get, StringComparison.Ordinal);
     }
 
     private static Task<RawResponse<string>> PostAsync(RawHttpPoster poster) =>
@@ -128,8 +159,9 @@ public sealed class RawHttpPosterTests
                 var headEnd = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
                 if (headEnd >= 0)
                 {
-                    var lengthLine = text[..headEnd].Split("\r\n").Single(l => l.StartsWith("Content-Length: ", StringComparison.Ordinal));
-                    if (received.Count - headEnd - 4 >= int.Parse(lengthLine["Content-Length: ".Length..], System.Globalization.CultureInfo.InvariantCulture))
+                    var lengthLine = text[..headEnd].Split("\r\n").SingleOrDefault(l => l.StartsWith("Content-Length: ", StringComparison.Ordinal));
+                    var length = lengthLine is null ? 0 : int.Parse(lengthLine["Content-Length: ".Length..], System.Globalization.CultureInfo.InvariantCulture);
+                    if (received.Count - headEnd - 4 >= length)
                     {
                         return text;
                     }
