@@ -422,6 +422,7 @@ public sealed class HubClient : IHubMessageSink
             // Returns 0 when data is available (or at end of stream, which the real read below then sees).
             var ready = await stream.ReadAsync(Memory<byte>.Empty, ct);
             Debug.Assert(ready == 0, "zero-byte read returns 0");
+            // Every notification this read takes gets the stamp of its oldest byte (at 10 broadcasts/s, one per read).
             _arrivedAt = _stampsArrivals && _ctx.ArrivalLatency is not null && _socket is { } socket
                 ? SocketArrival.PeekTicks(socket)
                 : 0;

@@ -22,7 +22,7 @@ public delegate TResult ResponseReader<out TResult>(int status, ReadOnlySpan<byt
 /// JSON POSTs and GETs over kept-alive HTTP/1.1 sockets, written and parsed by hand, one request at a time per socket.
 /// The tool shares the box's cores with the server it measures, and in S4 HttpClient's per-request work (a request
 /// message, header collections, content objects, linked cancellation, its pool) cost the tool about as much CPU per
-/// send as reading the receipt. Plain http only: <see cref="SendApi"/> keeps HttpClient for TLS and every other call.
+/// send as reading the receipt. Plain http only: <see cref="SendApi"/> keeps HttpClient for TLS and its other calls.
 /// </summary>
 public sealed class RawHttpPoster(HubEndpoint endpoint) : IDisposable
 {
