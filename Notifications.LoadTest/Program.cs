@@ -23,7 +23,7 @@ MessagePack hub protocol).
                  (the mixed-load warm-up lasts --jit-warmup s, then goes on while the server's tiered JIT thread is busy)
                  --connections N  --levels 1000,5000,19000  --concurrency 200 (connects in flight)
                  --rate 10 (broadcasts/s, open loop)  --latency-connections 1000  --window 4 (broadcasts undelivered)
-                 --read-rate 60 (S5: reads/s, open loop)  --send-concurrency 16  --send-rate 0 (S4: sends/s, open loop; 0 = none)
+                 --read-rate 60 (S5: reads/s, open loop)  --read-duration S (S5's open loop; default --duration)  --send-concurrency 16  --send-rate 0 (S4: sends/s, open loop; 0 = none)
                  --payload-bytes 200  --spread-sources [N] (127.0.X.Y client addresses)
                  --seed-notifications 1000000 --seed-users 100000 --seed-concurrency 64 --skip-seed (S5)
                  --seed-db postgres|sqlite --seed-connection "CONNECTION STRING"   (S5: bulk SQL into the target's

@@ -207,7 +207,7 @@ public sealed class LargeStoreScenario : Scenario
         var reads = new ReadPaths(Math.Max(0, head.Id - 1000));
         await using var pool = await ScenarioSetup.ConnectAsync(ctx, target, n, label, result, ct);
         await ClosedLoopReadsAsync(ctx, target, pool, reads, label, round, duration, result, ct);
-        await OpenLoopReadsAsync(ctx, target, pool, reads, label, round, duration, result, ct);
+        await OpenLoopReadsAsync(ctx, target, pool, reads, label, round, o.ReadDuration ?? duration, result, ct);
         if (!ReferenceEquals(target, o.Baseline))
         {
             await SendCostByAudienceAsync(ctx, target, label, round, duration, result, ct);

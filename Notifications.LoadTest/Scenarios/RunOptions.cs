@@ -65,6 +65,12 @@ public sealed class RunOptions
     /// <summary>S5: reads per second (all kinds together) of the open-loop read phase.</summary>
     public double ReadRate { get; init; } = 60;
 
+    /// <summary>
+    /// S5: seconds of the open-loop read phase (default: the round's duration). A p99 needs a few hundred reads of each
+    /// kind: at 60 reads/s in three kinds, 10 s gives about 200 and its p99 is the second-highest read.
+    /// </summary>
+    public double? ReadDuration { get; init; }
+
     public int LatencyConnections { get; init; } = 1000;
 
     public int Window { get; init; } = 4;
@@ -164,6 +170,7 @@ public sealed class RunOptions
             Levels = a.Has("levels") ? a.GetIntList("levels", [], 1) : null,
             Rate = a.GetPositive("rate", 10),
             ReadRate = a.GetPositive("read-rate", 60),
+            ReadDuration = a.Has("read-duration") ? a.GetPositive("read-duration", 30) : null,
             LatencyConnections = a.GetInt("latency-connections", 1000, 0),
             Window = a.GetInt("window", 4, 1),
             ConnectConcurrency = a.GetInt("concurrency", 200, 1),
