@@ -66,12 +66,12 @@ internal static partial class SocketArrival
             }
         }
 
-        var nowTicks = Stopwatch.GetTimestamp();
-        var nowNs = (DateTime.UtcNow.Ticks - UnixEpochTicks) * 100;
         if (received <= 0)
         {
             return 0;
         }
+
+        var (nowTicks, nowNs) = ClocksNow();
 
         // One control message is expected; walk them anyway (CMSG_NXTHDR: lengths aligned to 8 bytes).
         var offset = 0L;
@@ -95,6 +95,24 @@ internal static partial class SocketArrival
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// The monotonic clock (Stopwatch) and the wall clock (what the kernel stamps with) at one moment: a pair read
+    /// across a preemption would shift every stamp by it, so a pair is taken again when reading it took over 50 µs.
+    /// </summary>
+    private static (long Ticks, long WallNs) ClocksNow()
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var before = Stopwatch.GetTimestamp();
+            var wallNs = (DateTime.UtcNow.Ticks - UnixEpochTicks) * 100;
+            var after = Stopwatch.GetTimestamp();
+            if (after - before <= Stopwatch.Frequency / 20_000 || attempt == 4)
+            {
+                return (before + ((after - before) / 2), wallNs);
+            }
+        }
     }
 
     [LibraryImport("libc", EntryPoint = "recvmsg", SetLastError = false)]
