@@ -74,7 +74,7 @@ if [ "$S5_SEED" = api ]; then : "${S5_NOTIFICATIONS:=50000}" "${S5_USERS:=20000}
 S5_BASELINE=${S5_BASELINE:-0}
 S5_NOTIFICATIONS=${S5_NOTIFICATIONS:-1000000}
 S5_USERS=${S5_USERS:-100000}
-# each S5 phase (closed-loop reads, open-loop reads) runs this long: at the default 60 reads/s, 200 of each read kind
+# S5's closed-loop reads and its send cost by audience run this long (the open-loop reads: S5_READ_DURATION)
 S5_DURATION=${S5_DURATION:-10}
 S5_READ_RATE=${S5_READ_RATE:-60}
 # The open-loop reads are S5's headline p99: 30 s gives about 600 reads of each kind (10 s gave 200, a p99 that is
@@ -383,7 +383,7 @@ if [ "${#RESULTS[@]}" = 0 ]; then failed; exit 0; fi
   echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2> /dev/null || echo '?')"
   echo
   echo "Kernel $(uname -r), .NET SDK $(dotnet --version), load average before the run: $LOAD_BEFORE."
-  echo "Settings: PROTOCOL=$PROTOCOL ROUNDS=$ROUNDS JIT_WARMUP=$JIT_WARMUP QUICK=$QUICK SELF_TEST=$SELF_TEST PG_FAST=$PG_FAST API_ENVIRONMENT=$API_ENVIRONMENT OURS_GC_SERVER=${OURS_GC_SERVER:-unset} BASELINE_GC_SERVER=$BASELINE_GC_SERVER S5=$S5_NOTIFICATIONS/$S5_USERS"
+  echo "Settings: PROTOCOL=$PROTOCOL ROUNDS=$ROUNDS JIT_WARMUP=$JIT_WARMUP QUICK=$QUICK SELF_TEST=$SELF_TEST PG_FAST=$PG_FAST API_ENVIRONMENT=$API_ENVIRONMENT OURS_GC_SERVER=${OURS_GC_SERVER:-unset} BASELINE_GC_SERVER=$BASELINE_GC_SERVER S5=$S5_NOTIFICATIONS/$S5_USERS S5_READ_DURATION=$S5_READ_DURATION"
   echo
   "${LT[@]}" report "${RESULTS[@]}"
 } > "$OUT/summary.md"

@@ -80,6 +80,7 @@ internal static class Runner
                 ["levels"] = o.Levels,
                 ["rate"] = o.Rate,
                 ["readRate"] = o.ReadRate,
+                ["readDuration"] = o.ReadDuration,
                 ["window"] = o.Window,
                 ["concurrency"] = o.ConnectConcurrency,
                 ["sendConcurrency"] = o.SendConcurrency,

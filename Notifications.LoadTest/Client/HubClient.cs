@@ -54,7 +54,8 @@ public sealed class HubClient : IHubMessageSink
     private int _partialLength;
     private PendingInvocation? _pending;
     private int _invocationSeq;
-    private bool _stampsArrivals;
+    private bool _tls;
+    private int _stamps; // 0: not asked yet, 1: the kernel stamps this socket's packets, -1: it cannot
     private long _arrivedAt;
 
     public HubClient(ClientContext ctx, int index)
@@ -107,7 +108,8 @@ public sealed class HubClient : IHubMessageSink
             }
 
             stream = await UpgradeAsync(stream, ep, _ctx.Minter.ForUser(Index), ct);
-            _stampsArrivals = !ep.Tls && SocketArrival.TryEnable(socket);
+            _tls = ep.Tls;
+            _stamps = 0;
             _stream = stream;
             _socket = socket;
             _handshakeError = null;
@@ -423,7 +425,8 @@ public sealed class HubClient : IHubMessageSink
             var ready = await stream.ReadAsync(Memory<byte>.Empty, ct);
             Debug.Assert(ready == 0, "zero-byte read returns 0");
             // Every notification this read takes gets the stamp of its oldest byte (at 10 broadcasts/s, one per read).
-            _arrivedAt = _stampsArrivals && _ctx.ArrivalLatency is not null && _socket is { } socket
+            // Stamps are asked for only once a latency window wants them, so other phases pay no system call for them.
+            _arrivedAt = _ctx.ArrivalLatency is not null && _socket is { } socket && StampsArrivals(socket)
                 ? SocketArrival.PeekTicks(socket)
                 : 0;
         }
@@ -474,6 +477,16 @@ public sealed class HubClient : IHubMessageSink
         }
 
         return !closed;
+    }
+
+    private bool StampsArrivals(Socket socket)
+    {
+        if (_stamps == 0)
+        {
+            _stamps = !_tls && SocketArrival.TryEnable(socket) ? 1 : -1;
+        }
+
+        return _stamps > 0;
     }
 
     /// <summary>Handles complete frames; returns the bytes consumed (a partial frame stays for the next read).</summary>

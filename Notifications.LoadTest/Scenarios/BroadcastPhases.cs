@@ -53,6 +53,7 @@ internal static class BroadcastPhases
         {
             arrival.AddSummaryMs(m, "latency_arrival");
         }
+
         sendLatency.AddSummaryMs(m, "latency_send");
 
         m["latency_connections"] = n;
