@@ -9,7 +9,8 @@ namespace Notifications.Api.Hubs;
 /// A SignalR hub protocol (JSON or MessagePack), except that arguments that do not fit the hub method (wrong types,
 /// wrong count) are explained to the caller. SignalR only passes a HubException's message through to clients (without
 /// detailed errors), so the protocol's own, payload-free description is re-raised as one; otherwise the client would
-/// read "Failed to invoke 'Sync' due to an error on the server." for its own mistake.
+/// read "Failed to invoke 'Sync' due to an error on the server." for its own mistake. It also writes a
+/// <see cref="PushBatch"/> as the invocations it holds.
 /// </summary>
 public sealed class ExplainingHubProtocol(IHubProtocol inner) : IHubProtocol
 {
@@ -37,9 +38,29 @@ public sealed class ExplainingHubProtocol(IHubProtocol inner) : IHubProtocol
         return true;
     }
 
-    public void WriteMessage(HubMessage message, IBufferWriter<byte> output) => inner.WriteMessage(message, output);
+    public void WriteMessage(HubMessage message, IBufferWriter<byte> output)
+    {
+        if (PushBatch.In(message) is { } batch)
+        {
+            batch.WriteTo(inner, output);
+        }
+        else
+        {
+            inner.WriteMessage(message, output);
+        }
+    }
 
-    public ReadOnlyMemory<byte> GetMessageBytes(HubMessage message) => inner.GetMessageBytes(message);
+    public ReadOnlyMemory<byte> GetMessageBytes(HubMessage message)
+    {
+        if (PushBatch.In(message) is not { } batch)
+        {
+            return inner.GetMessageBytes(message);
+        }
+
+        var output = new ArrayBufferWriter<byte>();
+        batch.WriteTo(inner, output);
+        return output.WrittenMemory;
+    }
 
     /// <summary>
     /// The protocols' own messages name only counts and the rule broken ("Invocation provides 1 argument(s) but target

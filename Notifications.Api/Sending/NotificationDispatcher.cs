@@ -17,6 +17,7 @@ namespace Notifications.Api.Sending;
 /// </summary>
 public sealed class NotificationDispatcher(
     IHubContext<NotificationHub, INotificationClient> hub,
+    IHubContext<NotificationHub> untypedHub,
     IServiceScopeFactory scopes,
     InstanceIdentity instance,
     IOptions<OutboxOptions> options,
@@ -26,6 +27,7 @@ public sealed class NotificationDispatcher(
     ILogger<NotificationDispatcher> logger) : BackgroundService
 {
     private const int BatchSize = 256;
+
     private readonly Channel<PushWork> fresh = Channel.CreateUnbounded<PushWork>(new UnboundedChannelOptions { SingleReader = true });
 
     public void Enqueue(PushWork work)
@@ -151,8 +153,17 @@ public sealed class NotificationDispatcher(
             return;
         }
 
-        foreach (var work in batch)
+        for (var i = 0; i < batch.Count;)
         {
+            var run = EveryoneRun.Length(batch, i);
+            if (run > 1)
+            {
+                await PushToEveryoneAsync(batch, i, run);
+                i += run;
+                continue;
+            }
+
+            var work = batch[i++];
             try
             {
                 await PushAsync(work);
@@ -182,6 +193,41 @@ public sealed class NotificationDispatcher(
         {
             // The entries stay; after their lease a sweep pushes them again (a rare, bounded duplicate).
             logger.LogWarning(ex, "Could not complete {Count} outbox entries", batch.Count);
+        }
+    }
+
+    /// <summary>
+    /// Consecutive pushes to everyone go out as one <see cref="PushBatch"/>: every connection gets them, in order, in one
+    /// write, so a burst of broadcasts costs each socket one send and its reader one wake-up.
+    /// </summary>
+    private async Task PushToEveryoneAsync(List<PushWork> batch, int start, int count)
+    {
+        var pushes = new PushBatch();
+        for (var i = start; i < start + count; i++)
+        {
+            var work = batch[i];
+            if (work.Kind == OutboxKind.Retract)
+            {
+                pushes.Add(nameof(INotificationClient.NotificationRetracted), work.Notification.Id);
+            }
+            else
+            {
+                pushes.Add(nameof(INotificationClient.ReceiveNotification), work.Notification);
+            }
+        }
+
+        try
+        {
+            await untypedHub.Clients.All.SendCoreAsync(PushBatch.Target, [pushes]);
+            var now = time.GetUtcNow().UtcDateTime;
+            for (var i = start; i < start + count; i++)
+            {
+                metrics.Pushed(batch[i].Kind, batch[i].Notification.CreatedAt, now);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogWarning(ex, "Push of {Count} notifications to everyone (from {NotificationId}) failed", count, batch[start].Notification.Id);
         }
     }
 

@@ -1,5 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Notifications.Api.Inbox;
 using Notifications.Tests.Infrastructure;
 using Npgsql;
@@ -64,6 +69,74 @@ public sealed class CrashRecoveryTests
         await Timeouts.Eventually(async () => (await OutboxAsync(connectionString)).Count == 0, "the outbox entries are completed");
         using var http = restarted.Client(user);
         Assert.Equal([id], (await http.GetFromJsonAsync<SyncPage>("api/notifications/sync?after=0"))!.Items.Select(n => n.Id));
+    }
+
+    [Fact]
+    public async Task Broadcasts_a_sweep_takes_over_together_reach_each_client_in_order_in_one_socket_write()
+    {
+        var connectionString = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
+        var user = TestUsers.New("burst", 16);
+        long first, retracted, last;
+        await using (var crashing = new ServiceProcess(Settings(connectionString, holdPushes: true)))
+        {
+            await crashing.StartAsync();
+            using var sender = crashing.Client("admin-1", "admin");
+            first = await BroadcastAsync(sender, "first");
+            retracted = await BroadcastAsync(sender, "retracted before its push");
+            last = await BroadcastAsync(sender, "last");
+            Assert.Equal(HttpStatusCode.NoContent, (await sender.DeleteAsync($"api/notifications/{retracted}")).StatusCode);
+            await crashing.KillAsync();
+        }
+
+        var settings = Settings(connectionString, holdPushes: false);
+        settings["Hub:MessagePack"] = "true";
+        await using var restarted = new ServiceProcess(settings);
+        await restarted.StartAsync();
+        await using var json = await restarted.ConnectAsync(user);
+        var packedPushes = Channel.CreateUnbounded<string>();
+        await using var packed = HubClient.Builder(restarted.BaseUri, () => TestTokens.For(user)).AddMessagePackProtocol().Build();
+        packed.On<Dictionary<object, object>>("ReceiveNotification", n => packedPushes.Writer.TryWrite($"notification {n["id"]}"));
+        packed.On<long>("NotificationRetracted", id => packedPushes.Writer.TryWrite($"retraction {id}"));
+        await packed.StartAsync().WithTimeout(what: "the MessagePack connection to start");
+        using var raw = await RawHubSocket.ConnectAsync(restarted.BaseUri, TestTokens.For(user));
+        Assert.True(
+            (await OutboxAsync(connectionString)).All(e => e.Unclaimed),
+            $"The restarted process took over before the clients connected (sweep interval {RestartSweepIntervalSeconds} s too short for this machine).");
+
+        // The sweep claims the four entries at once; the retracted send is no longer owed, its retraction is.
+        string[] expected = [$"notification {first}", $"notification {last}", $"retraction {retracted}"];
+        Assert.Equal(expected, await PushesInOneMessageAsync(raw));
+        Assert.Equal(first, (await json.NextNotificationAsync(TimeSpan.FromSeconds(30))).Id);
+        Assert.Equal(last, (await json.NextNotificationAsync()).Id);
+        Assert.Equal(retracted, await json.NextRetractionAsync());
+        foreach (var push in expected)
+        {
+            Assert.Equal(push, await packedPushes.Reader.ReadAsync().AsTask().WithTimeout(what: "a push over MessagePack"));
+        }
+    }
+
+    private static async Task<long> BroadcastAsync(HttpClient sender, string title) =>
+        (await sender.SendNotificationAsync(new { type = "test.burst", title, audience = new { everyone = true } })).Id;
+
+    /// <summary>The pushes in the first WebSocket message that holds any, with the pings around them left out.</summary>
+    private static async Task<string[]> PushesInOneMessageAsync(ClientWebSocket socket)
+    {
+        while (true)
+        {
+            var records = (await RawHubSocket.ReceiveMessageAsync(socket, TimeSpan.FromSeconds(30))).Split('\u001e', StringSplitOptions.RemoveEmptyEntries)
+                .Select(record => JsonDocument.Parse(record).RootElement)
+                .Where(record => record.GetProperty("type").GetInt32() == 1)
+                .ToArray();
+            if (records.Length > 0)
+            {
+                return records.Select(record => record.GetProperty("target").GetString() switch
+                {
+                    "ReceiveNotification" => $"notification {record.GetProperty("arguments")[0].GetProperty("id").GetInt64()}",
+                    "NotificationRetracted" => $"retraction {record.GetProperty("arguments")[0].GetInt64()}",
+                    var other => $"unexpected {other}",
+                }).ToArray();
+            }
+        }
     }
 
     private static async Task<long> SendAsync(HttpClient sender, string user, string title) =>

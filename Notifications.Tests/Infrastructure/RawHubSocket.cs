@@ -33,10 +33,42 @@ public static class RawHubSocket
             return (socket.HttpStatusCode, null);
         }
 
+        var handshake = await HandshakeAsync(socket);
+        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).WithTimeout(what: "the WebSocket close");
+        return (socket.HttpStatusCode, handshake);
+    }
+
+    /// <summary>An open hub socket speaking the JSON protocol, past its handshake, to read what the server writes.</summary>
+    public static async Task<ClientWebSocket> ConnectAsync(Uri serviceBaseUri, string token)
+    {
+        var socket = new ClientWebSocket();
+        var uri = new UriBuilder(new Uri(serviceBaseUri, "hubs/notifications")) { Scheme = "ws", Query = $"access_token={Uri.EscapeDataString(token)}" }.Uri;
+        await socket.ConnectAsync(uri, CancellationToken.None).WithTimeout(what: "the WebSocket upgrade");
+        Assert.Equal("{}", await HandshakeAsync(socket));
+        return socket;
+    }
+
+    /// <summary>One whole WebSocket message: every SignalR record the server wrote to the socket in one go.</summary>
+    public static async Task<string> ReceiveMessageAsync(ClientWebSocket socket, TimeSpan? timeout = null)
+    {
+        var text = new StringBuilder();
+        var buffer = new byte[16 * 1024];
+        WebSocketReceiveResult received;
+        do
+        {
+            received = await socket.ReceiveAsync(buffer, CancellationToken.None).WithTimeout(timeout, "a WebSocket message");
+            text.Append(Encoding.UTF8.GetString(buffer, 0, received.Count));
+        }
+        while (!received.EndOfMessage);
+        return text.ToString();
+    }
+
+    /// <summary>The handshake response without its record separator.</summary>
+    private static async Task<string> HandshakeAsync(ClientWebSocket socket)
+    {
         await socket.SendAsync("{\"protocol\":\"json\",\"version\":1}\u001e"u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None).WithTimeout(what: "the handshake");
         var buffer = new byte[1024];
         var received = await socket.ReceiveAsync(buffer, CancellationToken.None).WithTimeout(what: "the handshake response");
-        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).WithTimeout(what: "the WebSocket close");
-        return (socket.HttpStatusCode, Encoding.UTF8.GetString(buffer, 0, received.Count).TrimEnd('\u001e'));
+        return Encoding.UTF8.GetString(buffer, 0, received.Count).TrimEnd('\u001e');
     }
 }
