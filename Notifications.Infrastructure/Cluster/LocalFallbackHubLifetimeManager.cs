@@ -34,6 +34,10 @@ namespace Notifications.Infrastructure.Cluster;
 /// <para>
 /// Pushes from other instances during the outage are lost (pub/sub has no replay); clients catch up with Sync.
 /// </para>
+/// <para>
+/// Pushes to everyone bypass the Redis manager: they travel on <see cref="RedisBroadcastChannel"/>, which writes a
+/// burst of them to each local connection at once.
+/// </para>
 /// </remarks>
 public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<THub>, IDisposable where THub : Hub
 {
@@ -55,6 +59,8 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     private readonly SemaphoreSlim repairGate = new(1, 1);
     private readonly ITimer repairTimer;
     private readonly TimeProvider time;
+    private readonly IHubProtocol[] acceptedProtocols;
+    private readonly RedisBroadcastChannel everyone;
     private long availableSince;
     private RedisHubLifetimeManager<THub>? backplane;
     private int resyncAll;
@@ -83,10 +89,45 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
             _ = RepairAsync();
         };
         repairTimer = time.CreateTimer(_ => _ = RepairAsync(), null, RepairInterval, RepairInterval);
+        acceptedProtocols = [.. (hubOptions.Value.SupportedProtocols ?? globalHubOptions.Value.SupportedProtocols ?? [])
+            .Select(name => protocols.GetProtocol(name, null)).OfType<IHubProtocol>()];
+        everyone = new RedisBroadcastChannel(redis, WriteBroadcastHereAsync, time, logger);
+
+        // Off the constructor's thread: the first use of the multiplexer connects, and waits while Redis is down.
+        Task.Run(everyone.Start);
     }
 
     /// <summary>True when Redis delivery reaches every local connection and nothing is held back (for tests and diagnostics).</summary>
     public bool IsSettled => Volatile.Read(ref degraded) == 0 && Volatile.Read(ref resyncAll) == 0 && unsettled.IsEmpty;
+
+    /// <summary>Writes a push (or several, back to back) that came over the broadcast channel to every connection here.</summary>
+    private Task WriteBroadcastHereAsync(IReadOnlyList<SerializedMessage> push) =>
+        WriteToEveryoneHereAsync(new SerializedHubMessage(push), CancellationToken.None, push.Select(p => p.ProtocolName).ToHashSet(StringComparer.Ordinal));
+
+    private async Task WriteToEveryoneHereAsync(SerializedHubMessage message, CancellationToken cancellationToken, HashSet<string>? serializedIn = null)
+    {
+        List<Task>? pending = null;
+        foreach (var (_, local) in connections)
+        {
+            // A push serialized by an instance that does not accept this connection's protocol (during a rollout that
+            // turns MessagePack on) cannot be written to it; the client gets it with its next Sync.
+            if (local.IsClosed || serializedIn?.Contains(local.Context.Protocol.Name) == false)
+            {
+                continue;
+            }
+
+            var write = local.Context.WriteAsync(message, cancellationToken);
+            if (!write.IsCompletedSuccessfully)
+            {
+                (pending ??= []).Add(write.AsTask());
+            }
+        }
+
+        if (pending is not null)
+        {
+            await Task.WhenAll(pending);
+        }
+    }
 
     public override async Task OnConnectedAsync(HubConnectionContext connection)
     {
@@ -142,13 +183,35 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         }
     }
 
-    public override Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        SendAsync(
-            manager => manager.SendAllAsync(methodName, args, cancellationToken),
-            static _ => true,
-            static local => local.ReachedThroughBackplane,
-            new InvocationMessage(methodName, args),
-            cancellationToken);
+    /// <summary>
+    /// Through the service's own Redis channel (see <see cref="RedisBroadcastChannel"/>); straight to this instance's
+    /// connections when Redis is down or this instance's subscription is not up yet.
+    /// </summary>
+    public override async Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default)
+    {
+        var invocation = new InvocationMessage(methodName, args);
+        var comesBack = false;
+        if (redis.IsAvailable)
+        {
+            try
+            {
+                comesBack = await everyone.PublishAsync([.. acceptedProtocols.Select(p => new SerializedMessage(p.Name, p.GetMessageBytes(invocation)))]);
+            }
+            catch (Exception ex) when (IsRedisFailure(ex))
+            {
+                NoteDegraded(ex);
+            }
+        }
+        else
+        {
+            NoteDegraded(null);
+        }
+
+        if (!comesBack)
+        {
+            await WriteToEveryoneHereAsync(new SerializedHubMessage(invocation), cancellationToken);
+        }
+    }
 
     public override Task SendAllExceptAsync(string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default) =>
         SendAsync(
@@ -256,6 +319,7 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     public void Dispose()
     {
         repairTimer.Dispose();
+        everyone.Stop();
         try
         {
             Volatile.Read(ref backplane)?.Dispose();

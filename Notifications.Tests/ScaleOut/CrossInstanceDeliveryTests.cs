@@ -71,6 +71,43 @@ public sealed class CrossInstanceDeliveryTests(CrossInstanceCluster cluster)
     }
 
     [Fact]
+    public async Task Bursts_of_broadcasts_through_both_instances_reach_clients_on_both_each_once_in_each_senders_order()
+    {
+        const int PerInstance = 25;
+        await using var onA = await ConnectAsync(A, TestUsers.New("burst-a"));
+        await using var onB = await ConnectAsync(B, TestUsers.New("burst-b"));
+
+        // Sent concurrently through both: each instance commits several at once, so its pushes share writes on its own
+        // connections, and the Redis channel's messages pile up behind one another on the receiving side.
+        var sends = new[] { A, B }.Select(via => Task.Run(() => Task.WhenAll(Enumerable.Range(0, PerInstance).Select(i =>
+            SendAsync(via, new { type = "system.burst", title = $"burst {i}", audience = new { everyone = true } }))))).ToArray();
+        var ids = await Task.WhenAll(sends).WithTimeout(TimeSpan.FromSeconds(60), "the bursts of sends");
+        var (throughA, throughB) = (ids[0].Order().ToArray(), ids[1].Order().ToArray());
+
+        // A sentinel through each instance comes after everything that instance pushed before it.
+        long[] sentinels = [await SendAsync(A, Sentinel()), await SendAsync(B, Sentinel())];
+        foreach (var client in new[] { onA, onB })
+        {
+            var received = new List<long>();
+            var waiting = sentinels.ToHashSet();
+            while (waiting.Count > 0)
+            {
+                var id = (await client.NextNotificationAsync()).Id;
+                if (!waiting.Remove(id))
+                {
+                    received.Add(id);
+                }
+            }
+
+            Assert.Equal(throughA.Concat(throughB).Order(), received.Order());
+            Assert.Equal(throughA, received.Where(throughA.Contains));
+            Assert.Equal(throughB, received.Where(throughB.Contains));
+        }
+
+        static object Sentinel() => new { type = "system.burst", title = "sentinel", audience = new { everyone = true } };
+    }
+
+    [Fact]
     public async Task A_MessagePack_client_on_A_gets_a_user_send_and_a_broadcast_made_through_B()
     {
         var user = TestUsers.New("packed");

@@ -1,0 +1,217 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Notifications.Infrastructure.Cluster;
+
+/// <summary>
+/// Pushes to everyone across the cluster, on a Redis channel of the service's own instead of the SignalR Redis
+/// backplane's: every instance (the sender too) takes whatever arrived while it was writing the previous push to its
+/// connections and writes it all to each connection at once. A burst of broadcasts from several instances so costs
+/// each socket one send, as on a single instance (see PushBatch), where the backplane's channel writes every message
+/// by itself. The order of one instance's pushes is kept (Redis pub/sub keeps a publisher's order).
+/// </summary>
+internal sealed class RedisBroadcastChannel
+{
+    /// <summary>What one instance writes to each connection at most at once, in bytes (always at least one push).</summary>
+    private const int MaxBytesPerWrite = 64 * 1024;
+
+    private readonly RedisConnection redis;
+    private readonly Func<IReadOnlyList<SerializedMessage>, Task> writeLocal;
+    private readonly TimeProvider time;
+    private readonly ILogger logger;
+    private readonly RedisChannel channel = RedisChannel.Literal("everyone");
+    // Not SingleReader: only the multi-reader channel counts what waits (Pending).
+    private readonly Channel<byte[]> received = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleWriter = true });
+    private int started;
+    private int listening;
+
+    public RedisBroadcastChannel(RedisConnection redis, Func<IReadOnlyList<SerializedMessage>, Task> writeLocal, TimeProvider time, ILogger logger)
+    {
+        this.redis = redis;
+        this.writeLocal = writeLocal;
+        this.time = time;
+        this.logger = logger;
+    }
+
+    /// <summary>This instance's subscription is up: what it publishes comes back to it.</summary>
+    public bool IsListening => Volatile.Read(ref listening) == 1;
+
+    /// <summary>Pushes received and not yet taken for writing (for tests and diagnostics).</summary>
+    public int Pending => received.Reader.Count;
+
+    /// <summary>
+    /// Publishes one push, serialized in every protocol the hub accepts. True when this instance's own subscription was
+    /// up, so the push comes back to be written to the local connections; otherwise the caller writes them itself.
+    /// </summary>
+    public async Task<bool> PublishAsync(IReadOnlyList<SerializedMessage> push)
+    {
+        Start();
+        var comesBack = IsListening;
+        await redis.Multiplexer.GetSubscriber().PublishAsync(channel, Encode(push));
+        return comesBack;
+    }
+
+    public void Start()
+    {
+        if (Interlocked.Exchange(ref started, 1) == 0)
+        {
+            _ = SubscribeUntilDoneAsync();
+            _ = Task.Run(WriteReceivedAsync);
+        }
+    }
+
+    /// <summary>Ends the writing loop (at shutdown); the subscription goes with the multiplexer.</summary>
+    public void Stop() => received.Writer.TryComplete();
+
+    /// <summary>Subscribes, retrying while Redis is unreachable (as the cluster bus does, for the same reasons).</summary>
+    private async Task SubscribeUntilDoneAsync()
+    {
+        var subscriber = redis.Multiplexer.GetSubscriber();
+        for (var attempt = 1; !received.Reader.Completion.IsCompleted; attempt++)
+        {
+            try
+            {
+                var queue = await subscriber.SubscribeAsync(channel);
+                queue.OnMessage(message => received.Writer.TryWrite((byte[])message.Message!));
+                Volatile.Write(ref listening, 1);
+                return;
+            }
+            catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
+            {
+                if (attempt == 1)
+                {
+                    logger.LogWarning("Cannot subscribe to broadcasts from other instances yet ({Error}); retrying until Redis is reachable", ex.GetType().Name);
+                }
+
+                try
+                {
+                    await subscriber.UnsubscribeAsync(channel);
+                }
+                catch (Exception cleanup) when (cleanup is RedisException or RedisTimeoutException)
+                {
+                    // Forgotten locally before the server is asked; the server side died with the connection.
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(1), time);
+            }
+        }
+    }
+
+    /// <summary>One write to the local connections per round: every push received meanwhile, in order.</summary>
+    private async Task WriteReceivedAsync()
+    {
+        var pushes = new List<IReadOnlyList<SerializedMessage>>();
+        while (await received.Reader.WaitToReadAsync())
+        {
+            var bytes = 0;
+            while (bytes < MaxBytesPerWrite && received.Reader.TryRead(out var payload))
+            {
+                bytes += payload.Length;
+                try
+                {
+                    pushes.Add(Decode(payload));
+                }
+                catch (Exception ex) when (ex is ArgumentException or DecoderFallbackException or IndexOutOfRangeException)
+                {
+                    logger.LogWarning(ex, "Dropped a malformed broadcast from the Redis channel");
+                }
+            }
+
+            if (pushes.Count == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                await writeLocal(pushes.Count == 1 ? pushes[0] : Concatenate(pushes));
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Writing {Count} broadcasts to this instance's connections failed", pushes.Count);
+            }
+
+            pushes.Clear();
+        }
+    }
+
+    /// <summary>Per protocol, the pushes that have it, back to back (instances agree on protocols but for a rollout).</summary>
+    private static List<SerializedMessage> Concatenate(List<IReadOnlyList<SerializedMessage>> pushes)
+    {
+        var byProtocol = new Dictionary<string, List<ReadOnlyMemory<byte>>>(StringComparer.Ordinal);
+        foreach (var push in pushes)
+        {
+            foreach (var serialized in push)
+            {
+                if (!byProtocol.TryGetValue(serialized.ProtocolName, out var parts))
+                {
+                    byProtocol[serialized.ProtocolName] = parts = [];
+                }
+
+                parts.Add(serialized.Serialized);
+            }
+        }
+
+        return byProtocol.Select(p =>
+        {
+            var joined = new byte[p.Value.Sum(part => part.Length)];
+            var offset = 0;
+            foreach (var part in p.Value)
+            {
+                part.Span.CopyTo(joined.AsSpan(offset));
+                offset += part.Length;
+            }
+
+            return new SerializedMessage(p.Key, joined);
+        }).ToList();
+    }
+
+    /// <summary>[count] then per protocol [name length][name][bytes length][bytes]; lengths are 32-bit little endian.</summary>
+    internal static byte[] Encode(IReadOnlyList<SerializedMessage> push)
+    {
+        var size = 4 + push.Sum(p => 8 + Encoding.UTF8.GetByteCount(p.ProtocolName) + p.Serialized.Length);
+        var buffer = new byte[size];
+        var span = buffer.AsSpan();
+        BinaryPrimitives.WriteInt32LittleEndian(span, push.Count);
+        var offset = 4;
+        foreach (var serialized in push)
+        {
+            var nameLength = Encoding.UTF8.GetBytes(serialized.ProtocolName, span[(offset + 4)..]);
+            BinaryPrimitives.WriteInt32LittleEndian(span[offset..], nameLength);
+            offset += 4 + nameLength;
+            BinaryPrimitives.WriteInt32LittleEndian(span[offset..], serialized.Serialized.Length);
+            serialized.Serialized.Span.CopyTo(span[(offset + 4)..]);
+            offset += 4 + serialized.Serialized.Length;
+        }
+
+        return buffer;
+    }
+
+    internal static List<SerializedMessage> Decode(byte[] payload)
+    {
+        var span = payload.AsSpan();
+        var count = BinaryPrimitives.ReadInt32LittleEndian(span);
+        if (count is < 0 or > 16)
+        {
+            throw new ArgumentException($"A broadcast names {count} protocols.", nameof(payload));
+        }
+
+        var push = new List<SerializedMessage>(count);
+        var offset = 4;
+        for (var i = 0; i < count; i++)
+        {
+            var nameLength = BinaryPrimitives.ReadInt32LittleEndian(span[offset..]);
+            var name = Encoding.UTF8.GetString(span.Slice(offset + 4, nameLength));
+            offset += 4 + nameLength;
+            var length = BinaryPrimitives.ReadInt32LittleEndian(span[offset..]);
+            push.Add(new SerializedMessage(name, payload.AsMemory(offset + 4, length)));
+            offset += 4 + length;
+        }
+
+        return push;
+    }
+}

@@ -1,0 +1,73 @@
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Logging.Abstractions;
+using Notifications.Infrastructure.Cluster;
+using Notifications.Tests.Infrastructure;
+
+namespace Notifications.Tests.ScaleOut;
+
+/// <summary>
+/// The cluster's broadcast channel over a real redis-server: pushes that arrive while the instance is still writing
+/// the previous one reach its connections in one write, in the order they were published.
+/// </summary>
+public sealed class BroadcastChannelTests : IAsyncLifetime
+{
+    private RedisServer redis = null!;
+
+    public async Task InitializeAsync() => redis = await RedisServer.StartAsync();
+
+    public async Task DisposeAsync() => await redis.DisposeAsync();
+
+    private static SerializedMessage[] Push(int n) =>
+    [
+        new("json", Encoding.UTF8.GetBytes($"{{\"type\":1,\"target\":\"ReceiveNotification\",\"arguments\":[{{\"id\":{n}}}]}}\u001e")),
+        new("messagepack", new byte[] { 0x03, 0x91, 0x01, (byte)n }),
+    ];
+
+    [Fact]
+    public async Task Pushes_that_arrive_during_a_write_go_out_together_in_one_write_in_publish_order()
+    {
+        using var connection = new RedisConnection(redis.Configuration, $"test-{Guid.NewGuid():N}", NullLogger<RedisConnection>.Instance);
+        var writes = Channel.CreateUnbounded<IReadOnlyList<SerializedMessage>>();
+        var firstWriteStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseFirstWrite = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var channel = new RedisBroadcastChannel(connection, async push =>
+        {
+            writes.Writer.TryWrite(push);
+            if (firstWriteStarted.TrySetResult())
+            {
+                await releaseFirstWrite.Task;
+            }
+        }, TimeProvider.System, NullLogger.Instance);
+        try
+        {
+            channel.Start();
+            await Timeouts.Eventually(() => Task.FromResult(channel.IsListening), "the broadcast channel's subscription");
+
+            Assert.True(await channel.PublishAsync(Push(1)).WithTimeout(what: "the first publish"));
+            await firstWriteStarted.Task.WithTimeout(what: "the first write");
+            foreach (var n in new[] { 2, 3, 4 })
+            {
+                await channel.PublishAsync(Push(n)).WithTimeout(what: $"publish {n}");
+            }
+
+            await Timeouts.Eventually(() => Task.FromResult(channel.Pending == 3), "three pushes waiting behind the first write");
+            releaseFirstWrite.SetResult();
+
+            Assert.Equal(Push(1).Select(Bytes), (await writes.Reader.ReadAsync().AsTask().WithTimeout(what: "the first write")).Select(Bytes));
+            var together = await writes.Reader.ReadAsync().AsTask().WithTimeout(what: "the second write");
+            Assert.Equal(["json", "messagepack"], together.Select(p => p.ProtocolName));
+            Assert.Equal([.. Push(2)[0].Serialized.ToArray(), .. Push(3)[0].Serialized.ToArray(), .. Push(4)[0].Serialized.ToArray()], Bytes(together[0]));
+            Assert.Equal([.. Push(2)[1].Serialized.ToArray(), .. Push(3)[1].Serialized.ToArray(), .. Push(4)[1].Serialized.ToArray()], Bytes(together[1]));
+            Assert.False(writes.Reader.TryRead(out _));
+        }
+        finally
+        {
+            releaseFirstWrite.TrySetResult();
+            channel.Stop();
+        }
+    }
+
+    private static byte[] Bytes(SerializedMessage message) => message.Serialized.ToArray();
+}

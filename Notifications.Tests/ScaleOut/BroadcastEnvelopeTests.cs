@@ -1,0 +1,34 @@
+using System.Text;
+using Microsoft.AspNetCore.SignalR;
+using Notifications.Infrastructure.Cluster;
+
+namespace Notifications.Tests.ScaleOut;
+
+/// <summary>What an instance publishes on the broadcast channel: a push serialized in each protocol the hub accepts.</summary>
+public sealed class BroadcastEnvelopeTests
+{
+    [Fact]
+    public void A_push_in_two_protocols_comes_back_as_it_was_published()
+    {
+        SerializedMessage[] push =
+        [
+            new("json", Encoding.UTF8.GetBytes("{\"type\":1,\"target\":\"ReceiveNotification\",\"arguments\":[{\"id\":7}]}\u001e")),
+            new("messagepack", new byte[] { 0x05, 0x95, 0x01, 0x80, 0xc0, 0xa1, 0x52 }),
+        ];
+
+        var decoded = RedisBroadcastChannel.Decode(RedisBroadcastChannel.Encode(push));
+
+        Assert.Equal(push.Select(p => p.ProtocolName), decoded.Select(p => p.ProtocolName));
+        Assert.Equal(push.Select(p => p.Serialized.ToArray()), decoded.Select(p => p.Serialized.ToArray()));
+    }
+
+    [Fact]
+    public void A_truncated_or_foreign_payload_is_refused_not_misread()
+    {
+        SerializedMessage[] push = [new("json", Encoding.UTF8.GetBytes("{\"type\":6}\u001e"))];
+        var encoded = RedisBroadcastChannel.Encode(push);
+
+        Assert.ThrowsAny<ArgumentException>(() => RedisBroadcastChannel.Decode(encoded[..^3]));
+        Assert.ThrowsAny<ArgumentException>(() => RedisBroadcastChannel.Decode(Encoding.UTF8.GetBytes("{\"hello\":\"redis\"}")));
+    }
+}
