@@ -59,47 +59,17 @@ internal sealed class RedisBroadcastChannel
     {
         if (Interlocked.Exchange(ref started, 1) == 0)
         {
-            _ = SubscribeUntilDoneAsync();
+            _ = RedisSubscription.SubscribeUntilDoneAsync(redis, channel, queue =>
+            {
+                queue.OnMessage(message => received.Writer.TryWrite((byte[])message.Message!));
+                Volatile.Write(ref listening, 1);
+            }, "broadcasts from other instances", logger, time, () => received.Reader.Completion.IsCompleted);
             _ = Task.Run(WriteReceivedAsync);
         }
     }
 
     /// <summary>Ends the writing loop (at shutdown); the subscription goes with the multiplexer.</summary>
     public void Stop() => received.Writer.TryComplete();
-
-    /// <summary>Subscribes, retrying while Redis is unreachable (as the cluster bus does, for the same reasons).</summary>
-    private async Task SubscribeUntilDoneAsync()
-    {
-        var subscriber = redis.Multiplexer.GetSubscriber();
-        for (var attempt = 1; !received.Reader.Completion.IsCompleted; attempt++)
-        {
-            try
-            {
-                var queue = await subscriber.SubscribeAsync(channel);
-                queue.OnMessage(message => received.Writer.TryWrite((byte[])message.Message!));
-                Volatile.Write(ref listening, 1);
-                return;
-            }
-            catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
-            {
-                if (attempt == 1)
-                {
-                    logger.LogWarning("Cannot subscribe to broadcasts from other instances yet ({Error}); retrying until Redis is reachable", ex.GetType().Name);
-                }
-
-                try
-                {
-                    await subscriber.UnsubscribeAsync(channel);
-                }
-                catch (Exception cleanup) when (cleanup is RedisException or RedisTimeoutException)
-                {
-                    // Forgotten locally before the server is asked; the server side died with the connection.
-                }
-
-                await Task.Delay(TimeSpan.FromSeconds(1), time);
-            }
-        }
-    }
 
     /// <summary>One write to the local connections per round: every push received meanwhile, in order.</summary>
     private async Task WriteReceivedAsync()

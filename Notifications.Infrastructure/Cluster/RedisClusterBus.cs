@@ -50,7 +50,8 @@ public sealed class RedisClusterBus : IClusterBus
 
         if (Interlocked.Exchange(ref subscribed, 1) == 0)
         {
-            _ = SubscribeUntilDoneAsync();
+            // A queue, not a handler: its messages are handled one at a time, in order (join then leave stays so).
+            _ = RedisSubscription.SubscribeUntilDoneAsync(redis, channel, queue => queue.OnMessage(OnMessageAsync), "membership changes", logger, time);
         }
     }
 
@@ -85,44 +86,6 @@ public sealed class RedisClusterBus : IClusterBus
         }
 
         return reports;
-    }
-
-    /// <summary>
-    /// Subscribes, retrying while Redis is unreachable (the app starts anyway, abortConnect=false). A failed subscribe
-    /// leaves StackExchange.Redis holding a queue nobody reads, which Redis would fill once it is back: wipe it and retry.
-    /// </summary>
-    private async Task SubscribeUntilDoneAsync()
-    {
-        var subscriber = redis.Multiplexer.GetSubscriber();
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                var queue = await subscriber.SubscribeAsync(channel);
-
-                // A queue, not a handler: its messages are handled one at a time, in order (join then leave stays so).
-                queue.OnMessage(OnMessageAsync);
-                return;
-            }
-            catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
-            {
-                if (attempt == 1)
-                {
-                    logger.LogWarning("Cannot subscribe to membership changes yet ({Error}); retrying until Redis is reachable", ex.GetType().Name);
-                }
-
-                try
-                {
-                    await subscriber.UnsubscribeAsync(channel);
-                }
-                catch (Exception cleanup) when (cleanup is RedisException or RedisTimeoutException)
-                {
-                    // Forgotten locally before the server is asked; the server side died with the connection.
-                }
-
-                await Task.Delay(TimeSpan.FromSeconds(1), time);
-            }
-        }
     }
 
     private async Task OnMessageAsync(ChannelMessage message)
