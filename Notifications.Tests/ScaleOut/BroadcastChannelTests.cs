@@ -69,5 +69,29 @@ public sealed class BroadcastChannelTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task A_channel_started_while_Redis_is_down_subscribes_once_it_is_up_and_its_pushes_come_back()
+    {
+        await redis.KillAsync();
+        using var connection = new RedisConnection(redis.Configuration, $"test-{Guid.NewGuid():N}", NullLogger<RedisConnection>.Instance);
+        var writes = Channel.CreateUnbounded<IReadOnlyList<SerializedMessage>>();
+        var channel = new RedisBroadcastChannel(connection, push => writes.Writer.WriteAsync(push).AsTask(), TimeProvider.System, NullLogger.Instance);
+        try
+        {
+            await Task.Run(channel.Start).WithTimeout(what: "the channel to start without Redis");
+            Assert.False(channel.IsListening);
+
+            await redis.StartProcessAsync();
+            await Timeouts.Eventually(() => Task.FromResult(channel.IsListening), "the subscription once Redis is up", TimeSpan.FromSeconds(30));
+
+            Assert.True(await channel.PublishAsync(Push(5)).WithTimeout(what: "a publish"));
+            Assert.Equal(Push(5).Select(Bytes), (await writes.Reader.ReadAsync().AsTask().WithTimeout(what: "the push back")).Select(Bytes));
+        }
+        finally
+        {
+            channel.Stop();
+        }
+    }
+
     private static byte[] Bytes(SerializedMessage message) => message.Serialized.ToArray();
 }
