@@ -16,8 +16,6 @@ public sealed class PushBatch
 
     private readonly List<InvocationMessage> invocations = [];
 
-    public int Count => invocations.Count;
-
     public void Add(string method, object? argument) => invocations.Add(new InvocationMessage(method, [argument]));
 
     /// <summary>The batch carried by <paramref name="message"/>, if it is one.</summary>

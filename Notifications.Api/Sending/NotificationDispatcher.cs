@@ -16,8 +16,7 @@ namespace Notifications.Api.Sending;
 /// happen twice in that case; clients de-duplicate by id.
 /// </summary>
 public sealed class NotificationDispatcher(
-    IHubContext<NotificationHub, INotificationClient> hub,
-    IHubContext<NotificationHub> untypedHub,
+    IHubContext<NotificationHub> hub,
     IServiceScopeFactory scopes,
     InstanceIdentity instance,
     IOptions<OutboxOptions> options,
@@ -205,20 +204,13 @@ public sealed class NotificationDispatcher(
         var pushes = new PushBatch();
         for (var i = start; i < start + count; i++)
         {
-            var work = batch[i];
-            if (work.Kind == OutboxKind.Retract)
-            {
-                pushes.Add(nameof(INotificationClient.NotificationRetracted), work.Notification.Id);
-            }
-            else
-            {
-                pushes.Add(nameof(INotificationClient.ReceiveNotification), work.Notification);
-            }
+            var (method, argument) = ClientCallOf(batch[i]);
+            pushes.Add(method, argument);
         }
 
         try
         {
-            await untypedHub.Clients.All.SendCoreAsync(PushBatch.Target, [pushes]);
+            await hub.Clients.All.SendCoreAsync(PushBatch.Target, [pushes]);
             var now = time.GetUtcNow().UtcDateTime;
             for (var i = start; i < start + count; i++)
             {
@@ -254,7 +246,14 @@ public sealed class NotificationDispatcher(
         return Task.WhenAll(tasks);
     }
 
-    private static Task Send(INotificationClient clients, PushWork work) => work.Kind == OutboxKind.Retract
-        ? clients.NotificationRetracted(work.Notification.Id)
-        : clients.ReceiveNotification(work.Notification);
+    private static Task Send(IClientProxy clients, PushWork work)
+    {
+        var (method, argument) = ClientCallOf(work);
+        return clients.SendCoreAsync(method, [argument]);
+    }
+
+    /// <summary>The <see cref="INotificationClient"/> method a push calls, and its argument.</summary>
+    private static (string Method, object Argument) ClientCallOf(PushWork work) => work.Kind == OutboxKind.Retract
+        ? (nameof(INotificationClient.NotificationRetracted), work.Notification.Id)
+        : (nameof(INotificationClient.ReceiveNotification), work.Notification);
 }

@@ -101,17 +101,24 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     public bool IsSettled => Volatile.Read(ref degraded) == 0 && Volatile.Read(ref resyncAll) == 0 && unsettled.IsEmpty;
 
     /// <summary>Writes a push (or several, back to back) that came over the broadcast channel to every connection here.</summary>
-    private Task WriteBroadcastHereAsync(IReadOnlyList<SerializedMessage> push) =>
-        WriteToEveryoneHereAsync(new SerializedHubMessage(push), CancellationToken.None, push.Select(p => p.ProtocolName).ToHashSet(StringComparer.Ordinal));
+    private Task WriteBroadcastHereAsync(IReadOnlyList<SerializedMessage> push)
+    {
+        // A push serialized by an instance that does not accept this connection's protocol (during a rollout that turns
+        // MessagePack on) cannot be written to it; the client gets it with its next Sync.
+        var serializedIn = push.Select(p => p.ProtocolName).ToHashSet(StringComparer.Ordinal);
+        return WriteAsync(
+            connections.Select(pair => pair.Value).Where(local => serializedIn.Contains(local.Context.Protocol.Name)),
+            new SerializedHubMessage(push),
+            CancellationToken.None);
+    }
 
-    private async Task WriteToEveryoneHereAsync(SerializedHubMessage message, CancellationToken cancellationToken, HashSet<string>? serializedIn = null)
+    /// <summary>Writes <paramref name="message"/> to each of this instance's <paramref name="targets"/> that is still open.</summary>
+    private static async Task WriteAsync(IEnumerable<LocalConnection> targets, SerializedHubMessage message, CancellationToken cancellationToken)
     {
         List<Task>? pending = null;
-        foreach (var (_, local) in connections)
+        foreach (var local in targets)
         {
-            // A push serialized by an instance that does not accept this connection's protocol (during a rollout that
-            // turns MessagePack on) cannot be written to it; the client gets it with its next Sync.
-            if (local.IsClosed || serializedIn?.Contains(local.Context.Protocol.Name) == false)
+            if (local.IsClosed)
             {
                 continue;
             }
@@ -209,7 +216,7 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
 
         if (!comesBack)
         {
-            await WriteToEveryoneHereAsync(new SerializedHubMessage(invocation), cancellationToken);
+            await WriteAsync(connections.Select(pair => pair.Value), new SerializedHubMessage(invocation), cancellationToken);
         }
     }
 
@@ -473,27 +480,8 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
             NoteDegraded(null);
         }
 
-        SerializedHubMessage? message = null;
-        List<Task>? pending = null;
-        foreach (var local in published ? unsettled.Values : connections.Values)
-        {
-            if (local.IsClosed || !targeted(local) || (published && reachedThroughBackplane(local)))
-            {
-                continue;
-            }
-
-            message ??= new SerializedHubMessage(invocation);
-            var write = local.Context.WriteAsync(message, cancellationToken);
-            if (!write.IsCompletedSuccessfully)
-            {
-                (pending ??= []).Add(write.AsTask());
-            }
-        }
-
-        if (pending is not null)
-        {
-            await Task.WhenAll(pending);
-        }
+        var missed = (published ? unsettled.Values : connections.Values).Where(local => targeted(local) && !(published && reachedThroughBackplane(local)));
+        await WriteAsync(missed, new SerializedHubMessage(invocation), cancellationToken);
     }
 
     private Task SendGroupsCoreAsync(

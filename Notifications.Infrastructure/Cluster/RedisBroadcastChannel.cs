@@ -25,7 +25,7 @@ internal sealed class RedisBroadcastChannel
     private readonly ILogger logger;
     private readonly RedisChannel channel = RedisChannel.Literal("everyone");
     // Not SingleReader: only the multi-reader channel counts what waits (Pending).
-    private readonly Channel<byte[]> received = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly Channel<byte[]> received = Channel.CreateUnbounded<byte[]>();
     private int started;
     private int listening;
 
