@@ -93,5 +93,157 @@ public sealed class BroadcastChannelTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task In_a_busy_stream_a_push_that_arrives_alone_waits_a_moment_for_the_next_and_they_go_out_in_one_write()
+    {
+        var clock = new SteppedClock();
+        using var connection = new RedisConnection(redis.Configuration, $"test-{Guid.NewGuid():N}", NullLogger<RedisConnection>.Instance);
+        var writes = Channel.CreateUnbounded<IReadOnlyList<SerializedMessage>>();
+        var channel = new RedisBroadcastChannel(connection, push => writes.Writer.WriteAsync(push).AsTask(), clock, NullLogger.Instance);
+        try
+        {
+            channel.Start();
+            await Timeouts.Eventually(() => Task.FromResult(channel.IsListening), "the broadcast channel's subscription");
+            Assert.True(await channel.PublishAsync(Push(1)).WithTimeout(what: "the first publish"));
+            Assert.Equal(Push(1).Select(Bytes), (await writes.Reader.ReadAsync().AsTask().WithTimeout(what: "the first write")).Select(Bytes));
+
+            // The clock stands still: the next push comes well within the busy interval.
+            await channel.PublishAsync(Push(2)).WithTimeout(what: "publish 2");
+            await Timeouts.Eventually(() => Task.FromResult(clock.Waiting == 1), "the second push waiting for company");
+            await channel.PublishAsync(Push(3)).WithTimeout(what: "publish 3");
+            await Timeouts.Eventually(() => Task.FromResult(channel.Pending == 2), "the third push behind the second");
+            Assert.False(writes.Reader.TryRead(out _));
+
+            clock.Advance(RedisBroadcastChannel.Linger);
+
+            var together = await writes.Reader.ReadAsync().AsTask().WithTimeout(what: "the second write");
+            Assert.Equal([.. Push(2)[0].Serialized.ToArray(), .. Push(3)[0].Serialized.ToArray()], Bytes(together[0]));
+            Assert.Equal([.. Push(2)[1].Serialized.ToArray(), .. Push(3)[1].Serialized.ToArray()], Bytes(together[1]));
+        }
+        finally
+        {
+            channel.Stop();
+        }
+    }
+
+    [Fact]
+    public async Task In_a_quiet_stream_each_push_goes_out_at_once()
+    {
+        var clock = new SteppedClock();
+        using var connection = new RedisConnection(redis.Configuration, $"test-{Guid.NewGuid():N}", NullLogger<RedisConnection>.Instance);
+        var writes = Channel.CreateUnbounded<IReadOnlyList<SerializedMessage>>();
+        var channel = new RedisBroadcastChannel(connection, push => writes.Writer.WriteAsync(push).AsTask(), clock, NullLogger.Instance);
+        try
+        {
+            channel.Start();
+            await Timeouts.Eventually(() => Task.FromResult(channel.IsListening), "the broadcast channel's subscription");
+            foreach (var n in new[] { 1, 2, 3 })
+            {
+                // Nothing moves the clock but the test: a push that had to wait for company would never be written.
+                Assert.True(await channel.PublishAsync(Push(n)).WithTimeout(what: $"publish {n}"));
+                Assert.Equal(Push(n).Select(Bytes), (await writes.Reader.ReadAsync().AsTask().WithTimeout(what: $"write {n}")).Select(Bytes));
+                clock.Advance(RedisBroadcastChannel.BusyInterval);
+            }
+
+            Assert.Equal(0, clock.Waiting);
+        }
+        finally
+        {
+            channel.Stop();
+        }
+    }
+
     private static byte[] Bytes(SerializedMessage message) => message.Serialized.ToArray();
+
+    /// <summary>A clock that moves only when the test advances it; its timers fire then.</summary>
+    private sealed class SteppedClock : TimeProvider
+    {
+        private readonly Lock gate = new();
+        private readonly List<SteppedTimer> timers = [];
+        private long ticks = TimeSpan.TicksPerDay;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        /// <summary>Timers set to fire.</summary>
+        public int Waiting
+        {
+            get
+            {
+                lock (gate)
+                {
+                    return timers.Count(t => t.Due is not null);
+                }
+            }
+        }
+
+        public override long GetTimestamp()
+        {
+            lock (gate)
+            {
+                return ticks;
+            }
+        }
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = new SteppedTimer(this, callback, state);
+            timer.Change(dueTime, period);
+            return timer;
+        }
+
+        public void Advance(TimeSpan by)
+        {
+            List<SteppedTimer> due;
+            lock (gate)
+            {
+                ticks += by.Ticks;
+                due = [.. timers.Where(t => t.Due <= ticks)];
+                foreach (var timer in due)
+                {
+                    timer.Due = null;
+                }
+            }
+
+            foreach (var timer in due)
+            {
+                timer.Fire();
+            }
+        }
+
+        /// <summary>One-shot: a period is not used by what these tests run.</summary>
+        private sealed class SteppedTimer(SteppedClock clock, TimerCallback callback, object? state) : ITimer
+        {
+            public long? Due { get; set; }
+
+            public bool Change(TimeSpan dueTime, TimeSpan period)
+            {
+                lock (clock.gate)
+                {
+                    Due = dueTime == Timeout.InfiniteTimeSpan ? null : clock.ticks + dueTime.Ticks;
+                    if (!clock.timers.Contains(this))
+                    {
+                        clock.timers.Add(this);
+                    }
+                }
+
+                return true;
+            }
+
+            public void Fire() => callback(state);
+
+            public void Dispose()
+            {
+                lock (clock.gate)
+                {
+                    clock.timers.Remove(this);
+                }
+            }
+
+            public ValueTask DisposeAsync()
+            {
+                Dispose();
+                return ValueTask.CompletedTask;
+            }
+        }
+    }
 }
