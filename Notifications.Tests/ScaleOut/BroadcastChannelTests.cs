@@ -97,63 +97,75 @@ public sealed class BroadcastChannelTests : IAsyncLifetime
     public async Task In_a_busy_stream_a_push_that_arrives_alone_waits_a_moment_for_the_next_and_they_go_out_in_one_write()
     {
         var clock = new SteppedClock();
-        using var connection = new RedisConnection(redis.Configuration, $"test-{Guid.NewGuid():N}", NullLogger<RedisConnection>.Instance);
-        var writes = Channel.CreateUnbounded<IReadOnlyList<SerializedMessage>>();
-        var channel = new RedisBroadcastChannel(connection, push => writes.Writer.WriteAsync(push).AsTask(), clock, NullLogger.Instance);
-        try
-        {
-            channel.Start();
-            await Timeouts.Eventually(() => Task.FromResult(channel.IsListening), "the broadcast channel's subscription");
-            Assert.True(await channel.PublishAsync(Push(1)).WithTimeout(what: "the first publish"));
-            Assert.Equal(Push(1).Select(Bytes), (await writes.Reader.ReadAsync().AsTask().WithTimeout(what: "the first write")).Select(Bytes));
+        using var recording = await RecordingChannel.StartAsync(redis, clock);
+        var channel = recording.Channel;
+        Assert.True(await channel.PublishAsync(Push(1)).WithTimeout(what: "the first publish"));
+        Assert.Equal(Push(1).Select(Bytes), (await recording.NextWriteAsync("the first write")).Select(Bytes));
 
-            // The clock stands still: the next push comes well within the busy interval.
-            await channel.PublishAsync(Push(2)).WithTimeout(what: "publish 2");
-            await Timeouts.Eventually(() => Task.FromResult(clock.Waiting == 1), "the second push waiting for company");
-            await channel.PublishAsync(Push(3)).WithTimeout(what: "publish 3");
-            await Timeouts.Eventually(() => Task.FromResult(channel.Pending == 2), "the third push behind the second");
-            Assert.False(writes.Reader.TryRead(out _));
+        // The clock stands still: the next push comes well within the busy interval.
+        await channel.PublishAsync(Push(2)).WithTimeout(what: "publish 2");
+        await Timeouts.Eventually(() => Task.FromResult(clock.Waiting == 1), "the second push waiting for company");
+        await channel.PublishAsync(Push(3)).WithTimeout(what: "publish 3");
+        await Timeouts.Eventually(() => Task.FromResult(channel.Pending == 2), "the third push behind the second");
+        Assert.False(recording.Writes.TryRead(out _));
 
-            clock.Advance(RedisBroadcastChannel.Linger);
+        clock.Advance(RedisBroadcastChannel.Linger);
 
-            var together = await writes.Reader.ReadAsync().AsTask().WithTimeout(what: "the second write");
-            Assert.Equal([.. Push(2)[0].Serialized.ToArray(), .. Push(3)[0].Serialized.ToArray()], Bytes(together[0]));
-            Assert.Equal([.. Push(2)[1].Serialized.ToArray(), .. Push(3)[1].Serialized.ToArray()], Bytes(together[1]));
-        }
-        finally
-        {
-            channel.Stop();
-        }
+        var together = await recording.NextWriteAsync("the second write");
+        Assert.Equal([.. Push(2)[0].Serialized.ToArray(), .. Push(3)[0].Serialized.ToArray()], Bytes(together[0]));
+        Assert.Equal([.. Push(2)[1].Serialized.ToArray(), .. Push(3)[1].Serialized.ToArray()], Bytes(together[1]));
     }
 
     [Fact]
     public async Task In_a_quiet_stream_each_push_goes_out_at_once()
     {
         var clock = new SteppedClock();
-        using var connection = new RedisConnection(redis.Configuration, $"test-{Guid.NewGuid():N}", NullLogger<RedisConnection>.Instance);
-        var writes = Channel.CreateUnbounded<IReadOnlyList<SerializedMessage>>();
-        var channel = new RedisBroadcastChannel(connection, push => writes.Writer.WriteAsync(push).AsTask(), clock, NullLogger.Instance);
-        try
+        using var recording = await RecordingChannel.StartAsync(redis, clock);
+        foreach (var n in new[] { 1, 2, 3 })
         {
-            channel.Start();
-            await Timeouts.Eventually(() => Task.FromResult(channel.IsListening), "the broadcast channel's subscription");
-            foreach (var n in new[] { 1, 2, 3 })
-            {
-                // Nothing moves the clock but the test: a push that had to wait for company would never be written.
-                Assert.True(await channel.PublishAsync(Push(n)).WithTimeout(what: $"publish {n}"));
-                Assert.Equal(Push(n).Select(Bytes), (await writes.Reader.ReadAsync().AsTask().WithTimeout(what: $"write {n}")).Select(Bytes));
-                clock.Advance(RedisBroadcastChannel.BusyInterval);
-            }
+            // Nothing moves the clock but the test: a push that had to wait for company would never be written.
+            Assert.True(await recording.Channel.PublishAsync(Push(n)).WithTimeout(what: $"publish {n}"));
+            Assert.Equal(Push(n).Select(Bytes), (await recording.NextWriteAsync($"write {n}")).Select(Bytes));
+            clock.Advance(RedisBroadcastChannel.BusyInterval);
+        }
 
-            Assert.Equal(0, clock.Waiting);
-        }
-        finally
-        {
-            channel.Stop();
-        }
+        Assert.Equal(0, clock.Waiting);
     }
 
     private static byte[] Bytes(SerializedMessage message) => message.Serialized.ToArray();
+
+    /// <summary>A broadcast channel over the test's redis-server, subscribed, that records what it writes.</summary>
+    private sealed class RecordingChannel : IDisposable
+    {
+        private readonly RedisConnection connection;
+        private readonly Channel<IReadOnlyList<SerializedMessage>> writes = System.Threading.Channels.Channel.CreateUnbounded<IReadOnlyList<SerializedMessage>>();
+
+        private RecordingChannel(RedisServer redis, TimeProvider clock)
+        {
+            connection = new RedisConnection(redis.Configuration, $"test-{Guid.NewGuid():N}", NullLogger<RedisConnection>.Instance);
+            Channel = new RedisBroadcastChannel(connection, push => writes.Writer.WriteAsync(push).AsTask(), clock, NullLogger.Instance);
+        }
+
+        public RedisBroadcastChannel Channel { get; }
+
+        public ChannelReader<IReadOnlyList<SerializedMessage>> Writes => writes.Reader;
+
+        public static async Task<RecordingChannel> StartAsync(RedisServer redis, TimeProvider clock)
+        {
+            var recording = new RecordingChannel(redis, clock);
+            recording.Channel.Start();
+            await Timeouts.Eventually(() => Task.FromResult(recording.Channel.IsListening), "the broadcast channel's subscription");
+            return recording;
+        }
+
+        public Task<IReadOnlyList<SerializedMessage>> NextWriteAsync(string what) => writes.Reader.ReadAsync().AsTask().WithTimeout(what: what);
+
+        public void Dispose()
+        {
+            Channel.Stop();
+            connection.Dispose();
+        }
+    }
 
     /// <summary>A clock that moves only when the test advances it; its timers fire then.</summary>
     private sealed class SteppedClock : TimeProvider
