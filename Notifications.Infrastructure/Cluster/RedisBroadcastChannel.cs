@@ -13,7 +13,7 @@ namespace Notifications.Infrastructure.Cluster;
 /// connections and writes it all to each connection at once. A burst of broadcasts from several instances so costs
 /// each socket one send, as on a single instance (see PushBatch), where the backplane's channel writes every message
 /// by itself. The order of one instance's pushes is kept (Redis pub/sub keeps a publisher's order).
-/// While pushes keep coming (more than one per <see cref="BusyInterval"/>), one that arrives alone waits
+/// While pushes keep coming (less than <see cref="BusyInterval"/> apart), one that arrives alone waits
 /// <see cref="Linger"/> for the next before it is written, so that a busy stream shares its writes too.
 /// </summary>
 internal sealed class RedisBroadcastChannel
@@ -23,8 +23,9 @@ internal sealed class RedisBroadcastChannel
 
     /// <summary>
     /// What a lone push waits for company in a busy stream. A steady stream from several instances mostly arrives one
-    /// push at a time, and each went out in a socket send of its own: two instances spent 1.3× one instance's CPU per
-    /// delivery (plain SignalR's overlapping fan-outs share sends without trying). A millisecond lets the next join it.
+    /// push at a time, and each went out in a socket send of its own: two instances spent 1.3–1.4× one instance's CPU
+    /// per delivery (plain SignalR's overlapping fan-outs share sends without trying). A millisecond lets the next join
+    /// it: 1.17× (docs/benchmarks.md, S6).
     /// </summary>
     internal static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(1);
 
