@@ -202,6 +202,11 @@ internal sealed class RedisBroadcastChannel
             offset += 4 + length;
         }
 
+        if (offset != payload.Length)
+        {
+            throw new ArgumentException($"A broadcast has {payload.Length - offset} bytes after its last protocol.", nameof(payload));
+        }
+
         return push;
     }
 }

@@ -29,6 +29,7 @@ public sealed class BroadcastEnvelopeTests
         var encoded = RedisBroadcastChannel.Encode(push);
 
         Assert.ThrowsAny<ArgumentException>(() => RedisBroadcastChannel.Decode(encoded[..^3]));
+        Assert.ThrowsAny<ArgumentException>(() => RedisBroadcastChannel.Decode([.. encoded, 0x2a]));
         Assert.ThrowsAny<ArgumentException>(() => RedisBroadcastChannel.Decode(Encoding.UTF8.GetBytes("{\"hello\":\"redis\"}")));
     }
 }
