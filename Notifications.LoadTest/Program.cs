@@ -19,8 +19,9 @@ MessagePack hub protocol).
                  --start-server "dotnet path/Notifications.Api.dll" [--server-env K=V …]   (ASPNETCORE_URLS = --target)
                  --start-baseline [--baseline-env K=V …]   (starts `baseline` on the --baseline port, server GC
                  unless DOTNET_gcServer=0 is given)   --log-dir DIR
-    shape        --rounds 2 (A,B,A,B…; medians)  --duration S  --warmup 2  --jit-warmup 20  --jit-warmup-max 120  --settle 3  --cooldown 2
+    shape        --rounds 2 (A,B, B,A, A,B…; medians)  --duration S  --warmup 2  --jit-warmup 20  --jit-warmup-max 120  --settle 3  --cooldown 2
                  (the mixed-load warm-up lasts --jit-warmup s, then goes on while the server's tiered JIT thread is busy)
+                 --broadcast-warmup 10 (S3, S6: s of windowed broadcasts in the warm-up, before its mixed load)
                  --connections N  --levels 1000,5000,19000  --concurrency 200 (connects in flight)
                  --rate 10 (broadcasts/s, open loop)  --latency-connections 1000  --window 4 (broadcasts undelivered)
                  --read-rate 60 (S5: reads/s, open loop)  --read-duration S (S5's open loop; default --duration)  --send-concurrency 16  --send-rate 0 (S4: sends/s, open loop; 0 = none)

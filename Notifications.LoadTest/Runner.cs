@@ -167,7 +167,9 @@ internal static class Runner
                 var warned = false;
                 for (var round = 1; round <= rounds; round++)
                 {
-                    foreach (var t in targets)
+                    // A B, B A, A B…: a box that speeds up or slows down over a run (JIT, GC tuning, neighbours) then
+                    // favours neither side, where A B, A B would always measure A first.
+                    foreach (var t in round % 2 == 1 ? targets : Enumerable.Reverse(targets))
                     {
                         if (scenario.FreshServerPerRound && used.Contains(t.Label))
                         {
@@ -177,7 +179,7 @@ internal static class Runner
                                 var pid = await launcher.RestartAsync(t.Label, api, progress.Log, ct);
                                 t.Pids.Clear();
                                 t.Pids.Add(pid);
-                                await Warmup.RunAsync(ctx, t, noWarmup ? 0 : scenario.WarmupConnections, ct);
+                                await Warmup.RunAsync(ctx, t, noWarmup ? 0 : scenario.WarmupConnections, 0, ct);
                             }
                             else if (!warned)
                             {
@@ -189,7 +191,7 @@ internal static class Runner
                         }
                         else if (round == 1 && !noWarmup)
                         {
-                            await Warmup.RunAsync(ctx, t, scenario.WarmupConnections, ct);
+                            await Warmup.RunAsync(ctx, t, scenario.WarmupConnections, scenario.WarmupBroadcastConnections(o), ct);
                         }
 
                         used.Add(t.Label);

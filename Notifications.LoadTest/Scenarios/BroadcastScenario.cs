@@ -17,6 +17,8 @@ public class BroadcastScenario : Scenario
 
     protected virtual int LatencyConnections(RunOptions o) => o.LatencyConnections;
 
+    public override int WarmupBroadcastConnections(RunOptions o) => Levels(o)[0];
+
     public override IReadOnlyList<MetricDef> Table(RunOptions o)
     {
         var rows = new List<MetricDef>();

@@ -52,6 +52,13 @@ public sealed class RunOptions
     /// </summary>
     public double JitWarmupMax { get; init; } = 120;
 
+    /// <summary>
+    /// S3, S6: seconds of windowed broadcasts to the scenario's first level of connections in the warm-up, before its
+    /// mixed load: the paths a broadcast burst takes (several pushes in one write, a full Redis stream) get compiled
+    /// and the GC sizes itself for them before the first measured round rather than during it.
+    /// </summary>
+    public double BroadcastWarmup { get; init; } = 10;
+
     public double Settle { get; init; } = 3;
 
     public double Cooldown { get; init; } = 2;
@@ -164,6 +171,7 @@ public sealed class RunOptions
             Warmup = a.GetNonNegative("warmup", 2),
             JitWarmup = a.GetNonNegative("jit-warmup", 20),
             JitWarmupMax = a.GetNonNegative("jit-warmup-max", 120),
+            BroadcastWarmup = a.GetNonNegative("broadcast-warmup", 10),
             Settle = a.GetNonNegative("settle", 3),
             Cooldown = a.GetNonNegative("cooldown", 2),
             Connections = a.Has("connections") ? a.GetInt("connections", 1000, 1) : null,

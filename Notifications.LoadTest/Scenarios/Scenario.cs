@@ -41,6 +41,12 @@ public abstract class Scenario
     /// <summary>Connections used by the warm-up before a target's first round (0 = none).</summary>
     public virtual int WarmupConnections => 200;
 
+    /// <summary>
+    /// Connections for the warm-up's broadcast burst (<see cref="RunOptions.BroadcastWarmup"/>), for scenarios measured
+    /// by broadcasting as fast as the server drains (0 = no burst).
+    /// </summary>
+    public virtual int WarmupBroadcastConnections(RunOptions o) => 0;
+
     public static Scenario Create(string name) => name switch
     {
         "S1" => new IdleScenario(),

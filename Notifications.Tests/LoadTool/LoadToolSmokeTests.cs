@@ -139,6 +139,33 @@ public sealed class LoadToolSmokeTests
         Assert.Equal(0, metrics.GetProperty("lost_deliveries").GetDouble());
     }
 
+    [Fact]
+    public async Task Broadcast_rounds_alternate_which_side_goes_first_after_a_warm_up_that_broadcasts()
+    {
+        Assert.True(File.Exists(LoadToolAssembly), $"Build the solution first: {LoadToolAssembly} is missing.");
+        var directory = Directory.CreateTempSubdirectory("notifications-s3-").FullName;
+        await using var server = await StartServerAsync(directory);
+        var url = server.BaseUri.ToString().TrimEnd('/');
+
+        // One server on both sides, under two labels: what is pinned is the order and the warm-up, not a comparison.
+        var results = Path.Combine(directory, "s3.json");
+        var output = await ProcessRunner.RunAsync("dotnet",
+            [LoadToolAssembly, "run", "--scenario", "S3", "--target", url, "--target-label", "a", "--baseline", url, "--baseline-label", "b",
+             "--token-key", TestTokens.SigningKey, "--issuer", TestTokens.Issuer, "--audience", TestTokens.Audience,
+             "--rounds", "3", "--levels", "5", "--latency-connections", "0", "--duration", "1", "--settle", "0", "--cooldown", "0",
+             "--jit-warmup", "0", "--broadcast-warmup", "1", "--out", results, "--quiet"],
+            TimeSpan.FromMinutes(2), check: true);
+
+        using var json = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(results));
+        var order = json.RootElement.GetProperty("scenarios")[0].GetProperty("rounds").EnumerateArray()
+            .Select(r => $"{r.GetProperty("round").GetInt32()}{r.GetProperty("target").GetString()}")
+            .ToList();
+        Assert.Equal(["1a", "1b", "2b", "2a", "3a", "3b"], order);
+        Assert.Contains("warm-up a: 1s of broadcasts to", output, StringComparison.Ordinal);
+        Assert.Contains("warm-up b: 1s of broadcasts to", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("deliveries missing", output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--rate", "0")]
     [InlineData("--send-rate", "-5")]
