@@ -14,7 +14,7 @@
 # Knobs (environment): OUT ROUNDS JIT_WARMUP PROTOCOL (json|messagepack) BENCH_PORT_BASE REDIS_PORT PG_PORT PG_FAST PGBIN API_ENVIRONMENT
 #   OURS_GC_SERVER (unset: the API's own setting, server GC; 0: workstation GC) BASELINE_GC_SERVER (1, ASP.NET's default)
 #   S1_LEVELS S1_DURATION S2_CONNECTIONS S3_LEVELS S3_DURATION S3_LATENCY_CONNECTIONS S4_CONNECTIONS S4_DURATION S4_SEND_CONCURRENCY S4_SEND_RATE
-#   S5_NOTIFICATIONS S5_USERS S5_DURATION S5_READ_RATE S5_READ_DURATION S5_DB S5_SEED S5_BASELINE S6_CONNECTIONS S6_DURATION S6_PLAIN
+#   S5_NOTIFICATIONS S5_USERS S5_DURATION S5_READ_RATE S5_READ_DURATION S5_DB S5_SEED S5_BASELINE S6_CONNECTIONS S6_DURATION S6_ROUNDS S6_PLAIN
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")" && pwd)
@@ -83,6 +83,10 @@ S5_READ_DURATION=${S5_READ_DURATION:-30}
 S6_CONNECTIONS=${S6_CONNECTIONS:-2000}
 S6_DURATION=${S6_DURATION:-5}
 S6_PLAIN=${S6_PLAIN:-1}
+# S6 compares two set-ups that each move by a third between rounds on this box: 4 rounds (A B B A A B B A) give a
+# steadier median than 2 (QUICK: ROUNDS)
+if [ "$QUICK" = 1 ]; then S6_ROUNDS=${S6_ROUNDS:-$ROUNDS}; fi
+S6_ROUNDS=${S6_ROUNDS:-$((ROUNDS > 4 ? ROUNDS : 4))}
 
 P_OURS=$PORT P_BASE=$((PORT + 1)) P_A=$((PORT + 3)) P_B=$((PORT + 4)) P_PLAIN_A=$((PORT + 5)) P_PLAIN_B=$((PORT + 6))
 started=$(date +%s)
@@ -356,7 +360,7 @@ for s in "${SCENARIOS[@]}"; do
       start_bg ours-b "$P_B" "$(ours_cmd "$P_B" "$redis_conf")" "${s6_env[@]}" "Redis__Configuration=$redis_conf" "Redis__ChannelPrefix=bench"
       start_bg ours-1 "$P_OURS" "$(ours_cmd "$P_OURS")" "${s6_env[@]}"
       run S6 --scenario S6 --target "http://127.0.0.1:$P_A,http://127.0.0.1:$P_B" --target-label "ours-2x+redis" \
-        --baseline "http://127.0.0.1:$P_OURS" --baseline-label "ours-1x" --connections "$S6_CONNECTIONS" --duration "$S6_DURATION"
+        --baseline "http://127.0.0.1:$P_OURS" --baseline-label "ours-1x" --connections "$S6_CONNECTIONS" --duration "$S6_DURATION" --rounds "$S6_ROUNDS"
       stop_bg_all
       [ "$S6_PLAIN" = 1 ] || continue
       # the same for plain SignalR: what a backplane costs without our service around it.
@@ -364,7 +368,7 @@ for s in "${SCENARIOS[@]}"; do
       start_bg plain-b "$P_PLAIN_B" "${LT[*]} baseline --port $P_PLAIN_B --redis $redis_conf$BASELINE_REDIS_PROTOCOLS" "DOTNET_gcServer=$BASELINE_GC_SERVER"
       start_bg plain-1 "$P_BASE" "${LT[*]} baseline --port $P_BASE" "DOTNET_gcServer=$BASELINE_GC_SERVER"
       run S6-plain --scenario S6 --target "http://127.0.0.1:$P_PLAIN_A,http://127.0.0.1:$P_PLAIN_B" --target-label "plain-2x+redis" \
-        --baseline "http://127.0.0.1:$P_BASE" --baseline-label "plain-1x" --connections "$S6_CONNECTIONS" --duration "$S6_DURATION"
+        --baseline "http://127.0.0.1:$P_BASE" --baseline-label "plain-1x" --connections "$S6_CONNECTIONS" --duration "$S6_DURATION" --rounds "$S6_ROUNDS"
       stop_bg_all
       ;;
     *)
@@ -383,7 +387,7 @@ if [ "${#RESULTS[@]}" = 0 ]; then failed; exit 0; fi
   echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2> /dev/null || echo '?')"
   echo
   echo "Kernel $(uname -r), .NET SDK $(dotnet --version), load average before the run: $LOAD_BEFORE."
-  echo "Settings: PROTOCOL=$PROTOCOL ROUNDS=$ROUNDS JIT_WARMUP=$JIT_WARMUP QUICK=$QUICK SELF_TEST=$SELF_TEST PG_FAST=$PG_FAST API_ENVIRONMENT=$API_ENVIRONMENT OURS_GC_SERVER=${OURS_GC_SERVER:-unset} BASELINE_GC_SERVER=$BASELINE_GC_SERVER S5=$S5_NOTIFICATIONS/$S5_USERS S5_READ_DURATION=$S5_READ_DURATION"
+  echo "Settings: PROTOCOL=$PROTOCOL ROUNDS=$ROUNDS JIT_WARMUP=$JIT_WARMUP QUICK=$QUICK SELF_TEST=$SELF_TEST PG_FAST=$PG_FAST API_ENVIRONMENT=$API_ENVIRONMENT OURS_GC_SERVER=${OURS_GC_SERVER:-unset} BASELINE_GC_SERVER=$BASELINE_GC_SERVER S5=$S5_NOTIFICATIONS/$S5_USERS S5_READ_DURATION=$S5_READ_DURATION S6_ROUNDS=$S6_ROUNDS"
   echo
   "${LT[@]}" report "${RESULTS[@]}"
 } > "$OUT/summary.md"
