@@ -86,7 +86,15 @@ public sealed class SummaryRow
 
     /// <summary>target / baseline (null without a baseline or when undefined).</summary>
     public double? Ratio { get; set; }
+
+    /// <summary>
+    /// target / baseline within each round (both sides measured minutes apart), then the median and the range over the
+    /// rounds: how far one round can be trusted on a noisy box. Null with fewer than two rounds that have both values.
+    /// </summary>
+    public RoundRatios? RoundByRound { get; set; }
 }
+
+public sealed record RoundRatios(double Median, double Min, double Max, int Rounds);
 
 public static class Reporter
 {
@@ -120,10 +128,25 @@ public static class Reporter
             if (labels.Count == 2 && row.Values[labels[0]] is { } a && row.Values[labels[1]] is { } b && b != 0)
             {
                 row.Ratio = Math.Round(a / b, 3);
+                row.RoundByRound = RoundRatiosOf(report.Rounds, def.Key, labels[0], labels[1]);
             }
 
             report.Summary.Add(row);
         }
+    }
+
+    private static RoundRatios? RoundRatiosOf(IReadOnlyList<RoundEntry> rounds, string key, string target, string baseline)
+    {
+        double? ValueOf(int round, string label) => rounds.FirstOrDefault(r => r.Round == round && r.Target == label)?.Metrics.GetValueOrDefault(key);
+
+        var ratios = rounds.Select(r => r.Round).Distinct()
+            .Select(round => (A: ValueOf(round, target), B: ValueOf(round, baseline)))
+            .Where(x => x is { A: not null, B: not null and not 0 })
+            .Select(x => x.A!.Value / x.B!.Value)
+            .ToList();
+        return ratios.Count < 2
+            ? null
+            : new RoundRatios(Math.Round(Median(ratios), 3), Math.Round(ratios.Min(), 3), Math.Round(ratios.Max(), 3), ratios.Count);
     }
 
     public static double Median(IReadOnlyList<double> values)
@@ -160,17 +183,24 @@ public static class Reporter
 
     /// <summary>
     /// What both renderers (console and Markdown) show: a header row, then per summary row the metric, unit, the median
-    /// per target, the ratio (with two targets) and which direction is better.
+    /// per target, the ratio (with two targets), the ratio round by round (with two targets and several rounds) and which
+    /// direction is better.
     /// </summary>
     public static List<string[]> Grid(ScenarioReport report)
     {
         var labels = report.Targets.Select(t => t.Label).ToList();
         var withRatio = labels.Count == 2;
+        var withRounds = withRatio && report.Summary.Any(r => r.RoundByRound is not null);
         var header = new List<string> { "metric", "unit" };
         header.AddRange(labels);
         if (withRatio)
         {
             header.Add($"{labels[0]} / {labels[1]}");
+        }
+
+        if (withRounds)
+        {
+            header.Add("round by round (range)");
         }
 
         header.Add("better");
@@ -182,6 +212,13 @@ public static class Reporter
             if (withRatio)
             {
                 cells.Add(row.Ratio is { } r ? r.ToString("0.00", CultureInfo.InvariantCulture) : "–");
+            }
+
+            if (withRounds)
+            {
+                cells.Add(row.RoundByRound is { } rr
+                    ? string.Create(CultureInfo.InvariantCulture, $"{rr.Median:0.00} ({rr.Min:0.00}–{rr.Max:0.00})")
+                    : "–");
             }
 
             cells.Add(row.Better);
