@@ -1,4 +1,5 @@
 using Notifications.Client;
+using Notifications.Tests.Infrastructure;
 
 namespace Notifications.Tests.Client;
 
@@ -9,7 +10,7 @@ namespace Notifications.Tests.Client;
 public sealed class DeliveryTrackerTests
 {
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(30);
-    private readonly ManualClock clock = new();
+    private readonly SteppedClock clock = new();
 
     [Fact]
     public void An_id_is_claimed_once()
@@ -276,16 +277,5 @@ public sealed class DeliveryTrackerTests
         }
 
         tracker.Advance(to, live: false);
-    }
-
-    private sealed class ManualClock : TimeProvider
-    {
-        private long ticks = TimeSpan.TicksPerDay;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public override long GetTimestamp() => ticks;
-
-        public void Advance(TimeSpan by) => ticks += by.Ticks;
     }
 }
