@@ -2,7 +2,7 @@
 # Reproduces docs/benchmarks.md: builds Release, starts the plain-SignalR baseline and our API, runs the load
 # scenarios A/B (interleaved rounds, medians, ratio ours/baseline) and writes bench-results/.
 #
-#   ./bench.sh                 all scenarios (S1 … S6); about 25 min on a quiet 2-core machine (each warm-up waits for the JIT)
+#   ./bench.sh                 all scenarios (S1 … S6); about 27 min on a quiet 2-core machine (each warm-up waits for the JIT)
 #   ./bench.sh S3 S4           some of them
 #   QUICK=1 ./bench.sh         tiny sizes, checks the pipeline in a few minutes (numbers meaningless)
 #   SELF_TEST=1 ./bench.sh     "ours" is a second baseline instance (checks the tooling without the API)
@@ -13,7 +13,7 @@
 #
 # Knobs (environment): OUT ROUNDS JIT_WARMUP PROTOCOL (json|messagepack) BENCH_PORT_BASE REDIS_PORT PG_PORT PG_FAST PGBIN API_ENVIRONMENT
 #   OURS_GC_SERVER (unset: the API's own setting, server GC; 0: workstation GC) BASELINE_GC_SERVER (1, ASP.NET's default)
-#   S1_LEVELS S1_DURATION S2_CONNECTIONS S3_LEVELS S3_DURATION S3_LATENCY_CONNECTIONS S4_CONNECTIONS S4_DURATION S4_SEND_CONCURRENCY S4_SEND_RATE
+#   S1_LEVELS S1_DURATION S1_ROUNDS S2_CONNECTIONS S3_LEVELS S3_DURATION S3_LATENCY_CONNECTIONS S4_CONNECTIONS S4_DURATION S4_SEND_CONCURRENCY S4_SEND_RATE
 #   S5_NOTIFICATIONS S5_USERS S5_DURATION S5_READ_RATE S5_READ_DURATION S5_DB S5_SEED S5_BASELINE S6_CONNECTIONS S6_DURATION S6_ROUNDS S6_PLAIN
 set -euo pipefail
 
@@ -86,6 +86,10 @@ S6_PLAIN=${S6_PLAIN:-1}
 # S6 compares two set-ups that each move by a third between rounds on this box: 4 rounds (A B B A A B B A) give a
 # steadier median than 2 (QUICK: ROUNDS)
 if [ "$QUICK" = 1 ]; then S6_ROUNDS=${S6_ROUNDS:-$ROUNDS}; fi
+# S1 restarts both servers every round, and one process's RSS per connection lands anywhere in 25–35 KB (session 19,
+# sixteen processes of the same build; plain SignalR's within 26–29 KB): 4 rounds at least, as for S6
+if [ "$QUICK" = 1 ]; then S1_ROUNDS=${S1_ROUNDS:-$ROUNDS}; fi
+S1_ROUNDS=${S1_ROUNDS:-$((ROUNDS > 4 ? ROUNDS : 4))}
 S6_ROUNDS=${S6_ROUNDS:-$((ROUNDS > 4 ? ROUNDS : 4))}
 
 P_OURS=$PORT P_BASE=$((PORT + 1)) P_A=$((PORT + 3)) P_B=$((PORT + 4)) P_PLAIN_A=$((PORT + 5)) P_PLAIN_B=$((PORT + 6))
@@ -302,7 +306,7 @@ for s in "${SCENARIOS[@]}"; do
   case "$s" in
     S1)
       ab SQLITE_ENV
-      run S1 --scenario S1 "${AB[@]}" --target-label ours --levels "$S1_LEVELS" --duration "$S1_DURATION" --settle 2
+      run S1 --scenario S1 "${AB[@]}" --target-label ours --levels "$S1_LEVELS" --duration "$S1_DURATION" --settle 2 --rounds "$S1_ROUNDS"
       ;;
     S2)
       ab SQLITE_ENV
@@ -387,7 +391,7 @@ if [ "${#RESULTS[@]}" = 0 ]; then failed; exit 0; fi
   echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2> /dev/null || echo '?')"
   echo
   echo "Kernel $(uname -r), .NET SDK $(dotnet --version), load average before the run: $LOAD_BEFORE."
-  echo "Settings: PROTOCOL=$PROTOCOL ROUNDS=$ROUNDS JIT_WARMUP=$JIT_WARMUP QUICK=$QUICK SELF_TEST=$SELF_TEST PG_FAST=$PG_FAST API_ENVIRONMENT=$API_ENVIRONMENT OURS_GC_SERVER=${OURS_GC_SERVER:-unset} BASELINE_GC_SERVER=$BASELINE_GC_SERVER S5=$S5_NOTIFICATIONS/$S5_USERS S5_READ_DURATION=$S5_READ_DURATION S6_ROUNDS=$S6_ROUNDS"
+  echo "Settings: PROTOCOL=$PROTOCOL ROUNDS=$ROUNDS JIT_WARMUP=$JIT_WARMUP QUICK=$QUICK SELF_TEST=$SELF_TEST PG_FAST=$PG_FAST API_ENVIRONMENT=$API_ENVIRONMENT OURS_GC_SERVER=${OURS_GC_SERVER:-unset} BASELINE_GC_SERVER=$BASELINE_GC_SERVER S5=$S5_NOTIFICATIONS/$S5_USERS S5_READ_DURATION=$S5_READ_DURATION S1_ROUNDS=$S1_ROUNDS S6_ROUNDS=$S6_ROUNDS"
   echo
   "${LT[@]}" report "${RESULTS[@]}"
 } > "$OUT/summary.md"
