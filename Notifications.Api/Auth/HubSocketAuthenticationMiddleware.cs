@@ -71,7 +71,7 @@ public sealed class HubSocketAuthenticationMiddleware
             var result = await scope.ServiceProvider.GetRequiredService<IAuthenticationService>().AuthenticateAsync(context, scheme: null);
             if (result is { Succeeded: true, Principal: { } principal })
             {
-                authenticated = new AuthenticatedSocket(principal, result.Properties?.ExpiresUtc, result.Ticket.AuthenticationScheme) { AuthenticateResult = result };
+                authenticated = new AuthenticatedSocket(principal, result.Properties?.ExpiresUtc, result.Ticket.AuthenticationScheme);
                 context.Features.Set<IHttpAuthenticationFeature>(authenticated);
                 context.Features.Set<IAuthenticateResultFeature>(authenticated);
             }
