@@ -40,8 +40,6 @@ public static class AuthSetup
     private static void Configure(JwtBearerOptions jwt, AuthOptions auth, IHostEnvironment environment, ValidatedTokenCache cache)
     {
         jwt.MapInboundClaims = false;
-        jwt.TokenHandlers.Clear();
-        jwt.TokenHandlers.Add(new SubAndRoleTokenHandler());
         jwt.TokenValidationParameters = new TokenValidationParameters
         {
             ValidateIssuer = true,
@@ -94,9 +92,20 @@ public static class AuthSetup
                 return Task.CompletedTask;
             },
 
-            // The principal holds only sub and roles (SubAndRoleTokenHandler), so it is what is kept for the token.
+            // A hub connection holds its principal for as long as it lasts: keep what the service reads (sub and
+            // roles), not the parsed token and its whole claim set, which cost ~3 KB per idle connection. The
+            // expiry SignalR closes the connection at comes from the authentication properties, not from claims.
             OnTokenValidated = context =>
             {
+                if (context.HttpContext.Request.Path.StartsWithSegments("/hubs") && context.Principal?.Identity is ClaimsIdentity identity)
+                {
+                    context.Principal = new ClaimsPrincipal(new ClaimsIdentity(
+                        identity.Claims.Where(c => c.Type is UserIdClaim or RoleClaim).Select(c => new Claim(c.Type, c.Value)).ToList(),
+                        identity.AuthenticationType,
+                        UserIdClaim,
+                        RoleClaim));
+                }
+
                 if (context.SecurityToken is JsonWebToken token && context.Principal is { } validated)
                 {
                     cache.Add(token.EncodedToken, validated, new DateTimeOffset(token.ValidFrom, TimeSpan.Zero), new DateTimeOffset(token.ValidTo, TimeSpan.Zero));
