@@ -83,14 +83,13 @@ S5_READ_DURATION=${S5_READ_DURATION:-30}
 S6_CONNECTIONS=${S6_CONNECTIONS:-2000}
 S6_DURATION=${S6_DURATION:-5}
 S6_PLAIN=${S6_PLAIN:-1}
-# S6 compares two set-ups that each move by a third between rounds on this box: 4 rounds (A B B A A B B A) give a
-# steadier median than 2 (QUICK: ROUNDS)
-if [ "$QUICK" = 1 ]; then S6_ROUNDS=${S6_ROUNDS:-$ROUNDS}; fi
-# S1 restarts both servers every round, and one process's RSS per connection lands anywhere in 25–35 KB (session 19,
-# sixteen processes of the same build; plain SignalR's within 26–29 KB): 4 rounds at least, as for S6
-if [ "$QUICK" = 1 ]; then S1_ROUNDS=${S1_ROUNDS:-$ROUNDS}; fi
-S1_ROUNDS=${S1_ROUNDS:-$((ROUNDS > 4 ? ROUNDS : 4))}
-S6_ROUNDS=${S6_ROUNDS:-$((ROUNDS > 4 ? ROUNDS : 4))}
+# S1 and S6 run at least 4 rounds (A B B A A B B A; QUICK: ROUNDS), where one round says little on this box: S1 restarts
+# both servers every round and one process's RSS per connection lands anywhere in 25–35 KB (plain SignalR's within
+# 26–29 KB); S6 compares two set-ups whose rates each move by a third between rounds.
+NOISY_ROUNDS=$ROUNDS
+if [ "$QUICK" != 1 ] && [ "$ROUNDS" -lt 4 ]; then NOISY_ROUNDS=4; fi
+S1_ROUNDS=${S1_ROUNDS:-$NOISY_ROUNDS}
+S6_ROUNDS=${S6_ROUNDS:-$NOISY_ROUNDS}
 
 P_OURS=$PORT P_BASE=$((PORT + 1)) P_A=$((PORT + 3)) P_B=$((PORT + 4)) P_PLAIN_A=$((PORT + 5)) P_PLAIN_B=$((PORT + 6))
 started=$(date +%s)
