@@ -6,6 +6,7 @@ using Notifications.Api.Hardening;
 using Notifications.Api.Hubs;
 using Notifications.Api.Inbox;
 using Notifications.Infrastructure;
+using Notifications.Infrastructure.Cluster;
 using Notifications.Infrastructure.Data;
 
 namespace Notifications.Api.Sending;
@@ -17,6 +18,7 @@ namespace Notifications.Api.Sending;
 /// </summary>
 public sealed class NotificationDispatcher(
     IHubContext<NotificationHub> hub,
+    HubLifetimeManager<NotificationHub> lifetime,
     IServiceScopeFactory scopes,
     InstanceIdentity instance,
     IOptions<OutboxOptions> options,
@@ -231,19 +233,25 @@ public sealed class NotificationDispatcher(
             return Send(hub.Clients.All, work);
         }
 
-        var tasks = new List<Task>(2);
-        if (targets.Users.Length > 0)
-        {
-            tasks.Add(Send(hub.Clients.Users(targets.Users), work));
-        }
-
         var groups = targets.Roles.Select(HubGroups.Role).Concat(targets.Groups.Select(HubGroups.Group)).ToArray();
-        if (groups.Length > 0)
+        if (groups.Length == 0)
         {
-            tasks.Add(Send(hub.Clients.Groups(groups), work));
+            return targets.Users.Length == 0 ? Task.CompletedTask : Send(hub.Clients.Users(targets.Users), work);
         }
 
-        return Task.WhenAll(tasks);
+        if (targets.Users.Length == 0 && groups.Length == 1)
+        {
+            return Send(hub.Clients.Group(groups[0]), work);
+        }
+
+        // Parts that may overlap (a listed user in a listed role, a member of two listed groups): one write per connection.
+        if (lifetime is IAudienceLifetimeManager audience)
+        {
+            var (method, argument) = ClientCallOf(work);
+            return audience.SendToAudienceAsync(targets.Users, groups, method, [argument]);
+        }
+
+        return Task.WhenAll(Send(hub.Clients.Users(targets.Users), work), Send(hub.Clients.Groups(groups), work));
     }
 
     private static Task Send(IClientProxy clients, PushWork work)

@@ -36,10 +36,11 @@ namespace Notifications.Infrastructure.Cluster;
 /// </para>
 /// <para>
 /// Pushes to everyone bypass the Redis manager: they travel on <see cref="RedisBroadcastChannel"/>, which writes a
-/// burst of them to each local connection at once.
+/// burst of them to each local connection at once. So do pushes to an audience of several parts, on
+/// <see cref="RedisAudienceChannel"/>, which writes each once to every local connection in any part.
 /// </para>
 /// </remarks>
-public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<THub>, IDisposable where THub : Hub
+public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<THub>, IAudienceLifetimeManager, IDisposable where THub : Hub
 {
     private static readonly TimeSpan RepairInterval = TimeSpan.FromSeconds(1);
     private static readonly CloseMessage ReconnectClose = new("The Redis backplane is back; reconnect.", allowReconnect: true);
@@ -61,6 +62,7 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     private readonly TimeProvider time;
     private readonly IHubProtocol[] acceptedProtocols;
     private readonly RedisBroadcastChannel everyone;
+    private readonly RedisAudienceChannel audience;
     private long availableSince;
     private RedisHubLifetimeManager<THub>? backplane;
     private int resyncAll;
@@ -92,9 +94,11 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         acceptedProtocols = [.. (hubOptions.Value.SupportedProtocols ?? globalHubOptions.Value.SupportedProtocols ?? [])
             .Select(name => protocols.GetProtocol(name, null)).OfType<IHubProtocol>()];
         everyone = new RedisBroadcastChannel(redis, WriteBroadcastHereAsync, time, logger);
+        audience = new RedisAudienceChannel(redis, WriteAudienceHereAsync, time, logger);
 
         // Off the constructor's thread: the first use of the multiplexer connects, and waits while Redis is down.
         Task.Run(everyone.Start);
+        Task.Run(audience.Start);
     }
 
     /// <summary>True when Redis delivery reaches every local connection and nothing is held back (for tests and diagnostics).</summary>
@@ -110,6 +114,24 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
             connections.Select(pair => pair.Value).Where(local => serializedIn.Contains(local.Context.Protocol.Name)),
             new SerializedHubMessage(push),
             CancellationToken.None);
+    }
+
+    /// <summary>Writes a push that came over the audience channel to every connection here in any of its parts.</summary>
+    private Task WriteAudienceHereAsync(AudiencePush push)
+    {
+        var serializedIn = push.Push.Select(p => p.ProtocolName).ToHashSet(StringComparer.Ordinal);
+        return WriteAsync(
+            InAudience(push.Users, push.Groups).Where(local => serializedIn.Contains(local.Context.Protocol.Name)),
+            new SerializedHubMessage(push.Push),
+            CancellationToken.None);
+    }
+
+    /// <summary>This instance's connections whose user is listed or that are in a listed group, each once.</summary>
+    private IEnumerable<LocalConnection> InAudience(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames)
+    {
+        var users = userIds.ToHashSet(StringComparer.Ordinal);
+        var groups = groupNames.ToHashSet(StringComparer.Ordinal);
+        return connections.Values.Where(local => (local.UserId is { } user && users.Contains(user)) || local.WantsAny(groups));
     }
 
     /// <summary>Writes <paramref name="message"/> to each of this instance's <paramref name="targets"/> that is still open.</summary>
@@ -220,6 +242,37 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         }
     }
 
+    /// <summary>
+    /// Through the service's own Redis channel (see <see cref="RedisAudienceChannel"/>); straight to this instance's
+    /// connections when Redis is down or this instance's subscription is not up yet.
+    /// </summary>
+    public async Task SendToAudienceAsync(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames, string methodName, object?[] args, CancellationToken cancellationToken = default)
+    {
+        var invocation = new InvocationMessage(methodName, args);
+        var comesBack = false;
+        if (redis.IsAvailable)
+        {
+            try
+            {
+                var serialized = acceptedProtocols.Select(p => new SerializedMessage(p.Name, p.GetMessageBytes(invocation))).ToList();
+                comesBack = await audience.PublishAsync(new AudiencePush(userIds, groupNames, serialized));
+            }
+            catch (Exception ex) when (IsRedisFailure(ex))
+            {
+                NoteDegraded(ex);
+            }
+        }
+        else
+        {
+            NoteDegraded(null);
+        }
+
+        if (!comesBack)
+        {
+            await WriteAsync(InAudience(userIds, groupNames), new SerializedHubMessage(invocation), cancellationToken);
+        }
+    }
+
     public override Task SendAllExceptAsync(string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default) =>
         SendAsync(
             manager => manager.SendAllExceptAsync(methodName, args, excludedConnectionIds, cancellationToken),
@@ -327,6 +380,7 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     {
         repairTimer.Dispose();
         everyone.Stop();
+        audience.Stop();
         try
         {
             Volatile.Read(ref backplane)?.Dispose();

@@ -181,17 +181,18 @@ internal sealed class RedisBroadcastChannel
         return buffer;
     }
 
-    internal static List<SerializedMessage> Decode(byte[] payload)
+    /// <summary>Reads what <see cref="Encode"/> wrote, from <paramref name="start"/> to the end of <paramref name="payload"/>.</summary>
+    internal static List<SerializedMessage> Decode(byte[] payload, int start = 0)
     {
         var span = payload.AsSpan();
-        var count = BinaryPrimitives.ReadInt32LittleEndian(span);
+        var count = BinaryPrimitives.ReadInt32LittleEndian(span[start..]);
         if (count is < 0 or > 16)
         {
             throw new ArgumentException($"A broadcast names {count} protocols.", nameof(payload));
         }
 
         var push = new List<SerializedMessage>(count);
-        var offset = 4;
+        var offset = start + 4;
         for (var i = 0; i < count; i++)
         {
             var nameLength = BinaryPrimitives.ReadInt32LittleEndian(span[offset..]);

@@ -13,17 +13,24 @@ namespace Notifications.Infrastructure.Cluster;
 /// every connection of the process, so each targeted send costs O(connections): at 1,000 connections that scan was the
 /// largest single item in a profile of targeted sends. Here each user's connections are kept in an index, and a send
 /// to users writes to just those, the message serialized once per protocol as SignalR does for a broadcast.
+/// Each group's members are kept too, so that a send to an audience of several parts reaches each connection once
+/// (see <see cref="IAudienceLifetimeManager"/>).
 /// </remarks>
 public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifetimeManager<THub>> logger)
-    : DefaultHubLifetimeManager<THub>(logger) where THub : Hub
+    : DefaultHubLifetimeManager<THub>(logger), IAudienceLifetimeManager where THub : Hub
 {
     // Copy-on-write arrays: sends read without locking; connects and disconnects of one user are rare.
     private readonly ConcurrentDictionary<string, HubConnectionContext[]> connectionsByUser = new(StringComparer.Ordinal);
     private readonly Lock gate = new();
 
+    // DefaultHubLifetimeManager keeps its own connections and groups out of reach; these mirror them.
+    private readonly ConcurrentDictionary<string, HubConnectionContext> connectionsById = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, HubConnectionContext>> membersByGroup = new(StringComparer.Ordinal);
+
     public override async Task OnConnectedAsync(HubConnectionContext connection)
     {
         await base.OnConnectedAsync(connection);
+        connectionsById[connection.ConnectionId] = connection;
         if (connection.UserIdentifier is { } user)
         {
             lock (gate)
@@ -35,6 +42,15 @@ public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifeti
 
     public override Task OnDisconnectedAsync(HubConnectionContext connection)
     {
+        connectionsById.TryRemove(connection.ConnectionId, out _);
+
+        // Every group is looked at, as DefaultHubLifetimeManager does (a connection does not list its groups);
+        // enumerating the dictionary, unlike its Values, takes no lock.
+        foreach (var (_, members) in membersByGroup)
+        {
+            members.TryRemove(connection.ConnectionId, out _);
+        }
+
         if (connection.UserIdentifier is { } user)
         {
             lock (gate)
@@ -55,6 +71,58 @@ public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifeti
         }
 
         return base.OnDisconnectedAsync(connection);
+    }
+
+    public override async Task AddToGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default)
+    {
+        await base.AddToGroupAsync(connectionId, groupName, cancellationToken);
+        if (connectionsById.TryGetValue(connectionId, out var connection))
+        {
+            var members = membersByGroup.GetOrAdd(groupName, static _ => new(StringComparer.Ordinal));
+            members[connectionId] = connection;
+
+            // It may have disconnected meanwhile, after its disconnect looked at this group.
+            if (!connectionsById.ContainsKey(connectionId))
+            {
+                members.TryRemove(connectionId, out _);
+            }
+        }
+    }
+
+    public override async Task RemoveFromGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default)
+    {
+        await base.RemoveFromGroupAsync(connectionId, groupName, cancellationToken);
+        if (membersByGroup.TryGetValue(groupName, out var members))
+        {
+            members.TryRemove(connectionId, out _);
+        }
+    }
+
+    public Task SendToAudienceAsync(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames, string methodName, object?[] args, CancellationToken cancellationToken = default)
+    {
+        var targets = new HashSet<HubConnectionContext>(ReferenceEqualityComparer.Instance);
+        foreach (var user in userIds)
+        {
+            if (connectionsByUser.TryGetValue(user, out var connections))
+            {
+                targets.UnionWith(connections);
+            }
+        }
+
+        foreach (var group in groupNames)
+        {
+            if (membersByGroup.TryGetValue(group, out var members))
+            {
+                foreach (var (_, member) in members)
+                {
+                    targets.Add(member);
+                }
+            }
+        }
+
+        return targets.Count == 0
+            ? Task.CompletedTask
+            : WriteAsync([.. targets], new SerializedHubMessage(new InvocationMessage(methodName, args)), cancellationToken);
     }
 
     public override Task SendUserAsync(string userId, string methodName, object?[] args, CancellationToken cancellationToken = default) =>

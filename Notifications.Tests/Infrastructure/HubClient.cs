@@ -90,6 +90,8 @@ public sealed class HubClient : IAsyncDisposable
 
     public bool HasPendingNotification => notifications.Reader.TryPeek(out _);
 
+    public bool HasPendingRetraction => retractions.Reader.TryPeek(out _);
+
     public Task<T> InvokeAsync<T>(string method, params object?[] args) =>
         Connection.InvokeCoreAsync<T>(method, args).WithTimeout(what: $"hub method {method}");
 

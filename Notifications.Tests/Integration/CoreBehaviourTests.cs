@@ -354,6 +354,33 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
     }
 
     [Fact]
+    public async Task A_connection_in_several_parts_of_the_audience_gets_each_push_once()
+    {
+        var user = TestUsers.New("overlap");
+        var role = $"ops-{Guid.NewGuid():N}"[..16];
+        string[] groups = [$"o1-{Guid.NewGuid():N}"[..16], $"o2-{Guid.NewGuid():N}"[..16]];
+        using var admin = service.Client("admin-1", "admin");
+        foreach (var group in groups)
+        {
+            await admin.CreateGroupAsync(group, "restricted");
+            Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{group}/members/{user}", null)).StatusCode);
+        }
+
+        await using var hub = await service.ConnectAsync(user, role);
+        await hub.InGroupsAsync();
+
+        var everyPart = await service.SendAsync("admin-1", new { type = "ops.page", title = "every part", audience = new { users = new[] { user }, roles = new[] { role }, groups } });
+        var bothGroups = await service.SendAsync("admin-1", new { type = "team.news", title = "both groups", audience = new { groups } });
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"api/notifications/{everyPart}")).StatusCode);
+        var marker = await service.SendAsync("admin-1", TestUsers.Notification("marker", user));
+
+        // Pushes leave in commit order, so anything sent twice would arrive before the marker.
+        Assert.Equal([everyPart, bothGroups], (await hub.ReceiveUntilAsync(marker)).Select(n => n.Id));
+        Assert.Equal(everyPart, await hub.NextRetractionAsync());
+        Assert.False(hub.HasPendingRetraction);
+    }
+
+    [Fact]
     public async Task Sync_returns_what_the_inbox_shows_with_the_same_read_state()
     {
         var user = TestUsers.New("syncer");

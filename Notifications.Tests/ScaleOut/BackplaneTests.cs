@@ -78,6 +78,12 @@ public sealed class BackplaneTests(BackplaneCluster cluster, ITestOutputHelper o
             await a1OnA.ReceiveUntilAsync(roleOnA);
             var groupOnA = inbox.Add(await SendAsync(A, GroupSend(group, "group during outage")), a1);
             await a1OnA.ReceiveUntilAsync(groupOnA);
+            var severalParts = new { users = new[] { a1, a2 }, roles = new[] { role }, groups = new[] { group } };
+            var severalPartsOnA = inbox.Add(await SendAsync(A, new { type = "ops.alert", title = "several parts", audience = severalParts }), a1, a2, b1);
+            var afterSeveralParts = inbox.Add(await SendAsync(A, TestUsers.Notification("after several parts", a1)), a1);
+            await a1OnA.ReceiveUntilAsync(severalPartsOnA);
+            Assert.DoesNotContain(severalPartsOnA, (await a1OnA.ReceiveUntilAsync(afterSeveralParts)).Select(n => n.Id));
+            await a2OnA.ReceiveUntilAsync(severalPartsOnA);
             var everyoneOnB = inbox.Add(await SendAsync(B, new { type = "system.notice", title = "all", audience = new { everyone = true } }), a1, a2, a3, b1);
             await b1OnB.ReceiveUntilAsync(everyoneOnB);
 

@@ -32,4 +32,34 @@ public sealed class BroadcastEnvelopeTests
         Assert.ThrowsAny<ArgumentException>(() => RedisBroadcastChannel.Decode([.. encoded, 0x2a]));
         Assert.ThrowsAny<ArgumentException>(() => RedisBroadcastChannel.Decode(Encoding.UTF8.GetBytes("{\"hello\":\"redis\"}")));
     }
+
+    [Fact]
+    public void An_audience_push_comes_back_with_its_users_groups_and_protocols()
+    {
+        SerializedMessage[] serialized =
+        [
+            new("json", Encoding.UTF8.GetBytes("{\"type\":1,\"target\":\"NotificationRetracted\",\"arguments\":[7]}\u001e")),
+            new("messagepack", new byte[] { 0x05, 0x95, 0x01, 0x80, 0xc0, 0xa1, 0x52 }),
+        ];
+        var push = new AudiencePush(["alice", "b\u00f6b", ""], ["role:ops", "group:team-1"], serialized);
+
+        var decoded = RedisAudienceChannel.Decode(RedisAudienceChannel.Encode(push));
+
+        Assert.Equal(push.Users, decoded.Users);
+        Assert.Equal(push.Groups, decoded.Groups);
+        Assert.Equal(serialized.Select(p => p.ProtocolName), decoded.Push.Select(p => p.ProtocolName));
+        Assert.Equal(serialized.Select(p => p.Serialized.ToArray()), decoded.Push.Select(p => p.Serialized.ToArray()));
+        Assert.Empty(RedisAudienceChannel.Decode(RedisAudienceChannel.Encode(push with { Users = [] })).Users);
+    }
+
+    [Fact]
+    public void A_truncated_or_foreign_audience_push_is_refused_not_misread()
+    {
+        var encoded = RedisAudienceChannel.Encode(new AudiencePush(["alice"], ["group:team"], [new("json", Encoding.UTF8.GetBytes("{\"type\":6}\u001e"))]));
+
+        Assert.ThrowsAny<ArgumentException>(() => RedisAudienceChannel.Decode(encoded[..^3]));
+        Assert.ThrowsAny<ArgumentException>(() => RedisAudienceChannel.Decode(encoded[..12]));
+        Assert.ThrowsAny<ArgumentException>(() => RedisAudienceChannel.Decode([.. encoded, 0x2a]));
+        Assert.ThrowsAny<ArgumentException>(() => RedisAudienceChannel.Decode(Encoding.UTF8.GetBytes("{\"hello\":\"redis\"}")));
+    }
 }

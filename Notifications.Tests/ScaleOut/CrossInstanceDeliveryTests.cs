@@ -61,6 +61,32 @@ public sealed class CrossInstanceDeliveryTests(CrossInstanceCluster cluster)
     }
 
     [Fact]
+    public async Task A_user_in_several_parts_of_the_audience_gets_each_push_once_on_every_instance()
+    {
+        var (user, role, group) = (TestUsers.New("overlap"), $"ops{Guid.NewGuid():N}"[..10], $"team-{Guid.NewGuid():N}"[..16]);
+        await CreateGroupAsync(B, group, "restricted");
+        using var admin = B.Client("admin-1", "admin");
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{group}/members/{user}", null)).StatusCode);
+        await using var onA = await ConnectAsync(A, user, role);
+        await using var onB = await ConnectAsync(B, user, role);
+        await onA.InGroupsAsync();
+        await onB.InGroupsAsync();
+        object ToEveryPart(string title) => new { type = "ops.page", title, audience = new { users = new[] { user }, roles = new[] { role }, groups = new[] { group } } };
+
+        var id = await SendAsync(B, ToEveryPart("every part"));
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"api/notifications/{id}")).StatusCode);
+        var marker = await SendAsync(B, ToEveryPart("marker"));
+
+        // One sender's pushes to such audiences keep their order on every instance: a second copy would come before the marker.
+        foreach (var client in new[] { onA, onB })
+        {
+            Assert.Equal([id], (await client.ReceiveUntilAsync(marker)).Select(n => n.Id));
+            Assert.Equal(id, await client.NextRetractionAsync());
+            Assert.False(client.HasPendingRetraction);
+        }
+    }
+
+    [Fact]
     public async Task Everyone_send_through_B_reaches_clients_on_A()
     {
         await using var onA = await ConnectAsync(A, TestUsers.New("anyone"));

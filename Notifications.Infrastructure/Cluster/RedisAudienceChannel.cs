@@ -1,0 +1,155 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Notifications.Infrastructure.Cluster;
+
+/// <summary>A push to the connections of some users and groups, serialized in every protocol the hub accepts.</summary>
+internal sealed record AudiencePush(IReadOnlyList<string> Users, IReadOnlyList<string> Groups, IReadOnlyList<SerializedMessage> Push);
+
+/// <summary>
+/// Pushes to an audience of several parts across the cluster, on a Redis channel of the service's own: every instance
+/// (the sender too) writes each push once to every local connection in any of its parts. Through the SignalR backplane
+/// each user and group is a channel of its own, so a connection in two parts would get the push twice (see
+/// <see cref="IAudienceLifetimeManager"/>). The order of one instance's pushes is kept (Redis pub/sub keeps a
+/// publisher's order).
+/// </summary>
+internal sealed class RedisAudienceChannel
+{
+    /// <summary>More names than any audience the API accepts (1,000 per part); a larger count is a corrupt message.</summary>
+    private const int MaxNames = 100_000;
+
+    private readonly RedisConnection redis;
+    private readonly Func<AudiencePush, Task> writeLocal;
+    private readonly TimeProvider time;
+    private readonly ILogger logger;
+    private readonly RedisChannel channel = RedisChannel.Literal("audience");
+    private readonly Channel<byte[]> received = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+    private int started;
+    private int listening;
+
+    public RedisAudienceChannel(RedisConnection redis, Func<AudiencePush, Task> writeLocal, TimeProvider time, ILogger logger)
+    {
+        this.redis = redis;
+        this.writeLocal = writeLocal;
+        this.time = time;
+        this.logger = logger;
+    }
+
+    /// <summary>This instance's subscription is up: what it publishes comes back to it.</summary>
+    public bool IsListening => Volatile.Read(ref listening) == 1;
+
+    /// <summary>Publishes one push. True when it comes back to be written here; otherwise the caller writes it itself.</summary>
+    public async Task<bool> PublishAsync(AudiencePush push)
+    {
+        Start();
+        var comesBack = IsListening;
+        await redis.Multiplexer.GetSubscriber().PublishAsync(channel, Encode(push));
+        return comesBack;
+    }
+
+    public void Start()
+    {
+        if (Interlocked.Exchange(ref started, 1) == 0)
+        {
+            _ = RedisSubscription.SubscribeUntilDoneAsync(redis, channel, queue =>
+            {
+                queue.OnMessage(message => received.Writer.TryWrite((byte[])message.Message!));
+                Volatile.Write(ref listening, 1);
+            }, "audience pushes from other instances", logger, time, () => received.Reader.Completion.IsCompleted);
+            _ = Task.Run(WriteReceivedAsync);
+        }
+    }
+
+    /// <summary>Ends the writing loop (at shutdown); the subscription goes with the multiplexer.</summary>
+    public void Stop() => received.Writer.TryComplete();
+
+    private async Task WriteReceivedAsync()
+    {
+        while (await received.Reader.WaitToReadAsync())
+        {
+            while (received.Reader.TryRead(out var payload))
+            {
+                AudiencePush push;
+                try
+                {
+                    push = Decode(payload);
+                }
+                catch (Exception ex) when (ex is ArgumentException or DecoderFallbackException or IndexOutOfRangeException)
+                {
+                    logger.LogWarning(ex, "Dropped a malformed audience push from the Redis channel");
+                    continue;
+                }
+
+                try
+                {
+                    await writeLocal(push);
+                }
+                catch (Exception ex)
+                {
+                    logger.LogWarning(ex, "Writing an audience push to this instance's connections failed");
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// [user count] then per user [length][UTF-8], the same for the groups, then the push as
+    /// <see cref="RedisBroadcastChannel.Encode"/> writes it; lengths and counts are 32-bit little endian.
+    /// </summary>
+    internal static byte[] Encode(AudiencePush push)
+    {
+        var pushBytes = RedisBroadcastChannel.Encode(push.Push);
+        var size = 8 + push.Users.Concat(push.Groups).Sum(name => 4 + Encoding.UTF8.GetByteCount(name)) + pushBytes.Length;
+        var buffer = new byte[size];
+        var offset = WriteNames(buffer, 0, push.Users);
+        offset = WriteNames(buffer, offset, push.Groups);
+        pushBytes.CopyTo(buffer.AsSpan(offset));
+        return buffer;
+    }
+
+    internal static AudiencePush Decode(byte[] payload)
+    {
+        var users = ReadNames(payload, 0, out var offset);
+        var groups = ReadNames(payload, offset, out offset);
+        return new AudiencePush(users, groups, RedisBroadcastChannel.Decode(payload, offset));
+    }
+
+    private static int WriteNames(byte[] buffer, int offset, IReadOnlyList<string> names)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(offset), names.Count);
+        offset += 4;
+        foreach (var name in names)
+        {
+            var length = Encoding.UTF8.GetBytes(name, buffer.AsSpan(offset + 4));
+            BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(offset), length);
+            offset += 4 + length;
+        }
+
+        return offset;
+    }
+
+    private static string[] ReadNames(byte[] payload, int start, out int end)
+    {
+        var count = BinaryPrimitives.ReadInt32LittleEndian(payload.AsSpan(start));
+        if (count is < 0 or > MaxNames)
+        {
+            throw new ArgumentException($"An audience push names {count} users or groups.", nameof(payload));
+        }
+
+        var names = new string[count];
+        var offset = start + 4;
+        for (var i = 0; i < count; i++)
+        {
+            var length = BinaryPrimitives.ReadInt32LittleEndian(payload.AsSpan(offset));
+            names[i] = Encoding.UTF8.GetString(payload.AsSpan(offset + 4, length));
+            offset += 4 + length;
+        }
+
+        end = offset;
+        return names;
+    }
+}
