@@ -33,9 +33,18 @@ public sealed class NotificationHub(
 
         // Registered before the groups are read, so a membership change made meanwhile still reaches this connection.
         registry.Add(viewer.UserId, Context.ConnectionId);
-        foreach (var group in await memberships.GroupsOfAsync(viewer.UserId, Aborted))
+        try
         {
-            await Groups.AddToGroupAsync(Context.ConnectionId, HubGroups.Group(group), Aborted);
+            foreach (var group in await memberships.GroupsOfAsync(viewer.UserId, Aborted))
+            {
+                await Groups.AddToGroupAsync(Context.ConnectionId, HubGroups.Group(group), Aborted);
+            }
+        }
+        catch
+        {
+            // SignalR closes the connection without calling OnDisconnectedAsync: it must not stay counted here.
+            registry.Remove(viewer.UserId, Context.ConnectionId);
+            throw;
         }
 
         await base.OnConnectedAsync();

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Notifications.Api.Hubs;
 using Notifications.Api.Inbox;
 using Notifications.Api.Sending;
 using Notifications.Tests.Infrastructure;
@@ -91,6 +92,18 @@ public sealed class StoreOutageTests(PrivatePostgresFixture service) : IClassFix
         await Assert.ThrowsAsync<HubException>(() => hub.SyncAsync(0));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await anonymous.GetAsync("health/ready")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("health/live")).StatusCode);
+
+        // A connect cannot read its groups now: the server closes it, and it must not stay counted as connected.
+        var latecomer = TestUsers.New("outage-late", 16);
+        await using (var refusedHub = await service.ConnectAsync(latecomer))
+        {
+            await Timeouts.Eventually(
+                () => Task.FromResult(refusedHub.Connection.State == HubConnectionState.Disconnected), "the server to close a connect it cannot serve");
+        }
+
+        var registry = service.Services.GetRequiredService<ConnectionRegistry>();
+        Assert.Empty(registry.ConnectionsOf(latecomer));
+        Assert.Equal(1, registry.Connections);
 
         await stopTraffic.CancelAsync();
         await traffic.WithTimeout(what: "the traffic to stop");
