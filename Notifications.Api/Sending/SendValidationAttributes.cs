@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Notifications.Domain;
 
@@ -17,7 +18,7 @@ public sealed class JsonObjectDataAttribute : ValidationAttribute
     {
         { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined } => null,
         { ValueKind: not JsonValueKind.Object } => "data must be a JSON object.",
-        _ when data.GetRawText().Length > NotificationLimits.MaxDataBytes => $"data must be at most {NotificationLimits.MaxDataBytes} bytes serialized.",
+        _ when JsonMarshal.GetRawUtf8Value(data).Length > NotificationLimits.MaxDataBytes => $"data must be at most {NotificationLimits.MaxDataBytes} bytes serialized.",
         _ => null,
     };
 

@@ -60,6 +60,20 @@ public sealed class SendRequestRulesTests
         Assert.All(errors.Values, messages => Assert.Single(messages));
     }
 
+    [Fact]
+    public void Data_is_measured_in_UTF8_bytes_as_sent()
+    {
+        // 8 bytes of JSON around n two-byte characters: n = 8,200 is 16,408 bytes in 8,208 characters.
+        static SendNotificationRequest WithData(int twoByteCharacters) =>
+            Valid with { Data = Json($$"""{"k":"{{new string('\u00e9', twoByteCharacters)}}"}""") };
+
+        var errors = SendRequestRules.Check(WithData(8_200), Now);
+
+        Assert.NotNull(errors);
+        Assert.Equal("data must be at most 16384 bytes serialized.", Assert.Single(errors["data"]));
+        Assert.Null(SendRequestRules.Check(WithData(8_188), Now));
+    }
+
     private static Dictionary<string, SendNotificationRequest> Cases()
     {
         var cases = new Dictionary<string, SendNotificationRequest> { ["valid"] = Valid };
@@ -90,7 +104,7 @@ public sealed class SendRequestRulesTests
         foreach (var (name, data) in new (string, string)[]
         {
             ("object", """{"k":[1,{"x":null}]}"""), ("json null", "null"), ("array", "[1]"), ("string", "\"x\""),
-            ("too big", $$"""{"k":"{{new string('d', 16_400)}}"}"""),
+            ("too big", $$"""{"k":"{{new string('d', 16_400)}}"}"""), ("too big in UTF-8", $$"""{"k":"{{new string('\u00e9', 8_200)}}"}"""),
         })
         {
             Add($"data {name}", Valid with { Data = Json(data) });
