@@ -191,7 +191,11 @@ public sealed class NotificationSender(
 
         if (!SendPolicy.MayRetract(viewer, notification.SenderId))
         {
-            throw new ForbiddenException("Only an admin or the notification's sender may retract it.");
+            // Someone who may not see it learns nothing about it, as GET /{id} tells them nothing.
+            var visible = await services.GetRequiredService<InboxQueries>().VisibleIdsAsync(viewer, [id], cancellationToken);
+            throw visible.Count == 0
+                ? new NotFoundException($"Notification {id} was not found.")
+                : new ForbiddenException("Only an admin or the notification's sender may retract it.");
         }
 
         var now = time.GetUtcNow().UtcDateTime;

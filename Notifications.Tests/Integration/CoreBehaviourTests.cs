@@ -477,8 +477,11 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
         var id = await service.SendAsync("billing", TestUsers.Notification("wrong invoice", user), "publisher");
         await hub.ReceiveUntilAsync(id);
 
+        // One who may not see it gets what GET gives them (404); one who sees it but did not send it, 403.
         using var stranger = service.Client("other-publisher", "publisher");
-        Assert.Equal(HttpStatusCode.Forbidden, (await stranger.DeleteAsync($"api/notifications/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await stranger.DeleteAsync($"api/notifications/{id}")).StatusCode);
+        using var recipient = service.Client(user);
+        Assert.Equal(HttpStatusCode.Forbidden, (await recipient.DeleteAsync($"api/notifications/{id}")).StatusCode);
         using var sender = service.Client("billing", "publisher");
         Assert.Equal(HttpStatusCode.NoContent, (await sender.DeleteAsync($"api/notifications/{id}")).StatusCode);
 
