@@ -10,6 +10,7 @@ public static class GroupEndpoints
     {
         var groups = app.MapGroup("/api/groups").RequireAuthorization().WithTags("Groups");
         groups.MapGet("/", ListAsync);
+        groups.MapGet("/{name}", GetAsync);
         groups.MapPost("/", CreateAsync);
         groups.MapPut("/{name}/members/{userId}", AddMemberAsync);
         groups.MapDelete("/{name}/members/{userId}", RemoveMemberAsync);
@@ -18,6 +19,9 @@ public static class GroupEndpoints
 
     private static async Task<Ok<GroupList>> ListAsync(ClaimsPrincipal user, MembershipService memberships, CancellationToken ct) =>
         TypedResults.Ok(new GroupList(await memberships.ListAsync(user.ToViewer(), ct)));
+
+    private static async Task<Ok<GroupDto>> GetAsync(string name, ClaimsPrincipal user, MembershipService memberships, CancellationToken ct) =>
+        TypedResults.Ok(await memberships.FindAsync(user.ToViewer(), name, ct));
 
     private static async Task<Created<GroupDto>> CreateAsync(CreateGroupRequest request, ClaimsPrincipal user, MembershipService memberships, CancellationToken ct)
     {

@@ -22,6 +22,19 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
             .ToList();
     }
 
+    /// <summary>One group as <see cref="ListAsync"/> shows it; not found when the viewer may not list it.</summary>
+    public async Task<GroupDto> FindAsync(Viewer viewer, string name, CancellationToken cancellationToken)
+    {
+        var userId = viewer.UserId;
+        var group = await db.Groups.AsNoTracking()
+            .Where(g => g.Name == name)
+            .Select(g => new { g.Name, g.Kind, g.CreatedAt, IsMember = g.Members.Any(m => m.UserId == userId) })
+            .FirstOrDefaultAsync(cancellationToken);
+        return group is not null && GroupRules.MayListGroup(viewer, group.Kind, group.IsMember)
+            ? new GroupDto(group.Name, group.Kind.ToName(), group.IsMember, group.CreatedAt)
+            : throw new NotFoundException($"Group '{name}' was not found.");
+    }
+
     public async Task<GroupDto> CreateAsync(Viewer viewer, string name, GroupKind kind, CancellationToken cancellationToken)
     {
         if (!viewer.IsAdmin)

@@ -298,6 +298,26 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
     }
 
     [Fact]
+    public async Task A_created_group_is_at_its_location_for_those_who_may_list_it()
+    {
+        var (restricted, open) = ($"vip-{Guid.NewGuid():N}"[..14], $"pub-{Guid.NewGuid():N}"[..14]);
+        using var admin = service.Client("admin-1", "admin");
+        using var created = await admin.PostAsJsonAsync("api/groups", new { name = restricted, kind = "restricted" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var atLocation = await admin.GetFromJsonAsync<GroupDto>(created.Headers.Location);
+        Assert.Equal(new GroupDto(restricted, "restricted", false, atLocation!.CreatedAt), atLocation);
+        await admin.CreateGroupAsync(open, "open");
+
+        var user = TestUsers.New("vip");
+        using var http = service.Client(user);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"api/groups/{restricted}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{restricted}/members/{user}", null)).StatusCode);
+        Assert.True((await http.GetFromJsonAsync<GroupDto>($"api/groups/{restricted}"))!.IsMember);
+        Assert.False((await http.GetFromJsonAsync<GroupDto>($"api/groups/{open}"))!.IsMember);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"api/groups/no-{Guid.NewGuid():N}"[..20])).StatusCode);
+    }
+
+    [Fact]
     public async Task Restricted_group_cannot_be_joined_from_the_hub()
     {
         var group = $"vip-{Guid.NewGuid():N}"[..14];
