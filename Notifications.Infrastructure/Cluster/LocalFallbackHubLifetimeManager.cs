@@ -131,7 +131,7 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     {
         var users = userIds.ToHashSet(StringComparer.Ordinal);
         var groups = groupNames.ToHashSet(StringComparer.Ordinal);
-        return connections.Values.Where(local => (local.UserId is { } user && users.Contains(user)) || local.WantsAny(groups));
+        return connections.Select(pair => pair.Value).Where(local => (local.UserId is { } user && users.Contains(user)) || local.WantsAny(groups));
     }
 
     /// <summary>Writes <paramref name="message"/> to each of this instance's <paramref name="targets"/> that is still open.</summary>
