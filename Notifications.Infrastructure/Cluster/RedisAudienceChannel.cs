@@ -3,7 +3,6 @@ using System.Text;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Logging;
-using StackExchange.Redis;
 
 namespace Notifications.Infrastructure.Cluster;
 
@@ -22,56 +21,30 @@ internal sealed class RedisAudienceChannel
     /// <summary>More names than any audience the API accepts (1,000 per part); a larger count is a corrupt message.</summary>
     private const int MaxNames = 100_000;
 
-    private readonly RedisConnection redis;
     private readonly Func<AudiencePush, Task> writeLocal;
-    private readonly TimeProvider time;
     private readonly ILogger logger;
-    private readonly RedisChannel channel = RedisChannel.Literal("audience");
-    private readonly Channel<byte[]> received = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
-    private int started;
-    private int listening;
+    private readonly OwnRedisChannel own;
 
     public RedisAudienceChannel(RedisConnection redis, Func<AudiencePush, Task> writeLocal, TimeProvider time, ILogger logger)
     {
-        this.redis = redis;
         this.writeLocal = writeLocal;
-        this.time = time;
         this.logger = logger;
+        own = new OwnRedisChannel(redis, "audience", "audience pushes from other instances", WriteReceivedAsync, time, logger);
     }
-
-    /// <summary>This instance's subscription is up: what it publishes comes back to it.</summary>
-    public bool IsListening => Volatile.Read(ref listening) == 1;
 
     /// <summary>Publishes one push. True when it comes back to be written here; otherwise the caller writes it itself.</summary>
-    public async Task<bool> PublishAsync(AudiencePush push)
-    {
-        Start();
-        var comesBack = IsListening;
-        await redis.Multiplexer.GetSubscriber().PublishAsync(channel, Encode(push));
-        return comesBack;
-    }
+    public Task<bool> PublishAsync(AudiencePush push) => own.PublishAsync(Encode(push));
 
-    public void Start()
-    {
-        if (Interlocked.Exchange(ref started, 1) == 0)
-        {
-            _ = RedisSubscription.SubscribeUntilDoneAsync(redis, channel, queue =>
-            {
-                queue.OnMessage(message => received.Writer.TryWrite((byte[])message.Message!));
-                Volatile.Write(ref listening, 1);
-            }, "audience pushes from other instances", logger, time, () => received.Reader.Completion.IsCompleted);
-            _ = Task.Run(WriteReceivedAsync);
-        }
-    }
+    public void Start() => own.Start();
 
     /// <summary>Ends the writing loop (at shutdown); the subscription goes with the multiplexer.</summary>
-    public void Stop() => received.Writer.TryComplete();
+    public void Stop() => own.Stop();
 
-    private async Task WriteReceivedAsync()
+    private async Task WriteReceivedAsync(ChannelReader<byte[]> received)
     {
-        while (await received.Reader.WaitToReadAsync())
+        while (await received.WaitToReadAsync())
         {
-            while (received.Reader.TryRead(out var payload))
+            while (received.TryRead(out var payload))
             {
                 AudiencePush push;
                 try

@@ -3,7 +3,6 @@ using System.Text;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Logging;
-using StackExchange.Redis;
 
 namespace Notifications.Infrastructure.Cluster;
 
@@ -32,73 +31,51 @@ internal sealed class RedisBroadcastChannel
     /// <summary>Pushes closer together than this make a busy stream; further apart (a quiet one), each goes out at once.</summary>
     internal static readonly TimeSpan BusyInterval = TimeSpan.FromMilliseconds(50);
 
-    private readonly RedisConnection redis;
     private readonly Func<IReadOnlyList<SerializedMessage>, Task> writeLocal;
     private readonly TimeProvider time;
     private readonly ILogger logger;
-    private readonly RedisChannel channel = RedisChannel.Literal("everyone");
-    // Not SingleReader: only the multi-reader channel counts what waits (Pending).
-    private readonly Channel<byte[]> received = Channel.CreateUnbounded<byte[]>();
-    private int started;
-    private int listening;
+    private readonly OwnRedisChannel own;
 
     public RedisBroadcastChannel(RedisConnection redis, Func<IReadOnlyList<SerializedMessage>, Task> writeLocal, TimeProvider time, ILogger logger)
     {
-        this.redis = redis;
         this.writeLocal = writeLocal;
         this.time = time;
         this.logger = logger;
+        own = new OwnRedisChannel(redis, "everyone", "broadcasts from other instances", WriteReceivedAsync, time, logger);
     }
 
     /// <summary>This instance's subscription is up: what it publishes comes back to it.</summary>
-    public bool IsListening => Volatile.Read(ref listening) == 1;
+    public bool IsListening => own.IsListening;
 
     /// <summary>Pushes received and not yet taken for writing (for tests and diagnostics).</summary>
-    public int Pending => received.Reader.Count;
+    public int Pending => own.Pending;
 
     /// <summary>
     /// Publishes one push, serialized in every protocol the hub accepts. True when this instance's own subscription was
     /// up, so the push comes back to be written to the local connections; otherwise the caller writes them itself.
     /// </summary>
-    public async Task<bool> PublishAsync(IReadOnlyList<SerializedMessage> push)
-    {
-        Start();
-        var comesBack = IsListening;
-        await redis.Multiplexer.GetSubscriber().PublishAsync(channel, Encode(push));
-        return comesBack;
-    }
+    public Task<bool> PublishAsync(IReadOnlyList<SerializedMessage> push) => own.PublishAsync(Encode(push));
 
-    public void Start()
-    {
-        if (Interlocked.Exchange(ref started, 1) == 0)
-        {
-            _ = RedisSubscription.SubscribeUntilDoneAsync(redis, channel, queue =>
-            {
-                queue.OnMessage(message => received.Writer.TryWrite((byte[])message.Message!));
-                Volatile.Write(ref listening, 1);
-            }, "broadcasts from other instances", logger, time, () => received.Reader.Completion.IsCompleted);
-            _ = Task.Run(WriteReceivedAsync);
-        }
-    }
+    public void Start() => own.Start();
 
     /// <summary>Ends the writing loop (at shutdown); the subscription goes with the multiplexer.</summary>
-    public void Stop() => received.Writer.TryComplete();
+    public void Stop() => own.Stop();
 
     /// <summary>One write to the local connections per round: every push received meanwhile, in order.</summary>
-    private async Task WriteReceivedAsync()
+    private async Task WriteReceivedAsync(ChannelReader<byte[]> received)
     {
         var pushes = new List<IReadOnlyList<SerializedMessage>>();
         long? previousRound = null;
-        while (await received.Reader.WaitToReadAsync())
+        while (await received.WaitToReadAsync())
         {
-            if (received.Reader.Count == 1 && previousRound is { } previous && time.GetElapsedTime(previous) < BusyInterval)
+            if (received.Count == 1 && previousRound is { } previous && time.GetElapsedTime(previous) < BusyInterval)
             {
                 await Task.Delay(Linger, time);
             }
 
             previousRound = time.GetTimestamp();
             var bytes = 0;
-            while (bytes < MaxBytesPerWrite && received.Reader.TryRead(out var payload))
+            while (bytes < MaxBytesPerWrite && received.TryRead(out var payload))
             {
                 bytes += payload.Length;
                 try
