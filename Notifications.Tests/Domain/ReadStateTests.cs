@@ -75,6 +75,21 @@ public sealed class ReadStateTests
     }
 
     [Fact]
+    public void A_read_receipt_written_after_a_read_all_keeps_the_read_all_time()
+    {
+        var state = ReadState.Resolve(10, watermarkId: 20, watermarkAt: T1, receiptReadAt: T2, receiptSeenAt: null, receiptArchivedAt: null);
+
+        Assert.Equal(new ReadState(T1, T1, null), state);
+    }
+
+    [Fact]
+    public void A_seen_receipt_written_after_it_was_read_does_not_make_it_seen_later_than_read()
+    {
+        Assert.Equal(new ReadState(T1, T1, null), ReadState.Resolve(10, watermarkId: 0, watermarkAt: null, receiptReadAt: T1, receiptSeenAt: T2, receiptArchivedAt: null));
+        Assert.Equal(new ReadState(T1, T1, null), ReadState.Resolve(10, watermarkId: 10, watermarkAt: T1, receiptReadAt: null, receiptSeenAt: T2, receiptArchivedAt: null));
+    }
+
+    [Fact]
     public void Seen_only_is_still_unread()
     {
         var state = ReadState.Resolve(10, watermarkId: 0, watermarkAt: null, receiptReadAt: null, receiptSeenAt: T1, receiptArchivedAt: null);
