@@ -473,7 +473,7 @@ function onNotification(n, { source }) {
   const known = state.items.has(id);
   upsert(n);
   renderChrome();
-  if (source === 'live' && !n.readAt) {
+  if (source === 'live' && !known && !n.readAt) {
     // A send does not push UnreadCountChanged: count each arrival ourselves.
     setUnread(state.unread + 1);
   }

@@ -16,6 +16,8 @@
 //  - acknowledges delivery (hub Ack) of everything it hands to onNotification (autoAck, default on).
 
 const HUB_PATH = '/hubs/notifications';
+// What the hub's Ack, MarkRead and MarkSeen take in one call (docs/api.md).
+const MAX_IDS_PER_CALL = 1000;
 
 /** @typedef {'idle'|'connecting'|'connected'|'reconnecting'|'offline'|'stopped'} ClientState */
 
@@ -98,8 +100,6 @@ export function createNotificationsClient(options = {}) {
   let syncFailures = 0;
   // Live pushes move the resume point only once this connection has caught up: a push that arrives
   // before or during the catch-up must not make the next Sync skip what was missed while disconnected.
-  let connSynced = false;
-  let pendingLiveMax = 0;
   let ackQueue = [];
   let ackTimer = null;
   const connectedWaiters = new Set();
@@ -178,8 +178,6 @@ export function createNotificationsClient(options = {}) {
   // ---- connection lifecycle ----------------------------------------------------------------------
 
   function markDisconnected() {
-    connSynced = false;
-    pendingLiveMax = 0;
     if (syncRetryTimer) {
       clearTimeout(syncRetryTimer);
       syncRetryTimer = null;
@@ -332,6 +330,7 @@ export function createNotificationsClient(options = {}) {
   async function syncOnce(reconnected) {
     let after = lastId;
     let received = 0;
+    let more = false;
     try {
       for (let page = 0; page < opts.maxSyncPages && !stopped; page++) {
         if (connection.state !== signalR.HubConnectionState.Connected) return; // the next (re)connect syncs again
@@ -341,13 +340,16 @@ export function createNotificationsClient(options = {}) {
         const cursor = toId(res?.cursor);
         const next = Number.isFinite(cursor) ? cursor : maxId(items, after);
         bumpLastId(next);
-        if (!res?.hasMore || next <= after) break;
+        more = !!res?.hasMore && next > after;
+        if (!more) break;
         after = next;
       }
       if (stopped || connection.state !== signalR.HubConnectionState.Connected) return;
-      connSynced = true;
-      bumpLastId(pendingLiveMax);
-      pendingLiveMax = 0;
+      if (more) {
+        // maxSyncPages bounds one run, not the catch-up: go on from where it stopped before reporting it done.
+        syncAgain = true;
+        return;
+      }
       syncFailures = 0;
       safe(cb.sync, { reconnected: !!reconnected, received, lastId });
     } catch (error) {
@@ -378,8 +380,9 @@ export function createNotificationsClient(options = {}) {
     for (const n of items) {
       const id = toId(n?.id);
       if (!Number.isFinite(id)) continue;
-      if (source === 'sync' || connSynced) bumpLastId(id);
-      else if (id > pendingLiveMax) pendingLiveMax = id;
+      // Only a sync page moves the resume point: a live push may overtake one still on the wire (sends commit
+      // concurrently), and the next catch-up must not start above the one that was overtaken.
+      if (source === 'sync') bumpLastId(id);
       if (seen.has(id) || retracted.has(id)) continue;
       seen.add(id);
       fresh.push(id);
@@ -435,10 +438,14 @@ export function createNotificationsClient(options = {}) {
       if (!final) ackQueue.push(...ids);
       return;
     }
-    connection.invoke('Ack', ids).catch((e) => {
-      if (!final) ackQueue.push(...ids);
-      safe(cb.error, e);
-    });
+    // The hub takes at most MAX_IDS_PER_CALL ids per call; a larger batch would be refused every time.
+    for (let i = 0; i < ids.length; i += MAX_IDS_PER_CALL) {
+      const chunk = ids.slice(i, i + MAX_IDS_PER_CALL);
+      connection.invoke('Ack', chunk).catch((e) => {
+        if (!final) ackQueue.push(...chunk);
+        safe(cb.error, e);
+      });
+    }
   }
 
   // ---- helpers -----------------------------------------------------------------------------------
