@@ -35,6 +35,10 @@ internal sealed class DeliveryTracker(long initialCursor, int capacity, TimeSpan
     private bool _syncing;
     private long _liveDuringSync;
 
+    // Live ids claimed while a catch-up was pending or running and not yet under the floor: that catch-up may fetch
+    // them again after more than `capacity` other ids, which would push them out of _delivered.
+    private readonly HashSet<long> _claimedAheadOfSync = [];
+
     /// <summary>Highest id delivered (its handlers have completed) or confirmed by a sync page.</summary>
     public long Cursor
     {
@@ -48,11 +52,22 @@ internal sealed class DeliveryTracker(long initialCursor, int capacity, TimeSpan
     }
 
     /// <summary>True when <paramref name="id"/> is to be raised now; it is then remembered as delivered.</summary>
-    public bool TryClaim(long id)
+    /// <param name="live">True for a live push, false for an item of a sync page.</param>
+    public bool TryClaim(long id, bool live)
     {
         lock (_lock)
         {
-            return id > _floor && !_retracted.Contains(id) && _delivered.Add(id);
+            if (id <= _floor || _retracted.Contains(id) || _claimedAheadOfSync.Contains(id) || !_delivered.Add(id))
+            {
+                return false;
+            }
+
+            if (live && (_syncing || _catchUpPending))
+            {
+                _claimedAheadOfSync.Add(id);
+            }
+
+            return true;
         }
     }
 
@@ -126,25 +141,44 @@ internal sealed class DeliveryTracker(long initialCursor, int capacity, TimeSpan
         }
     }
 
-    /// <summary>Where the next sync starts: the cursor as it was <c>ReorderWindow</c> before the disconnect (or now).</summary>
+    /// <summary>
+    /// Where a catch-up begun now would start, and so what to persist for a restart: the cursor as it was
+    /// <c>ReorderWindow</c> before the disconnect (or now), since a live push since then may have overtaken one still
+    /// on the wire.
+    /// </summary>
+    public long ResumeCursor
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return ResumePoint();
+            }
+        }
+    }
+
+    /// <summary>Where the next sync starts: <see cref="ResumeCursor"/>.</summary>
     public SyncStart BeginSync()
     {
         lock (_lock)
         {
-            var reference = _disconnectedAt ?? clock.GetTimestamp();
-            var from = _cursor;
-            foreach (var checkpoint in _checkpoints)
-            {
-                if (checkpoint.At >= reference - _windowTicks)
-                {
-                    from = Math.Min(from, checkpoint.CursorBefore);
-                    break;
-                }
-            }
-
             _syncing = true;
-            return new SyncStart(from, _disconnectEpoch);
+            return new SyncStart(ResumePoint(), _disconnectEpoch);
         }
+    }
+
+    private long ResumePoint()
+    {
+        var reference = _disconnectedAt ?? clock.GetTimestamp();
+        foreach (var checkpoint in _checkpoints)
+        {
+            if (checkpoint.At >= reference - _windowTicks)
+            {
+                return Math.Min(_cursor, checkpoint.CursorBefore);
+            }
+        }
+
+        return _cursor;
     }
 
     /// <summary>A sync begun by <paramref name="start"/> finished; forget the outage unless a new one began meanwhile.</summary>
@@ -168,6 +202,9 @@ internal sealed class DeliveryTracker(long initialCursor, int capacity, TimeSpan
             // re-fetched by the next catch-up within the reorder window.
             AdvanceCore(_liveDuringSync, live: true);
             _liveDuringSync = 0;
+
+            // At or under the floor an id is never raised again; above it, it stays held until a catch-up covers it.
+            _claimedAheadOfSync.RemoveWhere(id => id <= _floor);
         }
     }
 

@@ -27,7 +27,7 @@ public sealed partial class NotificationsClient
     // Runs on the pump only, so the claim and the handlers of one id never race with another delivery.
     private async Task DeliverAsync(NotificationMessage message, bool live)
     {
-        if (!_tracker.TryClaim(message.Id))
+        if (!_tracker.TryClaim(message.Id, live))
         {
             Log.Duplicate(_logger, message.Id);
             return;

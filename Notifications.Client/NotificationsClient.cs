@@ -83,10 +83,18 @@ public sealed partial class NotificationsClient : IAsyncDisposable
     /// <summary>
     /// Highest notification id delivered (its <see cref="NotificationReceived"/> handlers have completed) or confirmed
     /// by a sync page. A live push that overtakes a running catch-up moves it only once that catch-up completed, so
-    /// it never passes a notification still to be synced. Persist it and pass it back as
-    /// <see cref="NotificationsClientOptions.InitialCursor"/>.
+    /// it never passes a notification still to be synced. A live push may still overtake another on the wire (sends
+    /// commit concurrently): persist <see cref="ResumeCursor"/>, not this.
     /// </summary>
     public long Cursor => _tracker.Cursor;
+
+    /// <summary>
+    /// What to persist and pass back as <see cref="NotificationsClientOptions.InitialCursor"/> after a restart: where a
+    /// catch-up begun now would start, that is <see cref="Cursor"/> as it was
+    /// <see cref="NotificationsClientOptions.ReorderWindow"/> ago when live pushes moved it since. A restart from it may
+    /// raise those notifications once more; none is skipped.
+    /// </summary>
+    public long ResumeCursor => _tracker.ResumeCursor;
 
     public NotificationsConnectionState State => (NotificationsConnectionState)Volatile.Read(ref _state);
 
@@ -111,6 +119,10 @@ public sealed partial class NotificationsClient : IAsyncDisposable
             }
 
             _lifetime = new CancellationTokenSource();
+
+            // A restart scheduled in an earlier run may have been cancelled before it cleared this: a close in this run
+            // must schedule its own.
+            Volatile.Write(ref _restartPending, 0);
             _running = true;
             SetState(NotificationsConnectionState.Connecting);
             try

@@ -17,8 +17,8 @@ public sealed class DeliveryTrackerTests
     {
         var tracker = Tracker();
 
-        Assert.True(tracker.TryClaim(7));
-        Assert.False(tracker.TryClaim(7));
+        Assert.True(tracker.TryClaim(7, live: false));
+        Assert.False(tracker.TryClaim(7, live: false));
     }
 
     [Fact]
@@ -28,19 +28,36 @@ public sealed class DeliveryTrackerTests
 
         Assert.True(tracker.Retract(7));
         Assert.False(tracker.Retract(7));
-        Assert.False(tracker.TryClaim(7));
+        Assert.False(tracker.TryClaim(7, live: false));
+    }
+
+    [Fact]
+    public void A_live_push_during_a_catch_up_larger_than_the_dedup_set_is_not_raised_again_when_the_catch_up_fetches_it()
+    {
+        var tracker = Tracker(capacity: 3);
+        var sync = tracker.BeginSync();
+        Assert.True(tracker.TryClaim(100, live: true));
+        foreach (var older in new long[] { 1, 2, 3, 4 })
+        {
+            Assert.True(tracker.TryClaim(older, live: false));
+        }
+
+        Assert.False(tracker.TryClaim(100, live: false));
+        tracker.Advance(100, live: false);
+        tracker.EndSync(sync);
+        Assert.False(tracker.TryClaim(100, live: true));
     }
 
     [Fact]
     public void The_dedup_set_forgets_the_oldest_id_beyond_its_capacity()
     {
         var tracker = Tracker(capacity: 2);
-        tracker.TryClaim(1);
-        tracker.TryClaim(2);
-        tracker.TryClaim(3);
+        tracker.TryClaim(1, live: false);
+        tracker.TryClaim(2, live: false);
+        tracker.TryClaim(3, live: false);
 
-        Assert.False(tracker.TryClaim(3));
-        Assert.True(tracker.TryClaim(1));
+        Assert.False(tracker.TryClaim(3, live: false));
+        Assert.True(tracker.TryClaim(1, live: false));
     }
 
     [Fact]
@@ -48,9 +65,9 @@ public sealed class DeliveryTrackerTests
     {
         var tracker = Tracker(initialCursor: 42);
 
-        Assert.False(tracker.TryClaim(41));
-        Assert.False(tracker.TryClaim(42));
-        Assert.True(tracker.TryClaim(43));
+        Assert.False(tracker.TryClaim(41, live: false));
+        Assert.False(tracker.TryClaim(42, live: false));
+        Assert.True(tracker.TryClaim(43, live: false));
     }
 
     [Fact]
@@ -61,17 +78,17 @@ public sealed class DeliveryTrackerTests
         DeliverPage(tracker, 1, 10);
         tracker.EndSync(sync);
 
-        Assert.False(tracker.TryClaim(3));
+        Assert.False(tracker.TryClaim(3, live: false));
     }
 
     [Fact]
     public void A_live_id_below_the_cursor_that_a_later_live_push_overtook_is_still_raised()
     {
         var tracker = CaughtUp(at: 10);
-        Assert.True(tracker.TryClaim(12));
+        Assert.True(tracker.TryClaim(12, live: false));
         tracker.Advance(12, live: true);
 
-        Assert.True(tracker.TryClaim(11));
+        Assert.True(tracker.TryClaim(11, live: false));
     }
 
     [Fact]
@@ -174,6 +191,18 @@ public sealed class DeliveryTrackerTests
     }
 
     [Fact]
+    public void The_cursor_to_persist_stays_below_live_pushes_of_the_last_reorder_window()
+    {
+        var tracker = CaughtUp(at: 10);
+        tracker.Advance(12, live: true);
+
+        Assert.Equal(12, tracker.Cursor);
+        Assert.Equal(10, tracker.ResumeCursor);
+        clock.Advance(Window + TimeSpan.FromTicks(1));
+        Assert.Equal(12, tracker.ResumeCursor);
+    }
+
+    [Fact]
     public void A_catch_up_does_not_resume_below_live_pushes_older_than_the_reorder_window()
     {
         var tracker = CaughtUp(at: 10);
@@ -272,7 +301,7 @@ public sealed class DeliveryTrackerTests
     {
         for (var id = from; id <= to; id++)
         {
-            tracker.TryClaim(id);
+            tracker.TryClaim(id, live: false);
             tracker.Advance(id, live: false);
         }
 

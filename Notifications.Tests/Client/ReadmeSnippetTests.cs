@@ -37,7 +37,7 @@ public sealed class ReadmeSnippetTests(SqliteServiceFixture service) : IClassFix
             await client.StartAsync();                               // connects, then catches up before returning
             await ui.SetBadgeAsync(await client.GetUnreadCountAsync());
             await client.MarkReadAsync(inbox.Newest.Id);             // pushes NotificationsRead + UnreadCountChanged to all the user's clients
-            store.SaveCursor(client.Cursor);                         // persist it now and then, e.g. on shutdown
+            store.SaveCursor(client.ResumeCursor);                   // persist it now and then, e.g. on shutdown
             // README snippet ends
         }
 
