@@ -9,6 +9,8 @@ public sealed class InstanceReporter(IClusterBus bus, ConnectionRegistry registr
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
 
+    private static readonly TimeSpan WithdrawTimeout = TimeSpan.FromSeconds(2);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval, time);
@@ -21,6 +23,15 @@ public sealed class InstanceReporter(IClusterBus bus, ConnectionRegistry registr
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        // Stopping: the admin stats of the other instances stop counting this one now, not when its report expires.
+        try
+        {
+            await bus.WithdrawReportAsync(instance.Id).WaitAsync(WithdrawTimeout, time, CancellationToken.None);
+        }
+        catch (TimeoutException)
         {
         }
     }

@@ -20,5 +20,8 @@ public interface IClusterBus
     /// <summary>Stores this instance's report; reports expire when an instance stops sending them.</summary>
     Task ReportAsync(InstanceReport report, CancellationToken cancellationToken);
 
+    /// <summary>Removes this instance's report at once, when it stops, rather than when the report expires.</summary>
+    Task WithdrawReportAsync(string instanceId);
+
     Task<IReadOnlyList<InstanceReport>> GetReportsAsync(CancellationToken cancellationToken);
 }

@@ -28,6 +28,16 @@ public sealed class InMemoryClusterBus : IClusterBus
         return Task.CompletedTask;
     }
 
+    public Task WithdrawReportAsync(string instanceId)
+    {
+        if (latest?.InstanceId == instanceId)
+        {
+            latest = null;
+        }
+
+        return Task.CompletedTask;
+    }
+
     public Task<IReadOnlyList<InstanceReport>> GetReportsAsync(CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<InstanceReport>>(latest is null ? [] : [latest]);
 }

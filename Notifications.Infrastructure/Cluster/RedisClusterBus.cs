@@ -7,7 +7,8 @@ namespace Notifications.Infrastructure.Cluster;
 /// <summary>The scaled-out bus: Redis pub/sub for membership changes, a Redis hash for instance reports.</summary>
 public sealed class RedisClusterBus : IClusterBus
 {
-    private static readonly TimeSpan ReportLifetime = TimeSpan.FromSeconds(30);
+    // Instances report every 2 s (InstanceReporter); one that stopped without withdrawing (killed) drops out after this.
+    private static readonly TimeSpan ReportLifetime = TimeSpan.FromSeconds(10);
     private readonly RedisConnection redis;
     private readonly InstanceIdentity instance;
     private readonly TimeProvider time;
@@ -64,6 +65,18 @@ public sealed class RedisClusterBus : IClusterBus
         catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
         {
             logger.LogDebug(ex, "Could not store this instance's report");
+        }
+    }
+
+    public async Task WithdrawReportAsync(string instanceId)
+    {
+        try
+        {
+            await redis.Multiplexer.GetDatabase().HashDeleteAsync(ReportsKey, instanceId);
+        }
+        catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
+        {
+            logger.LogDebug(ex, "Could not withdraw this instance's report; it expires by itself");
         }
     }
 

@@ -155,6 +155,8 @@ public sealed class InstanceFailureCluster : ScaleOutCluster
     protected override bool WithNginx => true;
 }
 
+public sealed class StoppingInstanceCluster : ScaleOutCluster;
+
 /// <summary>
 /// All scale-out classes run one after the other: each cluster is several processes, and started side by side on a
 /// shared two-core machine they would mostly slow each other down. Classes that break their cluster get their own.
