@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
+using Notifications.Domain;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Notifications.Api.Auth;
@@ -97,6 +98,15 @@ public static class AuthSetup
             // expiry SignalR closes the connection at comes from the authentication properties, not from claims.
             OnTokenValidated = context =>
             {
+                // The user id keys every row the user owns: refuse it here, as a 401 at every door, rather than as a
+                // store error on the first write (columns hold 128 characters) or a hub connection closed after its
+                // handshake.
+                if (!IsUsableUserId(context.Principal?.FindFirst(UserIdClaim)?.Value))
+                {
+                    context.Fail($"The token's {UserIdClaim} claim must be 1-{NotificationLimits.MaxUserIdLength} characters without control characters.");
+                    return Task.CompletedTask;
+                }
+
                 if (context.HttpContext.Request.Path.StartsWithSegments("/hubs") && context.Principal?.Identity is ClaimsIdentity identity)
                 {
                     context.Principal = new ClaimsPrincipal(new ClaimsIdentity(
@@ -115,6 +125,9 @@ public static class AuthSetup
             },
         };
     }
+
+    private static bool IsUsableUserId(string? userId) =>
+        userId is { Length: > 0 and <= NotificationLimits.MaxUserIdLength } && !userId.Any(char.IsControl);
 
     /// <summary>The bearer token of the Authorization header, read the way the JWT bearer handler reads it (empty if none).</summary>
     private static ReadOnlySpan<char> BearerTokenOf(HttpRequest request)
