@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Notifications.Api.Hardening;
@@ -7,7 +8,7 @@ using Notifications.Domain;
 namespace Notifications.Api.Errors;
 
 /// <summary>Maps exceptions to RFC 7807 ProblemDetails with a stable title; nothing leaks stack traces or payloads.</summary>
-public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
+public sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -54,9 +55,19 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             { Path: { } path } => $"The request body is not valid JSON for this endpoint at {path}.",
             _ when exception.StatusCode == StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
             _ when IsMissingBody(exception) => MissingBody,
+            _ when exception.StatusCode == StatusCodes.Status415UnsupportedMediaType => UnsupportedMediaType,
+            _ when UnboundParameter().Match(exception.Message) is { Success: true } unbound =>
+                $"The value given for '{unbound.Groups["name"].Value}' is not valid for it.",
             _ => exception.Message,
         };
     }
+
+    public const string UnsupportedMediaType = "The request body must be JSON (Content-Type: application/json).";
+
+    // The framework's text quotes the value it could not bind (Failed to bind parameter "long? before" from "..."),
+    // which would echo the caller's input back: only the parameter's name is kept.
+    [GeneratedRegex("""^Failed to bind parameter "[^"]* (?<name>[A-Za-z_][A-Za-z0-9_]*)" from """)]
+    private static partial Regex UnboundParameter();
 
     public const string MissingBody = "This endpoint needs a JSON object as its request body.";
 

@@ -197,6 +197,22 @@ public abstract class BadInputCorpusTests(ServiceFixture service)
     }
 
     [Fact]
+    public async Task A_refusal_names_the_parameter_without_quoting_what_was_sent()
+    {
+        using var client = service.Client(Admin, "admin");
+        using var query = await client.GetAsync("api/notifications?before=%27%20OR%20%271%27%3D%271").WithTimeout();
+        await AssertUsefulProblemAsync(query, "an unparsable before");
+        var refusal = await query.Content.ReadAsStringAsync();
+        Assert.Contains("'before'", refusal.Replace("\u0027", "'", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.DoesNotContain(" OR ", refusal, StringComparison.Ordinal);
+
+        using var content = new StringContent("{}", Encoding.UTF8, "text/x-reflected");
+        using var wrongType = await client.PostAsync("api/notifications", content).WithTimeout();
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, wrongType.StatusCode);
+        Assert.DoesNotContain("x-reflected", await wrongType.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_send_that_is_not_UTF8_gets_a_4xx_ProblemDetails_and_changes_nothing()
     {
         var before = await SnapshotAsync();
