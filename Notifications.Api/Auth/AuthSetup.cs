@@ -28,6 +28,9 @@ public static class AuthSetup
                 }
             })
             .ValidateDataAnnotations()
+            .Validate(
+                options => string.IsNullOrWhiteSpace(options.Authority) || IsUsableAuthority(options.Authority, environment),
+                "Auth:Authority must be an absolute https URL (http only in Development).")
             .ValidateOnStart();
 
         services.AddSingleton<ValidatedTokenCache>();
@@ -125,6 +128,11 @@ public static class AuthSetup
             },
         };
     }
+
+    // Checked at startup: the bearer handler would otherwise throw on the first request, making every call a 500.
+    private static bool IsUsableAuthority(string authority, IHostEnvironment environment) =>
+        Uri.TryCreate(authority, UriKind.Absolute, out var uri)
+        && (uri.Scheme == Uri.UriSchemeHttps || (uri.Scheme == Uri.UriSchemeHttp && environment.IsDevelopment()));
 
     private static bool IsUsableUserId(string? userId) =>
         userId is { Length: > 0 and <= NotificationLimits.MaxUserIdLength } && !userId.Any(char.IsControl);

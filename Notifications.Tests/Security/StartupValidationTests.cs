@@ -33,6 +33,16 @@ public sealed class StartupValidationTests
         Assert.Contains("Either Auth:SigningKey (HS256, at least 32 bytes) or Auth:Authority (OIDC) is required.", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("http://idp.example")]
+    [InlineData("idp.example/realms/main")]
+    public async Task An_authority_that_is_not_an_absolute_https_url_stops_startup_outside_Development(string authority)
+    {
+        var output = await StartAndExpectFailureAsync(new() { ["Auth:SigningKey"] = "", ["Auth:Authority"] = authority });
+
+        Assert.Contains("Auth:Authority must be an absolute https URL (http only in Development).", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_wildcard_origin_stops_startup()
     {
