@@ -10,6 +10,41 @@ public sealed class DashboardTests(BrowserFixture browser)
     private const string FailedToLoad400 = "Failed to load resource: the server responded with a status of 400";
 
     [Fact(Timeout = 120_000)]
+    public async Task After_loading_older_sends_every_newer_send_still_shows_even_those_sent_while_the_tab_was_hidden()
+    {
+        var user = TestUsers.New("listed");
+        var oldest = await browser.SendAsync(TestUsers.Notification("oldest", user));
+        for (var i = 0; i < 24; i++)
+        {
+            await browser.SendAsync(TestUsers.Notification($"older {i}", user));
+        }
+
+        await using var session = browser.NewSession();
+        var dashboard = await session.DashboardAsync("ops-admin", "dashboard");
+        await Expect(dashboard.SentItem(oldest)).ToHaveCountAsync(0);
+        await dashboard.Page.Locator("#sent-load-more").ClickAsync();
+        await Expect(dashboard.SentItem(oldest)).ToHaveCountAsync(1);
+
+        // A hidden tab skips its refreshes; more than a page of sends arrives meanwhile.
+        await dashboard.EvaluateAsync("() => Object.defineProperty(document, 'hidden', { configurable: true, get: () => true })", "hiding the tab");
+        var newer = new List<long>();
+        for (var i = 0; i < 30; i++)
+        {
+            newer.Add(await browser.SendAsync(TestUsers.Notification($"newer {i}", user)));
+        }
+
+        await dashboard.EvaluateAsync(
+            "() => { Object.defineProperty(document, 'hidden', { configurable: true, get: () => false }); document.dispatchEvent(new Event('visibilitychange')); }",
+            "showing the tab again");
+        foreach (var id in newer)
+        {
+            await Expect(dashboard.SentItem(id)).ToHaveCountAsync(1);
+        }
+
+        session.AssertNoConsoleErrors();
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task A_non_admin_token_sees_the_not_allowed_page()
     {
         await using var session = browser.NewSession();

@@ -7,6 +7,8 @@ import {
 
 const POLL_MS = 2500;
 const SENT_PAGE = 20;
+// How far back a refresh reads to close a gap at the newest end (pages of up to 100).
+const MAX_REFRESH_PAGES = 20;
 const session = createSession('notifications.admin.session');
 
 const ui = {
@@ -247,12 +249,25 @@ async function refreshSent(first) {
   sent.refreshing = true;
   try {
     const limit = Math.min(100, Math.max(SENT_PAGE, sent.olderLoaded ? 0 : sent.items.size));
-    const r = await api('GET', `/api/admin/notifications?limit=${limit}`);
-    const items = itemsOf(r.data);
-    for (const n of items) upsertSent(n);
-    if (first || !sent.olderLoaded) {
-      sent.hasMore = !!r.data?.hasMore;
-      sent.nextBefore = r.data?.nextBefore ?? null;
+    // Once older pages are shown, "Load more" goes on from the oldest: the newest end must then be read down to what
+    // was already shown, or sends that came faster than the refreshes (a hidden tab) would leave a gap for good.
+    let newestShown = 0;
+    if (sent.olderLoaded) for (const id of sent.items.keys()) newestShown = Math.max(newestShown, id);
+    let before = null;
+    for (let page = 0; page < MAX_REFRESH_PAGES; page++) {
+      const q = new URLSearchParams({ limit: String(limit) });
+      if (before != null) q.set('before', String(before));
+      const r = await api('GET', `/api/admin/notifications?${q}`);
+      const items = itemsOf(r.data);
+      for (const n of items) upsertSent(n);
+      if (page === 0 && (first || !sent.olderLoaded)) {
+        sent.hasMore = !!r.data?.hasMore;
+        sent.nextBefore = r.data?.nextBefore ?? null;
+      }
+      const oldest = items.length ? Number(items[items.length - 1].id) : 0;
+      if (!sent.olderLoaded || !r.data?.hasMore || oldest <= newestShown) break;
+      before = r.data?.nextBefore ?? null;
+      if (before == null) break;
     }
     ui.sentError.hidden = true;
     ui.sentUpdated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
