@@ -4,8 +4,8 @@ using System.Text;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
-using Notifications.Domain;
 using Microsoft.IdentityModel.Tokens;
+using Notifications.Domain;
 
 namespace Notifications.Api.Auth;
 

@@ -10,7 +10,8 @@
 //  - connects with a fresh token from getToken() on every connect and reconnect;
 //  - reconnects forever with capped exponential backoff (SignalR automatic reconnect), and starts a new
 //    connection when the server closes one (e.g. on token expiry) unless stop() was called;
-//  - on start and on every reconnect calls hub Sync(afterId, limit) page by page from the highest id seen;
+//  - on start and on every reconnect calls hub Sync(afterId, limit) page by page from the last catch-up's
+//    cursor (live pushes never move it: one may have overtaken another still on the wire);
 //  - de-duplicates notifications by id (live pushes that race with a sync are delivered once) and drops
 //    retracted ones;
 //  - acknowledges delivery (hub Ack) of everything it hands to onNotification (autoAck, default on).
@@ -98,8 +99,6 @@ export function createNotificationsClient(options = {}) {
   let syncAgain = false;
   let syncRetryTimer = null;
   let syncFailures = 0;
-  // Live pushes move the resume point only once this connection has caught up: a push that arrives
-  // before or during the catch-up must not make the next Sync skip what was missed while disconnected.
   let ackQueue = [];
   let ackTimer = null;
   const connectedWaiters = new Set();
