@@ -17,6 +17,10 @@ public static class NotificationLimits
     public const int SyncDefaultLimit = 100;
     public const int SyncMaxLimit = 1000;
 
+    /// <summary>A user id (a token's <c>sub</c>, a member to add): 1-128 characters, none of them a control character.</summary>
+    public static bool IsUserId(string? value) =>
+        value is { Length: > 0 and <= MaxUserIdLength } && !value.Any(char.IsControl);
+
     public static int ClampInbox(int? limit) => Math.Clamp(limit ?? InboxDefaultLimit, 1, InboxMaxLimit);
 
     public static int ClampSync(int? limit) => Math.Clamp(limit ?? SyncDefaultLimit, 1, SyncMaxLimit);

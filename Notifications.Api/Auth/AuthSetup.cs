@@ -104,7 +104,7 @@ public static class AuthSetup
                 // The user id keys every row the user owns: refuse it here, as a 401 at every door, rather than as a
                 // store error on the first write (columns hold 128 characters) or a hub connection closed after its
                 // handshake.
-                if (!IsUsableUserId(context.Principal?.FindFirst(UserIdClaim)?.Value))
+                if (!NotificationLimits.IsUserId(context.Principal?.FindFirst(UserIdClaim)?.Value))
                 {
                     context.Fail($"The token's {UserIdClaim} claim must be 1-{NotificationLimits.MaxUserIdLength} characters without control characters.");
                     return Task.CompletedTask;
@@ -133,9 +133,6 @@ public static class AuthSetup
     private static bool IsUsableAuthority(string authority, IHostEnvironment environment) =>
         Uri.TryCreate(authority, UriKind.Absolute, out var uri)
         && (uri.Scheme == Uri.UriSchemeHttps || (uri.Scheme == Uri.UriSchemeHttp && environment.IsDevelopment()));
-
-    private static bool IsUsableUserId(string? userId) =>
-        userId is { Length: > 0 and <= NotificationLimits.MaxUserIdLength } && !userId.Any(char.IsControl);
 
     /// <summary>The bearer token of the Authorization header, read the way the JWT bearer handler reads it (empty if none).</summary>
     private static ReadOnlySpan<char> BearerTokenOf(HttpRequest request)

@@ -123,9 +123,9 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
 
     private static void EnsureMayChange(Viewer actor, NotificationGroup group, string userId)
     {
-        if (string.IsNullOrEmpty(userId) || userId.Length > NotificationLimits.MaxUserIdLength)
+        if (!NotificationLimits.IsUserId(userId))
         {
-            throw new DomainException($"A user id is 1-{NotificationLimits.MaxUserIdLength} characters.");
+            throw new DomainException($"A user id is 1-{NotificationLimits.MaxUserIdLength} characters without control characters.");
         }
 
         if (!GroupRules.MayChangeMembership(actor, group.Kind, userId))

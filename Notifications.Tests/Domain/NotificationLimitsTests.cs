@@ -28,6 +28,24 @@ public sealed class NotificationLimitsTests
         Assert.True(TypeRule.IsValid(type));
     }
 
+    [Theory]
+    [InlineData("alice", true)]
+    [InlineData("", false)]
+    [InlineData(null, false)]
+    [InlineData("ali\u0007ce", false)]
+    [InlineData("tab\tbed", false)]
+    public void A_user_id_is_non_empty_and_printable(string? userId, bool valid)
+    {
+        Assert.Equal(valid, NotificationLimits.IsUserId(userId));
+    }
+
+    [Fact]
+    public void A_user_id_may_have_128_characters_but_not_129()
+    {
+        Assert.True(NotificationLimits.IsUserId(new string('u', 128)));
+        Assert.False(NotificationLimits.IsUserId(new string('u', 129)));
+    }
+
     [Fact]
     public void A_type_may_have_100_characters_but_not_101()
     {
