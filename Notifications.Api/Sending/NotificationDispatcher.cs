@@ -18,7 +18,7 @@ namespace Notifications.Api.Sending;
 /// </summary>
 public sealed class NotificationDispatcher(
     IHubContext<NotificationHub> hub,
-    HubLifetimeManager<NotificationHub> lifetime,
+    HubLifetimeManager<NotificationHub> lifetimeManager,
     IServiceScopeFactory scopes,
     InstanceIdentity instance,
     IOptions<OutboxOptions> options,
@@ -28,6 +28,11 @@ public sealed class NotificationDispatcher(
     ILogger<NotificationDispatcher> logger) : BackgroundService
 {
     private const int BatchSize = 256;
+
+    // Both of the service's lifetime managers (AddNotificationsBackplane) write to an audience of several parts once
+    // per connection; SignalR's own would write once per part.
+    private readonly IAudienceLifetimeManager audience = lifetimeManager as IAudienceLifetimeManager
+        ?? throw new InvalidOperationException($"{lifetimeManager.GetType().Name} cannot push to an audience of several parts once per connection.");
 
     private readonly Channel<PushWork> fresh = Channel.CreateUnbounded<PushWork>(new UnboundedChannelOptions { SingleReader = true });
 
@@ -245,13 +250,8 @@ public sealed class NotificationDispatcher(
         }
 
         // Parts that may overlap (a listed user in a listed role, a member of two listed groups): one write per connection.
-        if (lifetime is IAudienceLifetimeManager audience)
-        {
-            var (method, argument) = ClientCallOf(work);
-            return audience.SendToAudienceAsync(targets.Users, groups, method, [argument]);
-        }
-
-        return Task.WhenAll(Send(hub.Clients.Users(targets.Users), work), Send(hub.Clients.Groups(groups), work));
+        var (method, argument) = ClientCallOf(work);
+        return audience.SendToAudienceAsync(targets.Users, groups, method, [argument]);
     }
 
     private static Task Send(IClientProxy clients, PushWork work)
