@@ -96,28 +96,25 @@ public static class AuthSetup
                 return Task.CompletedTask;
             },
 
-            // A hub connection holds its principal for as long as it lasts: keep what the service reads (sub and
-            // roles), not the parsed token and its whole claim set, which cost ~3 KB per idle connection. The
-            // expiry SignalR closes the connection at comes from the authentication properties, not from claims.
+            // The principal keeps what the service reads (sub and roles), not the parsed token and its whole claim set:
+            // a hub connection holds it for as long as it lasts (~3 KB per idle connection), and REST and the hub then
+            // see the same claims. Claim names match exactly, as JWT names do (RFC 7519 section 4): FindFirst and
+            // IsInRole would also take "Sub" or "ROLE", which the hub's user id provider would not. The expiry SignalR
+            // closes the connection at comes from the authentication properties, not from claims.
             OnTokenValidated = context =>
             {
+                var claims = context.Principal?.Claims.Where(c => c.Type is UserIdClaim or RoleClaim).Select(c => new Claim(c.Type, c.Value)).ToList() ?? [];
+
                 // The user id keys every row the user owns: refuse it here, as a 401 at every door, rather than as a
                 // store error on the first write (columns hold 128 characters) or a hub connection closed after its
                 // handshake.
-                if (!NotificationLimits.IsUserId(context.Principal?.FindFirst(UserIdClaim)?.Value))
+                if (!NotificationLimits.IsUserId(claims.Find(c => c.Type == UserIdClaim)?.Value))
                 {
                     context.Fail($"The token's {UserIdClaim} claim must be 1-{NotificationLimits.MaxUserIdLength} characters without control characters.");
                     return Task.CompletedTask;
                 }
 
-                if (context.HttpContext.Request.Path.StartsWithSegments("/hubs") && context.Principal?.Identity is ClaimsIdentity identity)
-                {
-                    context.Principal = new ClaimsPrincipal(new ClaimsIdentity(
-                        identity.Claims.Where(c => c.Type is UserIdClaim or RoleClaim).Select(c => new Claim(c.Type, c.Value)).ToList(),
-                        identity.AuthenticationType,
-                        UserIdClaim,
-                        RoleClaim));
-                }
+                context.Principal = new ClaimsPrincipal(new ClaimsIdentity(claims, context.Principal!.Identity?.AuthenticationType, UserIdClaim, RoleClaim));
 
                 if (context.SecurityToken is JsonWebToken token && context.Principal is { } validated)
                 {

@@ -36,6 +36,7 @@ public sealed class JwtValidationTests(SqliteServiceFixture service) : IClassFix
         "empty sub",
         "sub over 128 characters",
         "sub with a control character",
+        "Sub instead of sub",
     ];
 
     private static string TokenFor(string kind)
@@ -56,6 +57,7 @@ public sealed class JwtValidationTests(SqliteServiceFixture service) : IClassFix
             "empty sub" => TestTokens.Create("", ["admin"], TimeSpan.FromHours(1)),
             "sub over 128 characters" => TestTokens.Create(new string('m', 129), ["admin"], TimeSpan.FromHours(1)),
             "sub with a control character" => TestTokens.Create("mal\u0007lory", ["admin"], TimeSpan.FromHours(1)),
+            "Sub instead of sub" => WithClaims(new() { ["Sub"] = "mallory", ["role"] = new[] { "admin" } }),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
     }
@@ -135,12 +137,44 @@ public sealed class JwtValidationTests(SqliteServiceFixture service) : IClassFix
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 
-    private static string WithoutSub() => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+    [Fact]
+    public async Task Claim_names_match_exactly_on_REST_and_on_the_hub()
+    {
+        // "Role" is not "role" (JWT claim names are case-sensitive): the token's holder is neither an admin nor in the
+        // role, on REST as on the hub, and sees the role's notifications through neither.
+        var user = TestUsers.New("cased-claims");
+        var role = $"r{Guid.NewGuid():N}"[..10];
+        var token = WithClaims(new() { ["sub"] = user, ["Role"] = new[] { "admin", role } });
+        using var client = service.ClientWithToken(token);
+        using (var adminOnly = await client.GetAsync("api/admin/stats").WithTimeout())
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, adminOnly.StatusCode);
+        }
+
+        using (var send = await client.PostAsJsonAsync("api/notifications", TestUsers.Notification("hi", "someone")).WithTimeout())
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, send.StatusCode);
+        }
+
+        await using var hub = await service.ConnectWithTokenAsync(() => token);
+        var toRole = await service.SendAsync("admin-1", new { type = "test.claims", title = "to the role", audience = new { roles = new[] { role } } });
+        var toUser = await service.SendAsync("admin-1", TestUsers.Notification("to the user", user));
+        var received = await hub.ReceiveUntilAsync(toUser);
+        Assert.DoesNotContain(received, n => n.Id == toRole);
+        Assert.Equal(1, await hub.InvokeAsync<int>("GetUnreadCount"));
+        using var unread = await client.GetAsync("api/notifications/unread-count").WithTimeout();
+        Assert.Equal(1, (await unread.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("count").GetInt32());
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"api/notifications/{toRole}").WithTimeout()).StatusCode);
+    }
+
+    private static string WithoutSub() => WithClaims(new() { ["role"] = new[] { "admin" } });
+
+    private static string WithClaims(Dictionary<string, object> claims) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
     {
         Issuer = TestTokens.Issuer,
         Audience = TestTokens.Audience,
         Expires = DateTime.UtcNow.AddHours(1),
-        Claims = new Dictionary<string, object> { ["role"] = new[] { "admin" } },
+        Claims = claims,
         SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(TestTokens.SigningKey)), SecurityAlgorithms.HmacSha256),
     });
 
