@@ -17,7 +17,11 @@ public sealed record AudienceSummary(IReadOnlyList<string> Users, IReadOnlyList<
 
 public sealed record SentPage(IReadOnlyList<SentNotificationDto> Items, bool HasMore, long? NextBefore);
 
-public sealed record ClusterStats(int Connections, int ConnectedUsers, int Instances, int SentLastHour);
+/// <param name="Partial">
+/// True when the other instances' reports could not be read (Redis unreachable): the numbers are then this instance's
+/// own, not the cluster's.
+/// </param>
+public sealed record ClusterStats(int Connections, int ConnectedUsers, int Instances, int SentLastHour, bool Partial);
 
 public static class AdminEndpoints
 {
@@ -69,23 +73,28 @@ public static class AdminEndpoints
         return TypedResults.Ok(new SentPage(items, hasMore, hasMore ? items[^1].Id : null));
     }
 
-    private static async Task<Ok<ClusterStats>> StatsAsync(NotificationsDbContext db, IClusterBus bus, Hubs.ConnectionRegistry registry, Infrastructure.InstanceIdentity instance, TimeProvider time, CancellationToken ct)
+    private static async Task<Ok<ClusterStats>> StatsAsync(
+        NotificationsDbContext db, IClusterBus bus, Hubs.ConnectionRegistry registry, Infrastructure.InstanceIdentity instance, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
     {
         var since = time.GetUtcNow().UtcDateTime.AddHours(-1);
         var sent = await db.Notifications.CountAsync(n => n.CreatedAt >= since, ct);
         IReadOnlyList<InstanceReport> reports;
+        var partial = false;
         try
         {
             reports = await bus.GetReportsAsync(ct);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            // The dashboard keeps showing numbers through a Redis outage, marked as this instance's only.
+            loggers.CreateLogger(typeof(AdminEndpoints)).LogWarning("The other instances' reports are unavailable ({Error}); the stats are this instance's", ex.GetType().Name);
             reports = [];
+            partial = true;
         }
 
         // This instance's own numbers are always current; the others' come from their latest report.
         var others = reports.Where(r => r.InstanceId != instance.Id).ToList();
         var users = others.SelectMany(r => r.UserIds).Concat(registry.UserIds).Distinct(StringComparer.Ordinal).Count();
-        return TypedResults.Ok(new ClusterStats(registry.Connections + others.Sum(r => r.Connections), users, others.Count + 1, sent));
+        return TypedResults.Ok(new ClusterStats(registry.Connections + others.Sum(r => r.Connections), users, others.Count + 1, sent, partial));
     }
 }

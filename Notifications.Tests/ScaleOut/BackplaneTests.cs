@@ -21,9 +21,10 @@ public sealed class BackplaneTests(BackplaneCluster cluster, ITestOutputHelper o
     private ServiceProcess B => cluster.B;
 
     [Fact]
-    public async Task Readiness_reports_Redis_down_and_back_up()
+    public async Task Readiness_and_admin_stats_report_Redis_down_and_back_up()
     {
         await AllReadyAsync();
+        await Timeouts.Eventually(async () => await StatsAsync(A) is { Instances: 2, Partial: false }, "instance A counting both instances");
 
         await cluster.Redis.KillAsync();
         try
@@ -33,6 +34,9 @@ public sealed class BackplaneTests(BackplaneCluster cluster, ITestOutputHelper o
                 await Timeouts.Eventually(async () => await ReadinessAsync(instance) == HttpStatusCode.ServiceUnavailable, $"instance :{instance.Port} is unready without Redis");
                 using var live = new HttpClient { BaseAddress = instance.BaseUri, Timeout = Timeouts.Default };
                 Assert.Equal(HttpStatusCode.OK, (await live.GetAsync("health/live")).StatusCode);
+
+                // The stats still answer, saying they are this instance's only.
+                Assert.True(await StatsAsync(instance) is { Instances: 1, Partial: true }, $"instance :{instance.Port} stats marked partial");
             }
         }
         finally
@@ -41,6 +45,7 @@ public sealed class BackplaneTests(BackplaneCluster cluster, ITestOutputHelper o
         }
 
         await AllReadyAsync();
+        await Timeouts.Eventually(async () => await StatsAsync(A) is { Instances: 2, Partial: false }, "instance A counting both instances again");
     }
 
     [Fact]

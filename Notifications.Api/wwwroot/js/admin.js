@@ -208,7 +208,9 @@ function renderStats(d) {
   ui.connectedUsers.textContent = fmt(d?.connectedUsers);
   ui.instances.textContent = fmt(d?.instances);
   ui.sentLastHour.textContent = fmt(d?.sentLastHour);
-  ui.statsError.hidden = true;
+  // Through a Redis outage the server still answers, with its own numbers only.
+  ui.statsError.textContent = d?.partial ? "This instance's numbers only: the other instances' reports are unavailable." : '';
+  ui.statsError.hidden = !d?.partial;
 }
 
 function showStatsError(e) {
