@@ -6,4 +6,7 @@ public static class HubGroups
     public static string Role(string role) => $"role:{role}";
 
     public static string Group(string group) => $"group:{group}";
+
+    /// <summary>A stored group's name, not a role's.</summary>
+    public static bool IsGroup(string name) => name.StartsWith("group:", StringComparison.Ordinal);
 }

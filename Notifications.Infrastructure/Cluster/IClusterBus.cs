@@ -17,6 +17,12 @@ public interface IClusterBus
 
     void Subscribe(Func<MembershipChanged, Task> handler);
 
+    /// <summary>
+    /// Called when changes may have been missed (this instance's link to the other instances came back): the handler
+    /// re-reads what it keeps in step with the changes. It runs one at a time with the change handlers.
+    /// </summary>
+    void SubscribeResync(Func<CancellationToken, Task> handler);
+
     /// <summary>Stores this instance's report; reports expire when an instance stops sending them.</summary>
     Task ReportAsync(InstanceReport report, CancellationToken cancellationToken);
 

@@ -22,6 +22,11 @@ public sealed class InMemoryClusterBus : IClusterBus
         }
     }
 
+    // Nothing is ever missed in one process.
+    public void SubscribeResync(Func<CancellationToken, Task> handler)
+    {
+    }
+
     public Task ReportAsync(InstanceReport report, CancellationToken cancellationToken)
     {
         latest = report;

@@ -58,6 +58,18 @@ internal sealed class LocalConnection(HubConnectionContext context)
         }
     }
 
+    /// <summary>The groups it should be in: what local delivery uses, and what Redis delivery is brought to.</summary>
+    public IReadOnlyCollection<string> DesiredGroups
+    {
+        get
+        {
+            lock (sync)
+            {
+                return [.. desiredGroups];
+            }
+        }
+    }
+
     public IReadOnlyCollection<string> AppliedGroups
     {
         get

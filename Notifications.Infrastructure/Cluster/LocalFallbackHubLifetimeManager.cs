@@ -40,7 +40,7 @@ namespace Notifications.Infrastructure.Cluster;
 /// <see cref="RedisAudienceChannel"/>, which writes each once to every local connection in any part.
 /// </para>
 /// </remarks>
-public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<THub>, IAudienceLifetimeManager, IDisposable where THub : Hub
+public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<THub>, IAudienceLifetimeManager, IConnectionGroups, IDisposable where THub : Hub
 {
     private static readonly TimeSpan RepairInterval = TimeSpan.FromSeconds(1);
     private static readonly CloseMessage ReconnectClose = new("The Redis backplane is back; reconnect.", allowReconnect: true);
@@ -103,6 +103,9 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
 
     /// <summary>True when Redis delivery reaches every local connection and nothing is held back (for tests and diagnostics).</summary>
     public bool IsSettled => Volatile.Read(ref degraded) == 0 && Volatile.Read(ref resyncAll) == 0 && unsettled.IsEmpty;
+
+    public IReadOnlyCollection<string> GroupsOf(string connectionId) =>
+        connections.TryGetValue(connectionId, out var local) ? local.DesiredGroups : [];
 
     /// <summary>Writes a push (or several, back to back) that came over the broadcast channel to every connection here.</summary>
     private Task WriteBroadcastHereAsync(IReadOnlyList<SerializedMessage> push)

@@ -9,11 +9,21 @@ public sealed class RedisClusterBus : IClusterBus
 {
     // Instances report every 2 s (InstanceReporter); one that stopped without withdrawing (killed) drops out after this.
     private static readonly TimeSpan ReportLifetime = TimeSpan.FromSeconds(10);
+
+    // Once Redis is back, long enough for StackExchange.Redis to restore the subscription (so every later change is
+    // heard) and for the restores of both links to make one resync.
+    private static readonly TimeSpan ResyncDelay = TimeSpan.FromSeconds(2);
     private readonly RedisConnection redis;
     private readonly InstanceIdentity instance;
     private readonly TimeProvider time;
     private readonly ILogger<RedisClusterBus> logger;
     private readonly List<Func<MembershipChanged, Task>> handlers = [];
+    private readonly List<Func<CancellationToken, Task>> resyncHandlers = [];
+
+    // Changes applied here (this instance's own, others' from the channel) and a resync never interleave: a resync
+    // reads the database and applies the difference in one go, and a change applied after it starts from its result.
+    private readonly SemaphoreSlim applyGate = new(1, 1);
+    private int resyncScheduled;
     private readonly RedisChannel channel = RedisChannel.Literal("membership");
     private int subscribed;
 
@@ -23,6 +33,17 @@ public sealed class RedisClusterBus : IClusterBus
         this.instance = instance;
         this.time = time;
         this.logger = logger;
+
+        // Changes published while this instance could not hear them (Redis down, or only its link to Redis) are lost
+        // with pub/sub: without a resync, a user removed from a group meanwhile would keep getting its pushes here
+        // until reconnecting.
+        redis.Restored += (_, _) =>
+        {
+            if (Interlocked.Exchange(ref resyncScheduled, 1) == 0)
+            {
+                _ = ResyncSoonAsync();
+            }
+        };
     }
 
     private RedisKey ReportsKey => $"{redis.ChannelPrefix}:instances";
@@ -53,6 +74,14 @@ public sealed class RedisClusterBus : IClusterBus
         {
             // A queue, not a handler: its messages are handled one at a time, in order (join then leave stays so).
             _ = RedisSubscription.SubscribeUntilDoneAsync(redis, channel, queue => queue.OnMessage(OnMessageAsync), "membership changes", logger, time);
+        }
+    }
+
+    public void SubscribeResync(Func<CancellationToken, Task> handler)
+    {
+        lock (resyncHandlers)
+        {
+            resyncHandlers.Add(handler);
         }
     }
 
@@ -125,9 +154,55 @@ public sealed class RedisClusterBus : IClusterBus
             current = [.. handlers];
         }
 
-        foreach (var handler in current)
+        await applyGate.WaitAsync();
+        try
         {
-            await handler(change);
+            foreach (var handler in current)
+            {
+                await handler(change);
+            }
+        }
+        finally
+        {
+            applyGate.Release();
+        }
+    }
+
+    private async Task ResyncSoonAsync()
+    {
+        try
+        {
+            await Task.Delay(ResyncDelay, time);
+            Volatile.Write(ref resyncScheduled, 0);
+            if (!redis.IsAvailable)
+            {
+                // Down again: the next restore schedules another.
+                return;
+            }
+
+            Func<CancellationToken, Task>[] current;
+            lock (resyncHandlers)
+            {
+                current = [.. resyncHandlers];
+            }
+
+            await applyGate.WaitAsync();
+            try
+            {
+                foreach (var handler in current)
+                {
+                    await handler(CancellationToken.None);
+                }
+            }
+            finally
+            {
+                applyGate.Release();
+            }
+        }
+        catch (Exception ex)
+        {
+            Volatile.Write(ref resyncScheduled, 0);
+            logger.LogWarning(ex, "Could not resync group memberships after Redis came back; they are read again on each client's next connect");
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Microsoft.AspNetCore.SignalR.Client;
 using Notifications.Tests.Infrastructure;
 using Xunit.Abstractions;
 using static Notifications.Tests.ScaleOut.ScaleOutCluster;
@@ -144,6 +145,55 @@ public sealed class BackplaneTests(BackplaneCluster cluster, ITestOutputHelper o
                 await cluster.Redis.StartProcessAsync();
             }
         }
+    }
+
+    [Fact]
+    public async Task Group_changes_made_while_Redis_was_down_reach_the_other_instance_once_it_is_back()
+    {
+        await AllReadyAsync();
+        var group = $"resync-{Guid.NewGuid():N}"[..18];
+        await CreateGroupAsync(A, group, "open");
+        var (leaver, joiner) = (TestUsers.New("leaver"), TestUsers.New("joiner"));
+        await using var leaverOnB = await ConnectAsync(B, leaver);
+        await using var joinerOnB = await ConnectAsync(B, joiner);
+        await leaverOnB.InvokeAsync<object>("Subscribe", group);
+
+        await cluster.Redis.KillAsync();
+        try
+        {
+            foreach (var instance in cluster.Instances)
+            {
+                await Timeouts.Eventually(async () => await ReadinessAsync(instance) == HttpStatusCode.ServiceUnavailable, $"instance :{instance.Port} noticed Redis is gone");
+            }
+
+            // Stored on A, but B cannot hear of them.
+            using var admin = A.Client("admin-1", "admin");
+            Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"api/groups/{group}/members/{leaver}").WithTimeout()).StatusCode);
+            Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{group}/members/{joiner}", null).WithTimeout()).StatusCode);
+        }
+        finally
+        {
+            await cluster.Redis.StartProcessAsync();
+        }
+
+        await AllReadyAsync();
+
+        // B's own sends reach B's connections whichever way it delivers them: only its record of their groups decides.
+        await Timeouts.Eventually(
+            async () =>
+            {
+                var toGroup = await SendAsync(B, GroupSend(group, "after the outage"));
+                var marker = await SendAsync(B, new { type = "test.marker", title = "marker", audience = new { users = new[] { leaver, joiner } } });
+                var leaverGot = await leaverOnB.ReceiveUntilAsync(marker);
+                var joinerGot = await joinerOnB.ReceiveUntilAsync(marker);
+                return !leaverGot.Any(n => n.Id == toGroup) && joinerGot.Any(n => n.Id == toGroup);
+            },
+            "B to move the leaver out of the group and the joiner in",
+            TimeSpan.FromSeconds(20));
+
+        // Moved while connected, not by closing them.
+        Assert.Equal(HubConnectionState.Connected, leaverOnB.Connection.State);
+        Assert.Equal(HubConnectionState.Connected, joinerOnB.Connection.State);
     }
 
     [Fact]
