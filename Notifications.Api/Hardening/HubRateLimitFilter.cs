@@ -16,13 +16,13 @@ public sealed class HubRateLimitFilter : IHubFilter, IDisposable
     private readonly int permitsPerMinute;
     private readonly NotificationsMetrics metrics;
 
-    public HubRateLimitFilter(IOptions<RateLimitOptions> options, NotificationsMetrics metrics)
+    public HubRateLimitFilter(IOptions<RateLimitOptions> options, NotificationsMetrics metrics, TimeProvider time)
     {
         this.metrics = metrics;
         permitsPerMinute = options.Value.HubInvocationsPerMinute;
         if (permitsPerMinute > 0)
         {
-            limiter = PartitionedRateLimiter.Create<string, string>(user => RateLimitPartition.GetFixedWindowLimiter(user, _ => PerMinute(permitsPerMinute)));
+            limiter = PartitionedRateLimiter.Create<string, string>(user => RateLimitPartition.Get(user, _ => PerMinute(permitsPerMinute, time)));
         }
     }
 
@@ -45,15 +45,12 @@ public sealed class HubRateLimitFilter : IHubFilter, IDisposable
 
     public void Dispose() => limiter?.Dispose();
 
-    internal static FixedWindowRateLimiterOptions PerMinute(int permits) => new()
-    {
-        PermitLimit = permits,
-        Window = TimeSpan.FromMinutes(1),
-        QueueLimit = 0,
-        AutoReplenishment = true,
-    };
+    public static FixedWindowLimiter PerMinute(int permits, TimeProvider time) => new(permits, TimeSpan.FromMinutes(1), time);
 
-    /// <summary>Whole seconds until a retry can succeed, at least 1 (what a Retry-After header carries).</summary>
-    internal static int RetryAfterSeconds(RateLimitLease lease) =>
+    /// <summary>
+    /// Whole seconds until a retry can succeed, at least 1 (what a Retry-After header carries): the time left in the
+    /// caller's window, rounded up so a retry on time is never early.
+    /// </summary>
+    public static int RetryAfterSeconds(RateLimitLease lease) =>
         lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)) : 60;
 }

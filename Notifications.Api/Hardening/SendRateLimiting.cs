@@ -9,8 +9,9 @@ using Notifications.Api.Auth;
 namespace Notifications.Api.Hardening;
 
 /// <summary>
-/// The built-in rate limiter on the send endpoint: <c>RateLimit:SendsPerMinute</c> per sender (<c>sub</c>), a fixed
-/// one-minute window per instance. Refusals are 429 ProblemDetails with <c>Retry-After</c> in seconds.
+/// The rate limiter middleware on the send endpoint: <c>RateLimit:SendsPerMinute</c> per sender (<c>sub</c>), a fixed
+/// one-minute window per instance (<see cref="FixedWindowLimiter"/>). Refusals are 429 ProblemDetails with
+/// <c>Retry-After</c> in seconds: the time left in the sender's current window.
 /// </summary>
 public static class SendRateLimiting
 {
@@ -23,12 +24,12 @@ public static class SendRateLimiting
     public static IServiceCollection AddSendRateLimiting(this IServiceCollection services)
     {
         services.AddRateLimiter(_ => { });
-        services.AddOptions<RateLimiterOptions>().Configure<IOptions<RateLimitOptions>, NotificationsMetrics>((limiter, limits, metrics) =>
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<RateLimitOptions>, NotificationsMetrics, TimeProvider>((limiter, limits, metrics, time) =>
         {
             var perMinute = limits.Value.SendsPerMinute;
             limiter.AddPolicy(SendsPolicy, context =>
                 perMinute > 0 && context.User.FindFirstValue(AuthSetup.UserIdClaim) is { } sender
-                    ? RateLimitPartition.GetFixedWindowLimiter(sender, _ => HubRateLimitFilter.PerMinute(perMinute))
+                    ? RateLimitPartition.Get(sender, _ => HubRateLimitFilter.PerMinute(perMinute, time))
                     : RateLimitPartition.GetNoLimiter(string.Empty));
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             limiter.OnRejected = async (rejected, _) =>
