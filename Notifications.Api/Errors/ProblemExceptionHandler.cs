@@ -2,8 +2,8 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Notifications.Api.Hardening;
-using Notifications.Api.Hubs;
 using Notifications.Domain;
+using Notifications.Infrastructure.Data;
 
 namespace Notifications.Api.Errors;
 
@@ -21,7 +21,7 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             BadHttpRequestException e => (e.StatusCode, e.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Payload too large" : "Bad request", DescribeBadRequest(e)),
             UnauthorizedAccessException e => (StatusCodes.Status401Unauthorized, "Unauthorized", e.Message),
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => (499, "Client closed request", "The request was cancelled."),
-            _ when HubErrorFilter.IsStoreFailure(exception) => (StatusCodes.Status503ServiceUnavailable, "Store unavailable", "The notification store is unavailable; try again shortly."),
+            _ when StoreFailures.IsUnavailable(exception) => (StatusCodes.Status503ServiceUnavailable, "Store unavailable", "The notification store is unavailable; try again shortly."),
             _ => (StatusCodes.Status500InternalServerError, "Server error", "An unexpected error occurred."),
         };
 

@@ -1,11 +1,13 @@
-using System.Data.Common;
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.EntityFrameworkCore;
 using Notifications.Domain;
+using Notifications.Infrastructure.Data;
 
 namespace Notifications.Api.Hubs;
 
-/// <summary>Turns rule violations and store outages into HubExceptions with a message the client can show.</summary>
+/// <summary>
+/// Turns rule violations and store outages into HubExceptions with a message the client can show. Anything else,
+/// a data error in the store included, reaches the client as SignalR's generic error and is logged by SignalR.
+/// </summary>
 public sealed class HubErrorFilter(ILogger<HubErrorFilter> logger) : IHubFilter
 {
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
@@ -18,16 +20,10 @@ public sealed class HubErrorFilter(ILogger<HubErrorFilter> logger) : IHubFilter
         {
             throw new HubException(ex.Message);
         }
-        catch (Exception ex) when (IsStoreFailure(ex))
+        catch (Exception ex) when (StoreFailures.IsUnavailable(ex))
         {
             logger.LogWarning("Hub method {Method} failed: the notification store is unavailable ({Error})", invocationContext.HubMethodName, ex.GetType().Name);
             throw new HubException("The notification store is unavailable; try again shortly.");
         }
     }
-
-    // Anywhere in the chain: a failed SaveChanges on Npgsql arrives as InvalidOperationException ("transient
-    // failure") wrapping DbUpdateException wrapping NpgsqlException.
-    public static bool IsStoreFailure(Exception ex) =>
-        ex is DbException or DbUpdateException or TimeoutException or InvalidOperationException { InnerException: DbException }
-        || (ex.InnerException is { } inner && IsStoreFailure(inner));
 }
