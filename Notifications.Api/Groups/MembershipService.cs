@@ -58,8 +58,9 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
         {
             await db.SaveChangesAsync(cancellationToken);
         }
-        catch (DbUpdateException)
+        catch (DbUpdateException ex) when (!StoreFailures.IsUnavailable(ex))
         {
+            // A lost connection is not a duplicate name: that stays a 503.
             throw new ConflictException($"A group named '{name}' already exists.");
         }
 
@@ -88,7 +89,7 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
         {
             await db.SaveChangesAsync(cancellationToken);
         }
-        catch (DbUpdateException)
+        catch (DbUpdateException ex) when (!StoreFailures.IsUnavailable(ex))
         {
             // A concurrent join of the same user won the race; theirs is the membership.
             db.ChangeTracker.Clear();
