@@ -60,6 +60,9 @@ public static class StoreFailures
 
     private static bool IsPostgresOutage(string sqlState) =>
         sqlState == PostgresErrorCodes.LockNotAvailable
+
+        // A failover left the connection on a standby; the next one reaches the new primary.
+        || sqlState == PostgresErrorCodes.ReadOnlySqlTransaction
         || (sqlState.Length == 5 && sqlState[..2] is "08" or "40" or "53" or "57" or "58");
 
     private static bool IsSqliteOutage(int primaryCode) => primaryCode is

@@ -23,6 +23,7 @@ public sealed class StoreFailuresTests
         "57P01", "57P02", "57P03", "57014", // admin_shutdown, crash_shutdown, cannot_connect_now, query_canceled
         "58000", "58030", // system error, I/O error
         "55P03", // lock_not_available
+        "25006", // read_only_sql_transaction: a failover left the connection on a standby
     ];
 
     public static TheoryData<string> PostgresDataErrorStates =>
