@@ -20,6 +20,12 @@ public sealed class AuthOptions : IValidatableObject
     /// <summary>An OIDC authority whose discovery document supplies RS256 signing keys.</summary>
     public string? Authority { get; set; }
 
+    /// <summary>
+    /// The token types (JWT header <c>typ</c>) accepted; empty accepts any. Set <c>["at+jwt"]</c> where the provider
+    /// marks access tokens so (RFC 9068), so that no other token it signs for this audience (an ID token) gets in.
+    /// </summary>
+    public string[] ValidTypes { get; set; } = [];
+
     /// <summary>Lifetime of tokens minted by the Development-only <c>POST /dev/token</c>.</summary>
     [Range(1, 24 * 60)]
     public int DevTokenLifetimeMinutes { get; set; } = 60;

@@ -57,6 +57,7 @@ public static class AuthSetup
             ClockSkew = ClockSkew,
             NameClaimType = UserIdClaim,
             RoleClaimType = RoleClaim,
+            ValidTypes = auth.ValidTypes.Length > 0 ? auth.ValidTypes : null,
         };
 
         if (!string.IsNullOrWhiteSpace(auth.SigningKey))

@@ -20,7 +20,8 @@ public static class TestTokens
         string issuer = Issuer,
         string audience = Audience,
         string signingKey = SigningKey,
-        DateTime? issuedAt = null)
+        DateTime? issuedAt = null,
+        string? tokenType = null)
     {
         var now = issuedAt ?? DateTime.UtcNow;
         return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
@@ -31,6 +32,7 @@ public static class TestTokens
             NotBefore = now,
             Expires = now + lifetime,
             Claims = new Dictionary<string, object> { ["sub"] = userId, ["role"] = roles },
+            TokenType = tokenType,
             SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(signingKey)), SecurityAlgorithms.HmacSha256),
         });
     }
