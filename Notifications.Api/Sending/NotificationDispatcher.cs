@@ -126,7 +126,7 @@ public sealed class NotificationDispatcher(
             return [];
         }
 
-        var claim = $"{instance.Id}:{Guid.NewGuid():N}";
+        var claim = instance.NextClaim();
         var leaseUntil = now.AddSeconds(options.Value.LeaseSeconds);
         await db.Outbox.Where(o => candidates.Contains(o.Id) && o.LeaseUntil < now)
             .ExecuteUpdateAsync(s => s.SetProperty(o => o.LeaseUntil, leaseUntil).SetProperty(o => o.LeasedBy, claim), cancellationToken);

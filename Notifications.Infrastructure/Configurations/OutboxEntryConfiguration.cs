@@ -11,7 +11,7 @@ internal sealed class OutboxEntryConfiguration : IEntityTypeConfiguration<Outbox
         builder.ToTable("Outbox");
         builder.HasKey(o => o.Id);
         builder.Property(o => o.Kind).HasConversion<byte>();
-        builder.Property(o => o.LeasedBy).HasMaxLength(64);
+        builder.Property(o => o.LeasedBy).HasMaxLength(OutboxEntry.LeasedByMaxLength);
         builder.HasOne<Notification>().WithMany().HasForeignKey(o => o.NotificationId).OnDelete(DeleteBehavior.Cascade);
         builder.HasIndex(o => o.LeaseUntil);
     }

@@ -12,6 +12,8 @@ public enum OutboxKind : byte
 /// </summary>
 public sealed class OutboxEntry
 {
+    public const int LeasedByMaxLength = 64;
+
     public long Id { get; set; }
 
     public long NotificationId { get; set; }
