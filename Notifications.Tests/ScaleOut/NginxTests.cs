@@ -120,6 +120,23 @@ public sealed class NginxTests(CrossInstanceCluster cluster)
         Assert.DoesNotContain("access_token", log, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_services_own_pages_pass_the_origin_check_through_nginx_on_any_host_and_port()
+    {
+        // A page served through nginx calls back with its own origin, the proxy's host and port; the instances list no
+        // allowed origins, so only the same-origin rule can let it through, and only if nginx passes the port on.
+        foreach (var host in new[] { "127.0.0.1", "localhost" })
+        {
+            using var http = new HttpClient { BaseAddress = Nginx.BaseUri, Timeout = Timeouts.Default };
+            using var request = new HttpRequestMessage(HttpMethod.Post, "hubs/notifications/negotiate?negotiateVersion=1");
+            request.Headers.Host = $"{host}:{Nginx.Port}";
+            request.Headers.Add("Origin", $"http://{host}:{Nginx.Port}");
+            request.Headers.Authorization = new("Bearer", TestTokens.For(TestUsers.New("page")));
+            using var response = await http.SendAsync(request).WithTimeout(what: "negotiate with the page's origin");
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        }
+    }
+
     private Dictionary<string, string> InstancePerSource(int[] networks, string path)
     {
         var bySource = Nginx.AccessLog()
