@@ -20,7 +20,7 @@ public static class InfrastructureExtensions
     public static IServiceCollection AddNotificationsDatabase(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
     {
         services.AddOptions<DatabaseOptions>().Bind(configuration.GetSection(DatabaseOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
-        var provider = configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>()?.Provider ?? DatabaseProvider.Sqlite;
+        var provider = ProviderOf(configuration);
         var connectionString = configuration.GetConnectionString(ConnectionStringName);
         if (string.IsNullOrWhiteSpace(connectionString))
         {
@@ -105,7 +105,7 @@ public static class InfrastructureExtensions
     public static ISignalRServerBuilder AddNotificationsBackplane(this ISignalRServerBuilder signalR, IConfiguration configuration, IHostEnvironment environment)
     {
         var services = signalR.Services;
-        services.AddSingleton<InstanceIdentity>();
+        services.AddSingleton(_ => new InstanceIdentity());
         var redis = configuration.GetSection(RedisOptions.Section).Get<RedisOptions>() ?? new RedisOptions();
         if (string.IsNullOrWhiteSpace(redis.Configuration))
         {
@@ -130,6 +130,21 @@ public static class InfrastructureExtensions
         services.AddSingleton(typeof(HubLifetimeManager<>), typeof(LocalFallbackHubLifetimeManager<>));
         services.AddHealthChecks().AddRedis(sp => sp.GetRequiredService<RedisConnection>().Multiplexer, "redis", tags: ["ready"]);
         return signalR;
+    }
+
+    // By name only: the binder also takes a number ("1" would be SqlServer, "7" nothing at all), which is never meant.
+    private static DatabaseProvider ProviderOf(IConfiguration configuration)
+    {
+        var configured = configuration[$"{DatabaseOptions.Section}:{nameof(DatabaseOptions.Provider)}"];
+        if (string.IsNullOrWhiteSpace(configured))
+        {
+            return DatabaseProvider.Sqlite;
+        }
+
+        return Enum.GetNames<DatabaseProvider>().FirstOrDefault(name => string.Equals(name, configured.Trim(), StringComparison.OrdinalIgnoreCase)) is { } known
+            ? Enum.Parse<DatabaseProvider>(known)
+            : throw new OptionsValidationException(DatabaseOptions.Section, typeof(DatabaseOptions),
+                [$"Database:Provider must be one of {string.Join(", ", Enum.GetNames<DatabaseProvider>())}."]);
     }
 
     /// <summary>Applies the provider's migrations (never EnsureCreated) and tunes SQLite for concurrent readers.</summary>

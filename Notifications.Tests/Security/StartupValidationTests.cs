@@ -64,6 +64,17 @@ public sealed class StartupValidationTests
         Assert.DoesNotContain("s3cret", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("7")]
+    [InlineData("1")]
+    [InlineData("MySql")]
+    public async Task A_database_provider_that_is_not_one_of_the_names_stops_startup(string provider)
+    {
+        var output = await StartAndExpectFailureAsync(new() { ["Database:Provider"] = provider });
+
+        Assert.Contains("Database:Provider must be one of Sqlite, SqlServer, Postgres.", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Holding_pushed_entries_longer_than_their_lease_stops_startup()
     {
