@@ -17,9 +17,17 @@ public static class NotificationLimits
     public const int SyncDefaultLimit = 100;
     public const int SyncMaxLimit = 1000;
 
-    /// <summary>A user id (a token's <c>sub</c>, a member to add): 1-128 characters, none of them a control character.</summary>
+    /// <summary>
+    /// A user id (a token's <c>sub</c>, a member to add): 1-128 characters, none of them a control character, and no white
+    /// space at either end (SQL Server's <c>=</c> ignores trailing spaces, so <c>"alice "</c> would be <c>alice</c> there).
+    /// </summary>
+    public const string UserIdRule = "1-128 characters, without control characters or white space at either end";
+
     public static bool IsUserId(string? value) =>
-        value is { Length: > 0 and <= MaxUserIdLength } && !value.Any(char.IsControl);
+        value is { Length: > 0 and <= MaxUserIdLength }
+        && !value.Any(char.IsControl)
+        && !char.IsWhiteSpace(value[0])
+        && !char.IsWhiteSpace(value[^1]);
 
     public static int ClampInbox(int? limit) => Math.Clamp(limit ?? InboxDefaultLimit, 1, InboxMaxLimit);
 

@@ -111,7 +111,7 @@ public static class AuthSetup
                 // handshake.
                 if (!NotificationLimits.IsUserId(claims.Find(c => c.Type == UserIdClaim)?.Value))
                 {
-                    context.Fail($"The token's {UserIdClaim} claim must be 1-{NotificationLimits.MaxUserIdLength} characters without control characters.");
+                    context.Fail($"The token's {UserIdClaim} claim must be {NotificationLimits.UserIdRule}.");
                     return Task.CompletedTask;
                 }
 

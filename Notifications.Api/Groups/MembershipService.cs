@@ -126,7 +126,7 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
     {
         if (!NotificationLimits.IsUserId(userId))
         {
-            throw new DomainException($"A user id is 1-{NotificationLimits.MaxUserIdLength} characters without control characters.");
+            throw new DomainException($"A user id is {NotificationLimits.UserIdRule}.");
         }
 
         if (!GroupRules.MayChangeMembership(actor, group.Kind, userId))

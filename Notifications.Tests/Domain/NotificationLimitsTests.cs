@@ -34,9 +34,19 @@ public sealed class NotificationLimitsTests
     [InlineData(null, false)]
     [InlineData("ali\u0007ce", false)]
     [InlineData("tab\tbed", false)]
-    public void A_user_id_is_non_empty_and_printable(string? userId, bool valid)
+    [InlineData("alice smith", true)]
+    [InlineData("alice ", false)]
+    [InlineData(" alice", false)]
+    [InlineData("alice\u3000", false)]
+    public void A_user_id_is_non_empty_printable_and_not_padded(string? userId, bool valid)
     {
         Assert.Equal(valid, NotificationLimits.IsUserId(userId));
+    }
+
+    [Fact]
+    public void The_user_id_rule_states_the_length_limit()
+    {
+        Assert.StartsWith($"1-{NotificationLimits.MaxUserIdLength} characters", NotificationLimits.UserIdRule, StringComparison.Ordinal);
     }
 
     [Fact]

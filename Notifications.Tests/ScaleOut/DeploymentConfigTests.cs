@@ -43,6 +43,27 @@ public sealed partial class DeploymentConfigTests
     }
 
     [Fact]
+    public void Compose_publishes_on_loopback_unless_told_otherwise()
+    {
+        // The compose defaults (signing key, SA password) are in this repository: not for other machines' ears.
+        var published = Compose.Child("services").Child("nginx").Child("ports").Items.Single().Trim('"');
+
+        Assert.StartsWith("${NOTIFICATIONS_BIND_ADDRESS:-127.0.0.1}:", published, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Compose_gives_each_instance_longer_to_stop_than_its_shutdown_drain()
+    {
+        using var settings = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "Notifications.Api", "appsettings.json")));
+        var drain = settings.RootElement.GetProperty("Shutdown").GetProperty("TimeoutSeconds").GetInt32();
+        var grace = StopGracePeriod().Match(Compose.Child("x-api-instance").Text);
+
+        Assert.True(grace.Success, "x-api-instance sets stop_grace_period in seconds");
+        var seconds = int.Parse(grace.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(seconds > drain, $"stop_grace_period {seconds}s is longer than Shutdown:TimeoutSeconds {drain}");
+    }
+
+    [Fact]
     public void Compose_mounts_nginx_conf_and_every_file_it_includes()
     {
         var volumes = Compose.Child("services").Child("nginx").Child("volumes").Items.ToList();
@@ -68,6 +89,9 @@ public sealed partial class DeploymentConfigTests
 
     [GeneratedRegex(@"^\s*server\s+([A-Za-z0-9_.-]+):(\d+)", RegexOptions.Multiline)]
     private static partial Regex ServerDirective();
+
+    [GeneratedRegex(@"^\s*stop_grace_period:\s*(\d+)s\s*(?:#.*)?$", RegexOptions.Multiline)]
+    private static partial Regex StopGracePeriod();
 
     [GeneratedRegex(@"^\s*listen\s+(\d+)\s*;", RegexOptions.Multiline)]
     private static partial Regex ListenDirective();

@@ -37,6 +37,7 @@ public sealed class JwtValidationTests(SqliteServiceFixture service) : IClassFix
         "sub over 128 characters",
         "sub with a control character",
         "Sub instead of sub",
+        "sub ending in a space",
     ];
 
     private static string TokenFor(string kind)
@@ -57,6 +58,7 @@ public sealed class JwtValidationTests(SqliteServiceFixture service) : IClassFix
             "empty sub" => TestTokens.Create("", ["admin"], TimeSpan.FromHours(1)),
             "sub over 128 characters" => TestTokens.Create(new string('m', 129), ["admin"], TimeSpan.FromHours(1)),
             "sub with a control character" => TestTokens.Create("mal\u0007lory", ["admin"], TimeSpan.FromHours(1)),
+            "sub ending in a space" => TestTokens.Create("mallory ", ["admin"], TimeSpan.FromHours(1)),
             "Sub instead of sub" => WithClaims(new() { ["Sub"] = "mallory", ["role"] = new[] { "admin" } }),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
