@@ -35,7 +35,26 @@ public sealed class NotificationSender(
     // server's CPU per send in S4.
     private NotificationsDbContext Db => context ??= services.GetRequiredService<NotificationsDbContext>();
 
-    public async Task<SendOutcome> SendAsync(Viewer sender, SendNotificationRequest request, string? idempotencyKey, CancellationToken cancellationToken)
+    public Task<SendOutcome> SendAsync(Viewer sender, SendNotificationRequest request, string? idempotencyKey, CancellationToken cancellationToken) =>
+        SubmitAsync(sender, request, idempotencyKey, replayOnly: false, cancellationToken);
+
+    /// <summary>
+    /// Answers a request whose expiresAt has passed, which must not be stored, as a replay of the send stored under
+    /// <paramref name="idempotencyKey"/> with the same payload; null (and nothing stored) when there is none.
+    /// </summary>
+    public async Task<SendOutcome?> ReplayAsync(Viewer sender, SendNotificationRequest request, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await SubmitAsync(sender, request, idempotencyKey, replayOnly: true, cancellationToken);
+        }
+        catch (NothingToReplayException)
+        {
+            return null;
+        }
+    }
+
+    private async Task<SendOutcome> SubmitAsync(Viewer sender, SendNotificationRequest request, string? idempotencyKey, bool replayOnly, CancellationToken cancellationToken)
     {
         var audience = request.ToAudience();
         SendPolicy.EnsureMaySend(sender, audience);
@@ -63,7 +82,7 @@ public sealed class NotificationSender(
             ],
         };
 
-        var outcome = await gate.SubmitAsync(new PendingSend(notification, cancellationToken));
+        var outcome = await gate.SubmitAsync(new PendingSend(notification, cancellationToken, replayOnly));
         if (!outcome.Replayed)
         {
             metrics.Sent(notification.Priority);
@@ -103,9 +122,18 @@ public sealed class NotificationSender(
                 // Whole microseconds, as every provider stores them: a replay returns exactly the createdAt the first call did.
                 var now = TruncateToMicroseconds(time.GetUtcNow().UtcDateTime);
                 var stored = await FindStoredKeysAsync(batch, cancellationToken);
+                var windowStart = now.AddHours(-idempotency.Value.WindowHours);
                 var keysInBatch = new Dictionary<(string Sender, string Key), PendingSend>();
+                List<PendingSend>? replaysOnly = null;
                 foreach (var send in batch)
                 {
+                    if (send.ReplayOnly)
+                    {
+                        // Settled after the others, so a send of the same key stored by this very batch is found too.
+                        (replaysOnly ??= []).Add(send);
+                        continue;
+                    }
+
                     var notification = send.Notification;
                     if (notification.IdempotencyKey is { } key)
                     {
@@ -119,7 +147,7 @@ public sealed class NotificationSender(
 
                         if (stored.TryGetValue((notification.SenderId, key), out var existing))
                         {
-                            if (existing.CreatedAt >= now.AddHours(-idempotency.Value.WindowHours))
+                            if (existing.CreatedAt >= windowStart)
                             {
                                 settled.Add(existing.RequestHash == notification.RequestHash
                                     ? (send, new SendOutcome(new SendResult(existing.Id, existing.CreatedAt), Replayed: true), null, null)
@@ -137,6 +165,11 @@ public sealed class NotificationSender(
 
                     notification.CreatedAt = now;
                     inserted.Add(send);
+                }
+
+                if (replaysOnly is not null)
+                {
+                    settled.AddRange(replaysOnly.Select(send => SettleReplayOnly(send, stored, keysInBatch, windowStart)));
                 }
 
                 if (inserted.Count > 0)
@@ -178,6 +211,29 @@ public sealed class NotificationSender(
                 send.Completion.TrySetResult(outcome!);
             }
         }
+    }
+
+    /// <summary>
+    /// A replay-only send gets the answer of the send stored under its key with the same payload, in this batch or
+    /// before it within the window; anything else is no replay. It is never stored, and a key past its window is not
+    /// freed by it: its own expiresAt has passed, so it leaves everything as it was.
+    /// </summary>
+    private static (PendingSend, SendOutcome?, Exception?, PendingSend?) SettleReplayOnly(
+        PendingSend send,
+        Dictionary<(string Sender, string Key), StoredKey> stored,
+        Dictionary<(string Sender, string Key), PendingSend> keysInBatch,
+        DateTime windowStart)
+    {
+        var notification = send.Notification;
+        var key = (notification.SenderId, notification.IdempotencyKey!);
+        if (keysInBatch.TryGetValue(key, out var first))
+        {
+            return first.Notification.RequestHash == notification.RequestHash ? (send, null, null, first) : (send, null, new NothingToReplayException(), null);
+        }
+
+        return stored.TryGetValue(key, out var existing) && existing.CreatedAt >= windowStart && existing.RequestHash == notification.RequestHash
+            ? (send, new SendOutcome(new SendResult(existing.Id, existing.CreatedAt), Replayed: true), null, null)
+            : (send, null, new NothingToReplayException(), null);
     }
 
     /// <summary>Retracts for everyone; pushed like a send, through the outbox.</summary>
@@ -255,6 +311,9 @@ public sealed class NotificationSender(
     }
 
     private sealed record StoredKey(long Id, DateTime CreatedAt, string? RequestHash);
+
+    /// <summary>A replay-only send found nothing to replay; <see cref="ReplayAsync"/> turns it into null.</summary>
+    private sealed class NothingToReplayException() : Exception("No send is stored under this Idempotency-Key with this payload.");
 
     private static string HashOf(SendNotificationRequest request) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(request))));

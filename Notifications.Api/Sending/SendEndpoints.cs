@@ -28,12 +28,20 @@ public static class SendEndpoints
         CancellationToken ct)
     {
         // The body's rules are checked here, not by the validation filter (see SendRequestRules).
+        Dictionary<string, string[]>? expired = null;
         if (SendRequestRules.Check(request, time.GetUtcNow().UtcDateTime) is { } errors)
         {
-            return TypedResults.ValidationProblem(errors);
+            // A retry of a send whose outcome it never learned (a 503) may come after a short expiresAt has passed;
+            // it still gets the stored answer, or this 400 when there is none.
+            if (idempotencyKey is null || !IsValidKey(idempotencyKey) || !SendRequestRules.OnlyExpiryHasPassed(errors))
+            {
+                return TypedResults.ValidationProblem(errors);
+            }
+
+            expired = errors;
         }
 
-        if (idempotencyKey is not null && (idempotencyKey.Length is 0 or > NotificationLimits.MaxIdempotencyKeyLength || idempotencyKey.Any(char.IsControl)))
+        if (idempotencyKey is not null && !IsValidKey(idempotencyKey))
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>
             {
@@ -41,7 +49,20 @@ public static class SendEndpoints
             });
         }
 
-        var outcome = await sender.SendAsync(user.ToViewer(), request, idempotencyKey, ct);
+        SendOutcome outcome;
+        if (expired is null)
+        {
+            outcome = await sender.SendAsync(user.ToViewer(), request, idempotencyKey, ct);
+        }
+        else if (await sender.ReplayAsync(user.ToViewer(), request, idempotencyKey!, ct) is { } replay)
+        {
+            outcome = replay;
+        }
+        else
+        {
+            return TypedResults.ValidationProblem(expired);
+        }
+
         if (outcome.Replayed)
         {
             http.Response.Headers["Idempotent-Replayed"] = "true";
@@ -49,6 +70,9 @@ public static class SendEndpoints
 
         return TypedResults.Created($"/api/notifications/{outcome.Result.Id}", outcome.Result);
     }
+
+    private static bool IsValidKey(string key) =>
+        key.Length is > 0 and <= NotificationLimits.MaxIdempotencyKeyLength && !key.Any(char.IsControl);
 
     private static async Task<NoContent> RetractAsync(long id, ClaimsPrincipal user, NotificationSender sender, CancellationToken ct)
     {

@@ -6,11 +6,17 @@ using Notifications.Infrastructure.Data;
 namespace Notifications.Api.Sending;
 
 /// <summary>One send waiting for the group commit; completed with its own outcome (or error) by whoever writes it.</summary>
-public sealed class PendingSend(Notification notification, CancellationToken cancellationToken)
+public sealed class PendingSend(Notification notification, CancellationToken cancellationToken, bool replayOnly = false)
 {
     public Notification Notification { get; } = notification;
 
     public CancellationToken CancellationToken { get; } = cancellationToken;
+
+    /// <summary>
+    /// Only a replay of a stored send may answer it; it is never stored itself (see
+    /// <see cref="NotificationSender.ReplayAsync"/>).
+    /// </summary>
+    public bool ReplayOnly { get; } = replayOnly;
 
     public TaskCompletionSource<SendOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

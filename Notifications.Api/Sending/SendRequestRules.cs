@@ -15,6 +15,8 @@ public static class SendRequestRules
     // The characters of NotificationLimits.TypePattern.
     private static readonly SearchValues<char> TypeCharacters = SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789._-");
 
+    private const string ExpiresAtField = "expiresAt";
+
     public static Dictionary<string, string[]>? Check(SendNotificationRequest request, DateTime now)
     {
         Dictionary<string, string[]>? errors = null;
@@ -27,12 +29,18 @@ public static class SendRequestRules
         Add(ref errors, "priority", request.Priority is null or "low" or "normal" or "high" or "critical"
             ? null
             : "priority must be low, normal, high or critical.");
-        Add(ref errors, "expiresAt", request.ExpiresAt is { } expires ? InTheFutureAttribute.Check(expires, now) : null);
+        Add(ref errors, ExpiresAtField, request.ExpiresAt is { } expires ? InTheFutureAttribute.Check(expires, now) : null);
         Add(ref errors, "audience", request.Audience is { } audience
             ? ValidAudienceAttribute.Check(audience)
             : Required("Audience"));
         return errors;
     }
+
+    /// <summary>
+    /// Whether the only rule broken is that expiresAt has passed: the one rule that depends on when the request is
+    /// checked, so the same body may have been valid when a first call with its Idempotency-Key was stored.
+    /// </summary>
+    public static bool OnlyExpiryHasPassed(Dictionary<string, string[]> errors) => errors.Count == 1 && errors.ContainsKey(ExpiresAtField);
 
     private static string? TypeError(string? type)
     {

@@ -56,6 +56,37 @@ public abstract class GroupCommitTests(GuaranteesFixture service)
     }
 
     [Fact]
+    public async Task Concurrent_late_retries_are_replayed_and_late_sends_with_fresh_keys_store_nothing()
+    {
+        var user = TestUsers.New("late");
+        using var http = service.LongClient(TestUsers.New("gc-late", 16), "admin");
+        object Late(string title) => new { type = "test.user", title, expiresAt = service.Clock.GetUtcNow().UtcDateTime.AddSeconds(30), audience = new { users = new[] { user } } };
+        var usedKey = Guid.NewGuid().ToString();
+        var body = Late("first");
+        var first = await SendAsync(http, body, usedKey).WithTimeout(Budget, "first send");
+        Assert.Equal(HttpStatusCode.Created, first.Status);
+        var expiring = Late("expiring");
+        var expiringKey = Guid.NewGuid().ToString();
+        service.Clock.Advance(TimeSpan.FromMinutes(1));
+
+        // Late retries race fresh sends, late sends with fresh keys, and late sends sharing a key nobody stored.
+        var fresh = Enumerable.Range(0, 10).Select(i => Task.Run(() => SendAsync(http, TestUsers.Notification($"fresh {i}", user), Guid.NewGuid().ToString()))).ToList();
+        var replays = Enumerable.Range(0, 10).Select(_ => Task.Run(() => SendAsync(http, body, usedKey))).ToList();
+        var lateFresh = Enumerable.Range(0, 10).Select(_ => Task.Run(() => SendAsync(http, expiring, Guid.NewGuid().ToString()))).ToList();
+        var lateUnknown = Enumerable.Range(0, 5).Select(_ => Task.Run(() => SendAsync(http, expiring, expiringKey))).ToList();
+        await Task.WhenAll(fresh.Concat(replays).Concat(lateFresh).Concat(lateUnknown)).WithTimeout(Budget, "35 concurrent sends");
+
+        Assert.All(fresh, t => Assert.Equal(HttpStatusCode.Created, t.Result.Status));
+        Assert.All(replays, t => Assert.Equal(first.Result, t.Result.Result));
+        Assert.All(lateFresh.Concat(lateUnknown), t => Assert.Equal(HttpStatusCode.BadRequest, t.Result.Status));
+        var stored = await service.QueryAsync(db => db.Notifications.Where(n => n.Audience.Any(a => a.Value == user)).Select(n => n.Title).ToListAsync())
+            .WithTimeout(Budget, "stored titles");
+        Assert.Equal(11, stored.Count);
+        Assert.Single(stored, "first");
+        Assert.DoesNotContain("expiring", stored);
+    }
+
+    [Fact]
     public async Task Concurrent_sends_are_pushed_in_id_order_and_leave_no_outbox_entry_behind()
     {
         var user = TestUsers.New("drain");

@@ -112,6 +112,48 @@ public abstract class GuaranteesTests(GuaranteesFixture service)
     }
 
     [Fact]
+    public async Task A_retry_after_its_expiresAt_has_passed_is_replayed_but_stores_nothing_new()
+    {
+        var user = TestUsers.New("late-retry");
+        var key = Guid.NewGuid().ToString();
+        var body = ToUser("retried late", user, service.Clock.GetUtcNow().UtcDateTime.AddMinutes(1));
+        using var http = service.LongClient("late-retry-sender", "admin");
+        var first = await SendWithKeyAsync(http, body, key).WithTimeout(what: "the first send");
+        Assert.Equal(HttpStatusCode.Created, first.Status);
+        var firstId = ResultOf(first.Body).Id;
+
+        // As a client whose send got 503 would: the same body and key, once expiresAt lies in the past.
+        service.Clock.Advance(TimeSpan.FromMinutes(2));
+        using var retry = SendRequest(body, key);
+        using var replayed = await http.SendAsync(retry).WithTimeout(what: "the late replay");
+        var replayedBody = await replayed.Content.ReadAsStringAsync().WithTimeout(what: "the late replay's body");
+        var freshKey = await SendWithKeyAsync(http, body, Guid.NewGuid().ToString()).WithTimeout(what: "a late send with a fresh key");
+        var otherPayload = await SendWithKeyAsync(http, ToUser("changed", user, service.Clock.GetUtcNow().UtcDateTime.AddMinutes(-1)), key)
+            .WithTimeout(what: "a late send with the key and another payload");
+        using var noKey = await http.PostAsJsonAsync("api/notifications", body).WithTimeout(what: "a late send without a key");
+
+        Assert.Equal(HttpStatusCode.Created, replayed.StatusCode);
+        Assert.Equal("true", replayed.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(ResultOf(first.Body), ResultOf(replayedBody));
+        // Not a replay, so the request is judged alone, as before: its expiresAt has passed.
+        foreach (var (status, problemBody) in new[] { freshKey, otherPayload, (noKey.StatusCode, await noKey.Content.ReadAsStringAsync().WithTimeout()) })
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, status);
+            using var problem = JsonDocument.Parse(problemBody);
+            Assert.Equal(["expiresAt"], problem.RootElement.GetProperty("errors").EnumerateObject().Select(p => p.Name));
+        }
+
+        Assert.Equal(1, await service.QueryAsync(db => db.Notifications.CountAsync(n => n.Audience.Any(a => a.Value == user))));
+
+        // Past the window the key replays nothing, and the rejected retry does not free it either.
+        service.Clock.Advance(TimeSpan.FromHours(GuaranteesFixture.IdempotencyWindowHours));
+        var afterWindow = await SendWithKeyAsync(http, body, key).WithTimeout(what: "a late retry after the window");
+        Assert.Equal(HttpStatusCode.BadRequest, afterWindow.Status);
+        Assert.Equal(key, await service.QueryAsync(db => db.Notifications.Where(n => n.Id == firstId).Select(n => n.IdempotencyKey).SingleAsync()));
+        Assert.Equal(1, await service.QueryAsync(db => db.Notifications.CountAsync(n => n.Audience.Any(a => a.Value == user))));
+    }
+
+    [Fact]
     public async Task An_expired_notification_leaves_inbox_sync_and_counts_when_its_time_passes()
     {
         var user = TestUsers.New("expiry");
