@@ -90,9 +90,7 @@ public sealed class RetentionCleaner(
                 // The broadcasts leave their bucket counts in the same transaction as their rows, so the unread count
                 // never sees one without the other.
                 await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-                var broadcasts = await db.Notifications.Where(n => ids.Contains(n.Id) && n.Everyone).Select(n => n.Id).ToListAsync(cancellationToken);
-                await db.UncountBroadcastsAsync(broadcasts, cancellationToken);
-                total += Count(await db.Notifications.Where(n => ids.Contains(n.Id)).ExecuteDeleteAsync(cancellationToken));
+                total += Count(await db.DeleteNotificationsAsync(ids, cancellationToken));
                 await transaction.CommitAsync(cancellationToken);
             }
         }

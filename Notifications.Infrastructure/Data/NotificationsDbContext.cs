@@ -100,8 +100,31 @@ public abstract class NotificationsDbContext(DbContextOptions options) : DbConte
         }
     }
 
-    /// <summary>Takes broadcasts about to be deleted off their bucket rows; call in the deleting transaction.</summary>
-    public async Task UncountBroadcastsAsync(IEnumerable<long> broadcastIds, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes those of <paramref name="ids"/> that are still stored and takes the broadcasts among them off their
+    /// <see cref="BroadcastBucket"/> rows; returns how many it deleted. Call inside the deleting transaction. Another
+    /// instance may be deleting the same ids at the same time: only the rows this statement reports back as deleted
+    /// by itself are subtracted, so a broadcast the other one deleted first is not subtracted a second time (a count
+    /// of the broadcasts read before the delete would still see rows the other has deleted and not yet committed).
+    /// </summary>
+    public async Task<int> DeleteNotificationsAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken)
+    {
+        if (Database.CurrentTransaction is null)
+        {
+            throw new InvalidOperationException("Notifications are deleted inside a transaction, with their broadcast tallies.");
+        }
+
+        var deleted = await DeleteReturningAsync(ids, cancellationToken);
+        await UncountBroadcastsAsync(deleted.Where(d => d.Everyone).Select(d => d.Id), cancellationToken);
+        return deleted.Count;
+    }
+
+    /// <summary>One statement that deletes the notifications of <paramref name="ids"/> and returns the rows it deleted.</summary>
+    protected abstract Task<List<DeletedNotification>> DeleteReturningAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken);
+
+    protected sealed record DeletedNotification(long Id, bool Everyone);
+
+    private async Task UncountBroadcastsAsync(IEnumerable<long> broadcastIds, CancellationToken cancellationToken)
     {
         foreach (var block in broadcastIds.GroupBy(BroadcastBucket.Of))
         {

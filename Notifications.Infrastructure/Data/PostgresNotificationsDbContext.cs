@@ -266,6 +266,14 @@ public sealed class PostgresNotificationsDbContext(DbContextOptions<PostgresNoti
         return Database.ExecuteSqlRawAsync(sql, [userId, at, notificationIds.ToArray()], cancellationToken);
     }
 
+    protected override Task<List<DeletedNotification>> DeleteReturningAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken) =>
+        Database.SqlQueryRaw<DeletedNotification>(
+            """
+            DELETE FROM "Notifications" WHERE "Id" = ANY({0})
+            RETURNING "Id", "Everyone"
+            """,
+            [ids.ToArray()]).ToListAsync(cancellationToken);
+
     private static NpgsqlParameter ArrayOf<T>(NpgsqlDbType elementType, T[] values) =>
         new() { NpgsqlDbType = NpgsqlDbType.Array | elementType, Value = values };
 

@@ -38,4 +38,13 @@ public sealed class SqlServerNotificationsDbContext(DbContextOptions<SqlServerNo
             """;
         return Database.ExecuteSqlRawAsync(sql, [userId, at, JsonSerializer.Serialize(notificationIds)], cancellationToken);
     }
+
+    protected override Task<List<DeletedNotification>> DeleteReturningAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken) =>
+        Database.SqlQueryRaw<DeletedNotification>(
+            """
+            DELETE FROM [Notifications]
+            OUTPUT DELETED.[Id], DELETED.[Everyone]
+            WHERE [Id] IN (SELECT CAST([value] AS bigint) FROM OPENJSON({0}))
+            """,
+            [JsonSerializer.Serialize(ids)]).ToListAsync(cancellationToken);
 }

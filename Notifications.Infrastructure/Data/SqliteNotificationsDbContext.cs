@@ -228,6 +228,14 @@ public sealed class SqliteNotificationsDbContext(DbContextOptions<SqliteNotifica
         return Database.ExecuteSqlRawAsync(sql, [userId, at, JsonSerializer.Serialize(notificationIds)], cancellationToken);
     }
 
+    protected override Task<List<DeletedNotification>> DeleteReturningAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken) =>
+        Database.SqlQueryRaw<DeletedNotification>(
+            """
+            DELETE FROM "Notifications" WHERE "Id" IN (SELECT "value" FROM json_each({0}))
+            RETURNING "Id", "Everyone"
+            """,
+            [JsonSerializer.Serialize(ids)]).ToListAsync(cancellationToken);
+
     private static DbCommand Command(DbConnection connection, DbTransaction transaction, string sql)
     {
         var command = connection.CreateCommand();
