@@ -10,8 +10,11 @@ public sealed record RetentionResult(int KeysCleared, int ExpiredDeleted, int Ag
 
 /// <summary>
 /// Frees idempotency keys whose window has passed and deletes expired and retention-aged notifications with their
-/// audience, receipts and outbox rows. Each statement touches at most <see cref="RetentionOptions.BatchSize"/> rows
-/// and runs in its own short transaction, so sends, reads and syncs never wait long behind it.
+/// audience, receipts and outbox rows. Each statement touches at most <see cref="RetentionOptions.BatchSize"/> rows, and
+/// each batch of that many notifications is deleted, with all of its rows and its broadcasts' tallies, in one
+/// transaction, so sends, reads and syncs never wait long behind it and never see half a batch. Every instance runs
+/// it, unsynchronised: two runs may pick the same batch, and the one that finds its rows gone deletes and subtracts
+/// nothing.
 /// </summary>
 public sealed class RetentionCleaner(
     IServiceScopeFactory scopes,
@@ -71,7 +74,11 @@ public sealed class RetentionCleaner(
             }
         }
 
-        /// <summary>Children in bounded chunks first, then the notifications themselves, one batch of ids at a time.</summary>
+        /// <summary>
+        /// One batch of ids at a time, in one transaction: the children in bounded chunks, then the notifications with
+        /// their broadcast tallies. A run that fails or is cancelled part way leaves the batch as it was; a receipt
+        /// deleted on its own would make its notification, still listed, unread again.
+        /// </summary>
         public async Task<int> DeleteNotificationsAsync(IQueryable<Notification> query)
         {
             var total = 0;
@@ -83,13 +90,13 @@ public sealed class RetentionCleaner(
                     return total;
                 }
 
+                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+
+                // The foreign keys cascade, but a cascade is one statement as large as the batch's receipts; these keep
+                // each statement bounded, and the cascade takes whatever is added to the batch meanwhile.
                 await DeleteInChunksAsync(db.Receipts.Where(r => ids.Contains(r.NotificationId)).OrderBy(r => r.NotificationId).ThenBy(r => r.UserId));
                 await DeleteInChunksAsync(db.NotificationAudience.Where(a => ids.Contains(a.NotificationId)).OrderBy(a => a.NotificationId).ThenBy(a => a.Kind).ThenBy(a => a.Value));
                 await DeleteInChunksAsync(db.Outbox.Where(o => ids.Contains(o.NotificationId)).OrderBy(o => o.Id));
-
-                // The broadcasts leave their bucket counts in the same transaction as their rows, so the unread count
-                // never sees one without the other.
-                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
                 total += Count(await db.DeleteNotificationsAsync(ids, cancellationToken));
                 await transaction.CommitAsync(cancellationToken);
             }

@@ -10,11 +10,17 @@ public sealed class RetentionOptions
     [Range(1, 36_500)]
     public int Days { get; set; } = 90;
 
-    /// <summary>How often each instance runs the cleanup (several instances may; deleting twice is harmless).</summary>
+    /// <summary>
+    /// How often each instance runs the cleanup. Several instances may run it at once: a batch another run deleted
+    /// first is deleted, and taken off the broadcast tallies, by that run only.
+    /// </summary>
     [Range(1, 86_400)]
     public int IntervalSeconds { get; set; } = 600;
 
-    /// <summary>Rows per statement: every delete or update touches at most this many, so no lock is held for long.</summary>
+    /// <summary>
+    /// Notifications per cleanup transaction, and rows per statement: every delete or update touches at most this
+    /// many, so no lock is held for long.
+    /// </summary>
     [Range(1, 10_000)]
     public int BatchSize { get; set; } = 500;
 }
