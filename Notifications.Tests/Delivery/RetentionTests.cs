@@ -1,0 +1,259 @@
+using System.Data.Common;
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Notifications.Api.Inbox;
+using Notifications.Api.Retention;
+using Notifications.Infrastructure.Data;
+using Notifications.Tests.Inbox;
+using Notifications.Tests.Infrastructure;
+
+namespace Notifications.Tests.Delivery;
+
+/// <summary>
+/// Holds or fails the database work of the runs a test marks (<see cref="RunAsync{T}"/>), and nothing else: the app's
+/// own traffic passes untouched, so it stays registered for the fixture's lifetime.
+/// </summary>
+public sealed class RetentionGate : IDbCommandInterceptor, IDbTransactionInterceptor
+{
+    public const string InjectedFailure = "injected: the notifications delete of a retention batch failed";
+
+    private static readonly AsyncLocal<Behaviour?> Marked = new();
+
+    /// <summary>What a marked run meets: its first commit held until released, or its notifications delete failing.</summary>
+    public sealed class Behaviour(bool holdFirstCommit, bool failNotificationsDelete)
+    {
+        private readonly TaskCompletionSource reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int commits;
+
+        public static Behaviour HoldFirstCommit() => new(holdFirstCommit: true, failNotificationsDelete: false);
+
+        public static Behaviour FailNotificationsDelete() => new(holdFirstCommit: false, failNotificationsDelete: true);
+
+        /// <summary>Completes when the run has done its first transaction's work and waits to commit it.</summary>
+        public Task Reached => reached.Task;
+
+        public void Release() => released.TrySetResult();
+
+        internal async ValueTask BeforeCommitAsync(CancellationToken cancellationToken)
+        {
+            if (holdFirstCommit && Interlocked.Increment(ref commits) == 1)
+            {
+                reached.TrySetResult();
+                await released.Task.WaitAsync(Timeouts.Default, cancellationToken);
+            }
+        }
+
+        internal void BeforeCommand(DbCommand command)
+        {
+            if (failNotificationsDelete && command.CommandText.Contains("DELETE FROM \"Notifications\"", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException(InjectedFailure);
+            }
+        }
+    }
+
+    /// <summary>Runs <paramref name="run"/> on its own flow, marked with <paramref name="behaviour"/>.</summary>
+    public static Task<T> RunAsync<T>(Behaviour behaviour, Func<Task<T>> run) => Task.Run(() =>
+    {
+        Marked.Value = behaviour;
+        return run();
+    });
+
+    public async ValueTask<InterceptionResult> TransactionCommittingAsync(
+        DbTransaction transaction, TransactionEventData eventData, InterceptionResult result, CancellationToken cancellationToken = default)
+    {
+        if (Marked.Value is { } behaviour)
+        {
+            await behaviour.BeforeCommitAsync(cancellationToken);
+        }
+
+        return result;
+    }
+
+    public ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
+        DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+    {
+        Marked.Value?.BeforeCommand(command);
+        return ValueTask.FromResult(result);
+    }
+
+    public ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(
+        DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+    {
+        Marked.Value?.BeforeCommand(command);
+        return ValueTask.FromResult(result);
+    }
+}
+
+/// <summary>The guarantees fixture (cleanup run by the tests only, batches of 10) with <see cref="RetentionGate"/> in the app's DbContext.</summary>
+public abstract class RetentionFixture : GuaranteesFixture
+{
+    protected override void ConfigureServices(IServiceCollection services)
+    {
+        base.ConfigureServices(services);
+        var gate = new RetentionGate();
+        if (OnPostgres)
+        {
+            services.ConfigureDbContext<PostgresNotificationsDbContext>(o => o.AddInterceptors(gate));
+        }
+        else
+        {
+            services.ConfigureDbContext<SqliteNotificationsDbContext>(o => o.AddInterceptors(gate));
+        }
+    }
+}
+
+public sealed class SqliteRetentionFixture : RetentionFixture
+{
+    protected override bool OnPostgres => false;
+}
+
+public sealed class PostgresRetentionFixture : RetentionFixture
+{
+    protected override bool OnPostgres => true;
+}
+
+/// <summary>
+/// A retention batch is one transaction: it deletes all of its rows or none, and takes off the broadcast tallies exactly
+/// the broadcasts it deleted itself, also while another instance's cleaner works on the same batch.
+/// </summary>
+public abstract class RetentionTests(RetentionFixture service)
+{
+    protected RetentionFixture Service => service;
+
+    protected RetentionCleaner Cleaner => service.Services.GetRequiredService<RetentionCleaner>();
+
+    [Fact]
+    public async Task A_batch_that_fails_after_deleting_receipts_keeps_them_and_the_unread_count()
+    {
+        // Whatever earlier tests left ages out and goes first, so the batch that fails below holds this test's rows.
+        service.Clock.Advance(TimeSpan.FromDays(91));
+        await Cleaner.RunOnceAsync(CancellationToken.None).WithTimeout(what: "the cleanup of earlier rows");
+
+        var user = TestUsers.New("retention-atomic");
+        using var http = service.LongClient(user);
+        var ids = new List<long>();
+        for (var i = 0; i < 4; i++)
+        {
+            ids.Add((await service.SendAsAdminAsync(TestUsers.Notification($"aging {i}", user)).WithTimeout(what: "a send")).Id);
+        }
+
+        var broadcast = (await service.SendAsAdminAsync(new { type = "test.retention", title = "aging broadcast", audience = new { everyone = true } })
+            .WithTimeout(what: "a broadcast")).Id;
+        ids.Add(broadcast);
+        using (var read = await http.PostAsJsonAsync("api/notifications/read", new { ids = new[] { ids[0], ids[1], broadcast } }).WithTimeout(what: "mark read"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, read.StatusCode);
+        }
+
+        using (var archived = await http.PostAsync($"api/notifications/{ids[2]}/archive", null).WithTimeout(what: "archive"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, archived.StatusCode);
+        }
+
+        var receipts = await ReceiptsAsync(ids);
+        Assert.Equal(4, receipts);
+        Assert.Equal(1, await UnreadCountAsync(http));
+        service.Clock.Advance(TimeSpan.FromDays(91));
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            RetentionGate.RunAsync(RetentionGate.Behaviour.FailNotificationsDelete(), () => Cleaner.RunOnceAsync(CancellationToken.None)))
+            .WithTimeout(what: "the failing cleanup");
+        Assert.Equal(RetentionGate.InjectedFailure, failure.Message);
+
+        // Nothing of the failed batch is gone: the notifications are still listed, and still read or archived.
+        Assert.Equal(receipts, await ReceiptsAsync(ids));
+        Assert.Equal(ids.Count, await service.QueryAsync(db => db.Notifications.CountAsync(n => ids.Contains(n.Id))));
+        Assert.Equal(1, await UnreadCountAsync(http));
+        Assert.Equal([ids[3]], await UnreadIdsAsync(http));
+        await BroadcastUnreadCountTests.AssertEveryTallyMatchesTheStoreAsync(service);
+
+        // The next run deletes the whole batch.
+        var result = await Cleaner.RunOnceAsync(CancellationToken.None).WithTimeout(what: "the cleanup");
+        Assert.Equal(ids.Count, result.AgedDeleted);
+        Assert.Equal(0, await ReceiptsAsync(ids));
+        Assert.False(await service.QueryAsync(db => db.Notifications.AnyAsync(n => ids.Contains(n.Id))));
+        Assert.Equal(0, await UnreadCountAsync(http));
+        await BroadcastUnreadCountTests.AssertEveryTallyMatchesTheStoreAsync(service);
+    }
+
+    protected async Task<long> BroadcastAsync(string title, DateTimeOffset? expiresAt = null) =>
+        (await service.SendAsAdminAsync(new { type = "test.retention", title, expiresAt, audience = new { everyone = true } }).WithTimeout(what: "a broadcast")).Id;
+
+    protected Task<int> ReceiptsAsync(IReadOnlyCollection<long> ids) =>
+        service.QueryAsync(db => db.Receipts.CountAsync(r => ids.Contains(r.NotificationId)));
+
+    protected static async Task<int> UnreadCountAsync(HttpClient http) =>
+        (await http.GetFromJsonAsync<UnreadCount>("api/notifications/unread-count").WithTimeout(what: "the unread count"))!.Count;
+
+    protected static async Task<List<long>> UnreadIdsAsync(HttpClient http) =>
+        [.. (await http.GetFromJsonAsync<InboxPage>("api/notifications?status=unread&limit=100").WithTimeout(what: "the unread inbox"))!.Items.Select(n => n.Id)];
+}
+
+public sealed class SqliteRetentionTests(SqliteRetentionFixture service) : RetentionTests(service), IClassFixture<SqliteRetentionFixture>;
+
+/// <summary>
+/// PostgreSQL readers do not wait for writers, so two instances' cleaners can pick the same batch at once (SQLite's
+/// one writer cannot). The interleaving is made, not hoped for: cleaner A is held just before it commits its batch,
+/// cleaner B runs into A's locks, and only then does A commit.
+/// </summary>
+public sealed class PostgresRetentionTests(PostgresRetentionFixture fixture) : RetentionTests(fixture), IClassFixture<PostgresRetentionFixture>
+{
+    [Fact]
+    public async Task Two_cleaners_on_the_same_expired_broadcasts_take_each_off_its_tally_once()
+    {
+        // Whatever earlier tests left that is due goes first, so the two cleaners below meet this test's batch only.
+        await Cleaner.RunOnceAsync(CancellationToken.None).WithTimeout(what: "the cleanup of earlier rows");
+
+        var reader = TestUsers.New("retention-reader");
+        using var http = Service.LongClient(reader);
+        var expiresAt = Service.Clock.GetUtcNow().AddHours(1);
+        await BroadcastAsync("lasting 1");
+        var expiring = new List<long>();
+        for (var i = 0; i < 5; i++)
+        {
+            expiring.Add(await BroadcastAsync($"expiring {i}", expiresAt));
+        }
+
+        await BroadcastAsync("lasting 2");
+        Service.Clock.Advance(TimeSpan.FromHours(2));
+        var cleaner = Cleaner;
+
+        // A is one instance's run, B another's: one service, two runs at once is the same race.
+        var hold = RetentionGate.Behaviour.HoldFirstCommit();
+        var runA = RetentionGate.RunAsync(hold, () => cleaner.RunOnceAsync(CancellationToken.None));
+        await hold.Reached.WithTimeout(what: "cleaner A to reach the commit of its batch");
+        var runB = Task.Run(() => cleaner.RunOnceAsync(CancellationToken.None));
+        bool bWaited;
+        try
+        {
+            await Timeouts.Eventually(async () => runB.IsCompleted || await SomeoneWaitsOnALockAsync(), "cleaner B waits on cleaner A's locks");
+            bWaited = !runB.IsCompleted;
+        }
+        finally
+        {
+            hold.Release();
+        }
+
+        var a = await runA.WithTimeout(what: "cleaner A");
+        var b = await runB.WithTimeout(what: "cleaner B");
+
+        // B read the batch while A had deleted it but not committed: the race this test is about.
+        Assert.True(bWaited, "cleaner B should have met cleaner A's uncommitted batch");
+        Assert.Equal((expiring.Count, 0), (a.ExpiredDeleted, b.ExpiredDeleted));
+        Assert.False(await Service.QueryAsync(db => db.Notifications.AnyAsync(n => expiring.Contains(n.Id))));
+        await BroadcastUnreadCountTests.AssertEveryTallyMatchesTheStoreAsync(Service);
+        var synced = (await http.GetFromJsonAsync<SyncPage>("api/notifications/sync?after=0").WithTimeout(what: "a sync"))!;
+        Assert.False(synced.HasMore);
+        Assert.Equal(synced.Items.Count, await UnreadCountAsync(http));
+    }
+
+    private Task<bool> SomeoneWaitsOnALockAsync() => Service.QueryAsync(async db =>
+        await db.Database.SqlQueryRaw<int>(
+            """SELECT count(*)::int AS "Value" FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'""")
+            .SingleAsync() > 0);
+}
