@@ -5,9 +5,24 @@ namespace Notifications.Infrastructure.Data;
 
 public sealed class SqlServerNotificationsDbContext(DbContextOptions<SqlServerNotificationsDbContext> options) : NotificationsDbContext(options)
 {
+    /// <summary>
+    /// sp_getapplock reports a lock it did not grant (a timeout, a cancel, a deadlock, an error) only through its
+    /// return value, so a send group that went on would commit without the lock: ids out of order, idempotency lookups
+    /// and the broadcast tally's "update, else insert" unguarded. THROW turns that into an error the send transaction
+    /// is rolled back on, and its number (not a data error) makes it a store outage, a 503 (see
+    /// <see cref="StoreFailures"/>).
+    /// </summary>
     public override Task AcquireSendOrderLockAsync(CancellationToken cancellationToken) =>
         Database.ExecuteSqlRawAsync(
-            "EXEC sp_getapplock @Resource = N'notifications.send-order', @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = 30000",
+            """
+            DECLARE @result int;
+            EXEC @result = sp_getapplock @Resource = N'notifications.send-order', @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = 30000;
+            IF @result < 0
+            BEGIN
+                DECLARE @message nvarchar(200) = CONCAT(N'The send-order lock was not granted: sp_getapplock returned ', @result, N'.');
+                THROW 50001, @message, 1;
+            END;
+            """,
             cancellationToken);
 
     public override Task RaiseWatermarkAsync(string userId, long upToId, DateTime at, CancellationToken cancellationToken) =>
