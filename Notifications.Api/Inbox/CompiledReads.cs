@@ -23,6 +23,10 @@ internal sealed class CompiledReads
         EF.CompileAsyncQuery((NotificationsDbContext context, string userId) =>
             context.GroupMembers.AsNoTracking().Where(m => m.UserId == userId).Select(m => new Membership(m.GroupName, m.JoinedAt)));
 
+    /// <summary>The highest notification id stored (committed, at READ COMMITTED); null when there is none.</summary>
+    public Func<NotificationsDbContext, CancellationToken, Task<long?>> HighestId { get; } =
+        EF.CompileAsyncQuery((NotificationsDbContext context, CancellationToken _) => context.Notifications.Max(n => (long?)n.Id));
+
     /// <summary>Live broadcasts after an id, oldest first, up to a count: one range of the (Everyone, Id) index.</summary>
     public Func<NotificationsDbContext, long, DateTime, int, IAsyncEnumerable<long>> BroadcastIdsAfter { get; } =
         EF.CompileAsyncQuery((NotificationsDbContext context, long after, DateTime now, int take) =>

@@ -44,11 +44,28 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
     {
         var take = NotificationLimits.ClampSync(limit);
         var now = time.GetUtcNow().UtcDateTime;
-        var page = db is PostgresNotificationsDbContext
-            ? await PostgresInboxReads.PageAsync(db, viewer, now, after, long.MaxValue, newestFirst: false, unreadOnly: false, includeArchived: true, take + 1, cancellationToken)
-            : db is SqliteNotificationsDbContext sqlite
-                ? await SqliteSyncAsync(sqlite, viewer, now, after, take + 1, cancellationToken)
-                : await EfSyncAsync(viewer, now, after, take + 1, cancellationToken);
+        var page = db switch
+        {
+            PostgresNotificationsDbContext => await PostgresInboxReads.PageAsync(db, viewer, now, after, long.MaxValue, newestFirst: false, unreadOnly: false, includeArchived: true, take + 1, cancellationToken),
+            SqliteNotificationsDbContext sqlite => await SqliteSyncAsync(sqlite, viewer, now, after, take + 1, cancellationToken),
+            _ => await HorizonSyncAsync(viewer, now, after, take + 1, cancellationToken),
+        };
+        return ToSyncPage(page, take, after);
+    }
+
+    /// <summary>
+    /// The sync SQL Server runs (see <see cref="HorizonSyncAsync"/>), on whatever store this context is. Public for the
+    /// tests, which run it on SQLite and PostgreSQL, whose <see cref="SyncAsync"/> reads another way; the service
+    /// itself calls SyncAsync.
+    /// </summary>
+    public async Task<SyncPage> SyncUpToHorizonAsync(Viewer viewer, long after, int? limit, CancellationToken cancellationToken)
+    {
+        var take = NotificationLimits.ClampSync(limit);
+        return ToSyncPage(await HorizonSyncAsync(viewer, time.GetUtcNow().UtcDateTime, after, take + 1, cancellationToken), take, after);
+    }
+
+    private static SyncPage ToSyncPage(List<NotificationDto> page, int take, long after)
+    {
         var items = page.Count > take ? page[..take] : page;
         return new SyncPage(items, page.Count > take, items.Count > 0 ? items[^1].Id : after);
     }
@@ -211,15 +228,31 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
         return [.. page.Select(x => ToDto(x, watermark))];
     }
 
-    private async Task<List<NotificationDto>> EfSyncAsync(Viewer viewer, DateTime now, long after, int count, CancellationToken cancellationToken)
+    /// <summary>
+    /// A sync page from separate statements with no common snapshot (SQL Server at READ COMMITTED, locking or
+    /// versioned), yet gapless without raising the isolation level. The send-order lock is held from before a send's
+    /// ids are drawn until it commits, so once an id is committed every lower id is committed or never will be: the
+    /// highest committed id, read first, is a horizon below which nothing more can appear. Every part of the page is
+    /// cut there. Without the cut, each branch of the page's union reads rows as of when it scans them: one part finds
+    /// nothing, a send to that part commits, then a later send to another part does and is read, and the cursor passes
+    /// the first for good. The memberships are read after the horizon, so a join and a send to the group that commit in
+    /// between land above it; read before it, they could leave that send out of a page the cursor then moves past.
+    /// </summary>
+    private async Task<List<NotificationDto>> HorizonSyncAsync(Viewer viewer, DateTime now, long after, int count, CancellationToken cancellationToken)
     {
+        var horizon = await CompiledReads.For(db).HighestId(db, cancellationToken) ?? 0;
+        if (horizon <= after)
+        {
+            return [];
+        }
+
         var watermark = await WatermarkAsync(viewer.UserId, cancellationToken);
-        var page = await PageRowsAsync(viewer, () => Live(now), new IdRange(after, null), newestFirst: false, count, cancellationToken);
+        var page = await PageRowsAsync(viewer, () => Live(now), new IdRange(after, horizon + 1), newestFirst: false, count, cancellationToken);
         return [.. page.Select(x => ToDto(x, watermark))];
     }
 
     /// <summary>
-    /// The page <see cref="EfSyncAsync"/> gives (each part of the audience its own index range, cut at
+    /// The page <see cref="HorizonSyncAsync"/> gives (each part of the audience its own index range, cut at
     /// <paramref name="count"/>), from compiled statements merged here, all in one read snapshot so that no id
     /// committed between two of them can be skipped. Every reconnecting client syncs: as one LINQ query built per
     /// call, EF Core's per-call work and SQLite's parse of a statement with a union per audience part were most of the
