@@ -7,9 +7,14 @@ using Notifications.Infrastructure.Data;
 namespace Notifications.Api.Groups;
 
 /// <summary>
-/// Applies membership changes (from any instance) to this instance's live connections of that user, and brings them
-/// back in step with the database when changes may have been missed.
+/// Keeps this instance's live connections in the groups the database has their user in: on every membership change
+/// (from any instance) for that user and group, and for everyone when changes may have been missed.
 /// </summary>
+/// <remarks>
+/// A change is applied as the database has it when it is applied, not as the event says: a join and a leave applied
+/// out of their commit order (published by two instances, or a publish retried later) then still end in the stored
+/// state, since the bus applies one change at a time and each reads the state after its own commit.
+/// </remarks>
 public sealed class MembershipMover(
     IClusterBus bus,
     ConnectionRegistry registry,
@@ -31,17 +36,30 @@ public sealed class MembershipMover(
 
     private async Task ApplyAsync(MembershipChanged change)
     {
-        var group = HubGroups.Group(change.Group);
-        foreach (var connectionId in registry.ConnectionsOf(change.UserId))
+        var connections = registry.ConnectionsOf(change.UserId);
+        if (connections.Count == 0)
         {
-            if (change.Joined)
-            {
-                await hub.Groups.AddToGroupAsync(connectionId, group);
-            }
-            else
-            {
-                await hub.Groups.RemoveFromGroupAsync(connectionId, group);
-            }
+            return;
+        }
+
+        bool member;
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<NotificationsDbContext>();
+            member = await db.GroupMembers.AsNoTracking().AnyAsync(m => m.GroupName == change.Group && m.UserId == change.UserId);
+        }
+        catch (Exception ex) when (StoreFailures.IsUnavailable(ex))
+        {
+            // The event is the best knowledge there is; the next connect reads the groups again.
+            logger.LogWarning("Membership change applied as announced: the store is unavailable ({Error})", ex.GetType().Name);
+            member = change.Joined;
+        }
+
+        var group = HubGroups.Group(change.Group);
+        foreach (var connectionId in connections)
+        {
+            await MoveAsync(connectionId, group, member, CancellationToken.None);
         }
     }
 
@@ -65,14 +83,12 @@ public sealed class MembershipMover(
                     var current = connectionGroups.GroupsOf(connectionId).Where(HubGroups.IsGroup).ToHashSet(StringComparer.Ordinal);
                     foreach (var stale in current.Except(wanted))
                     {
-                        await hub.Groups.RemoveFromGroupAsync(connectionId, stale, cancellationToken);
-                        moves++;
+                        moves += await MoveAsync(connectionId, stale, member: false, cancellationToken) ? 1 : 0;
                     }
 
                     foreach (var missing in wanted.Except(current))
                     {
-                        await hub.Groups.AddToGroupAsync(connectionId, missing, cancellationToken);
-                        moves++;
+                        moves += await MoveAsync(connectionId, missing, member: true, cancellationToken) ? 1 : 0;
                     }
                 }
             }
@@ -81,6 +97,30 @@ public sealed class MembershipMover(
         if (moves > 0)
         {
             logger.LogInformation("Group memberships resynced after the link to the other instances came back: {Moves} connection group changes", moves);
+        }
+    }
+
+    // One connection's failure (it closed meanwhile, say) must not keep the user's other connections, or the other
+    // users of a resync, from moving.
+    private async Task<bool> MoveAsync(string connectionId, string group, bool member, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (member)
+            {
+                await hub.Groups.AddToGroupAsync(connectionId, group, cancellationToken);
+            }
+            else
+            {
+                await hub.Groups.RemoveFromGroupAsync(connectionId, group, cancellationToken);
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning(ex, "Could not move connection {ConnectionId} {Direction} a group", connectionId, member ? "into" : "out of");
+            return false;
         }
     }
 

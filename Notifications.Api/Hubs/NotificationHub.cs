@@ -35,9 +35,21 @@ public sealed class NotificationHub(
         registry.Add(viewer.UserId, Context.ConnectionId);
         try
         {
-            foreach (var group in await memberships.GroupsOfAsync(viewer.UserId, Aborted))
+            var groups = await memberships.GroupsOfAsync(viewer.UserId, Aborted);
+            foreach (var group in groups)
             {
                 await Groups.AddToGroupAsync(Context.ConnectionId, HubGroups.Group(group), Aborted);
+            }
+
+            // A removal that committed after the read was applied to this connection before its groups were added,
+            // so it removed nothing: read again and take out what is gone. (A join is never missed: the connection
+            // is registered before the first read.) Users in no group, the most, skip it.
+            if (groups.Count > 0)
+            {
+                foreach (var gone in groups.Except(await memberships.GroupsOfAsync(viewer.UserId, Aborted), StringComparer.Ordinal))
+                {
+                    await Groups.RemoveFromGroupAsync(Context.ConnectionId, HubGroups.Group(gone), Aborted);
+                }
             }
         }
         catch

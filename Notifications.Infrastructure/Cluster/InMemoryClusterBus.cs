@@ -4,13 +4,30 @@ namespace Notifications.Infrastructure.Cluster;
 public sealed class InMemoryClusterBus : IClusterBus
 {
     private readonly List<Func<MembershipChanged, Task>> handlers = [];
+
+    // One change at a time, as on Redis: handlers read the stored state and apply it, which needs no interleaving.
+    private readonly SemaphoreSlim applyGate = new(1, 1);
     private InstanceReport? latest;
 
     public async Task PublishAsync(MembershipChanged change, CancellationToken cancellationToken)
     {
-        foreach (var handler in handlers.ToArray())
+        Func<MembershipChanged, Task>[] current;
+        lock (handlers)
         {
-            await handler(change);
+            current = [.. handlers];
+        }
+
+        await applyGate.WaitAsync(CancellationToken.None);
+        try
+        {
+            foreach (var handler in current)
+            {
+                await handler(change);
+            }
+        }
+        finally
+        {
+            applyGate.Release();
         }
     }
 

@@ -346,25 +346,22 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
 
     public override async Task AddToGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default)
     {
-        if (!connections.TryGetValue(connectionId, out var local))
+        // The service moves only its own connections (each instance applies a membership change to its own), so an
+        // id that is not here is one that has just closed. The Redis manager would look for it on the other instances
+        // and wait some 30 s for an acknowledgement no one sends, holding up every membership change behind it.
+        if (connections.TryGetValue(connectionId, out var local))
         {
-            // Another instance's connection: only Redis can reach it.
-            await PublishOnlyAsync(manager => manager.AddToGroupAsync(connectionId, groupName, cancellationToken));
-            return;
+            await ChangeGroupAsync(local, groupName, member: true);
         }
-
-        await ChangeGroupAsync(local, groupName, member: true);
     }
 
     public override async Task RemoveFromGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default)
     {
-        if (!connections.TryGetValue(connectionId, out var local))
+        // As for AddToGroupAsync: an id that is not here has closed, and is in no group any more.
+        if (connections.TryGetValue(connectionId, out var local))
         {
-            await PublishOnlyAsync(manager => manager.RemoveFromGroupAsync(connectionId, groupName, cancellationToken));
-            return;
+            await ChangeGroupAsync(local, groupName, member: false);
         }
-
-        await ChangeGroupAsync(local, groupName, member: false);
     }
 
     public override Task<T> InvokeConnectionAsync<T>(string connectionId, string methodName, object?[] args, CancellationToken cancellationToken) =>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -13,6 +14,7 @@ public sealed class RedisClusterBus : IClusterBus
     // Once Redis is back, long enough for StackExchange.Redis to restore the subscription (so every later change is
     // heard) and for the restores of both links to make one resync.
     private static readonly TimeSpan ResyncDelay = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan RepublishInterval = TimeSpan.FromSeconds(1);
     private readonly RedisConnection redis;
     private readonly InstanceIdentity instance;
     private readonly TimeProvider time;
@@ -23,7 +25,11 @@ public sealed class RedisClusterBus : IClusterBus
     // Changes applied here (this instance's own, others' from the channel) and a resync never interleave: a resync
     // reads the database and applies the difference in one go, and a change applied after it starts from its result.
     private readonly SemaphoreSlim applyGate = new(1, 1);
+
+    // Changes the other instances could not be told of yet, the latest per user and group.
+    private readonly ConcurrentDictionary<(string UserId, string Group), MembershipChanged> unpublished = new();
     private int resyncScheduled;
+    private int republishing;
     private readonly RedisChannel channel = RedisChannel.Literal("membership");
     private int subscribed;
 
@@ -50,16 +56,78 @@ public sealed class RedisClusterBus : IClusterBus
 
     public async Task PublishAsync(MembershipChanged change, CancellationToken cancellationToken)
     {
-        // Local connections move at once; the others follow when the message reaches their instance.
-        await ApplyAsync(change);
+        // Local connections move at once; the others follow when the message reaches their instance. A local move
+        // that fails must not keep the others from hearing of the change.
+        try
+        {
+            await ApplyAsync(change);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not apply a membership change to this instance's connections");
+        }
+
+        if (!await TryPublishAsync(change))
+        {
+            // The others cannot hear it now, and their own links may never have dropped (so they will not resync):
+            // it goes again once Redis answers. Handlers apply the stored state, so a late or repeated change is safe.
+            unpublished[(change.UserId, change.Group)] = change;
+            if (Interlocked.Exchange(ref republishing, 1) == 0)
+            {
+                _ = RepublishAsync();
+            }
+        }
+    }
+
+    private async Task<bool> TryPublishAsync(MembershipChanged change)
+    {
         try
         {
             var envelope = new Envelope(instance.Id, change);
             await redis.Multiplexer.GetSubscriber().PublishAsync(channel, JsonSerializer.Serialize(envelope));
+            return true;
         }
         catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
         {
-            logger.LogWarning(ex, "Could not publish a membership change to the other instances; they apply it on their clients' next connect");
+            logger.LogWarning("Could not publish a membership change to the other instances ({Error}); retrying until Redis answers", ex.GetType().Name);
+            return false;
+        }
+    }
+
+    private async Task RepublishAsync()
+    {
+        try
+        {
+            await RepublishUntilDoneAsync();
+        }
+        catch (Exception ex)
+        {
+            Volatile.Write(ref republishing, 0);
+            logger.LogWarning(ex, "Republishing membership changes stopped; they are read again on each client's next connect");
+        }
+    }
+
+    private async Task RepublishUntilDoneAsync()
+    {
+        while (true)
+        {
+            await Task.Delay(RepublishInterval, time);
+            foreach (var (key, change) in unpublished)
+            {
+                if (!await TryPublishAsync(change))
+                {
+                    break;
+                }
+
+                // Removed only if no newer change for the pair came in meanwhile.
+                unpublished.TryRemove(new KeyValuePair<(string, string), MembershipChanged>(key, change));
+            }
+
+            Volatile.Write(ref republishing, 0);
+            if (unpublished.IsEmpty || Interlocked.Exchange(ref republishing, 1) == 1)
+            {
+                return;
+            }
         }
     }
 

@@ -3,8 +3,10 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Notifications.Api.Groups;
 using Notifications.Api.Inbox;
+using Notifications.Infrastructure.Cluster;
 using Notifications.Tests.Infrastructure;
 
 namespace Notifications.Tests.Integration;
@@ -80,6 +82,28 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
         Assert.Equal(HttpStatusCode.NotFound, (await lateHttp.GetAsync($"api/notifications/{id}")).StatusCode);
         var inbox = await lateHttp.GetFromJsonAsync<InboxPage>("api/notifications?status=all");
         Assert.Equal([later], inbox!.Items.Where(n => !IsBroadcast(n)).Select(n => n.Id));
+    }
+
+    [Fact]
+    public async Task A_membership_change_applied_late_moves_connections_to_the_stored_state_not_the_announced_one()
+    {
+        // A join announced after the leave that followed it (two instances publishing, or a publish retried once Redis
+        // answers) must not put a removed member back in the group.
+        var group = $"late-{Guid.NewGuid():N}"[..16];
+        var member = TestUsers.New("removed");
+        using var admin = service.Client("admin-1", "admin");
+        await admin.CreateGroupAsync(group, "restricted");
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{group}/members/{member}", null)).StatusCode);
+        await using var hub = await service.ConnectAsync(member);
+        await hub.InGroupsAsync();
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"api/groups/{group}/members/{member}")).StatusCode);
+
+        var bus = service.Services.GetRequiredService<IClusterBus>();
+        await bus.PublishAsync(new MembershipChanged(member, group, Joined: true), CancellationToken.None).WithTimeout(what: "the late join to be applied");
+
+        var toGroup = await service.SendAsync("admin-1", new { type = "team.news", title = "after the removal", audience = new { groups = new[] { group } } });
+        var marker = await service.SendAsync("admin-1", TestUsers.Notification("marker", member));
+        Assert.DoesNotContain(await hub.ReceiveUntilAsync(marker), n => n.Id == toGroup);
     }
 
     [Fact]

@@ -1,0 +1,50 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging.Abstractions;
+using Notifications.Infrastructure;
+using Notifications.Infrastructure.Cluster;
+using Notifications.Tests.Infrastructure;
+
+namespace Notifications.Tests.ScaleOut;
+
+/// <summary>Two instances' membership buses on a real redis-server of their own, which the test stops and starts.</summary>
+public sealed class RedisClusterBusTests : IAsyncLifetime
+{
+    private RedisServer redis = null!;
+
+    public async Task InitializeAsync() => redis = await RedisServer.StartAsync();
+
+    public async Task DisposeAsync() => await redis.DisposeAsync();
+
+    [Fact]
+    public async Task A_change_made_while_Redis_is_down_reaches_the_other_instances_once_it_is_back()
+    {
+        // The other instance's link never drops here as far as it knows of changes: it has nothing to resync from, so
+        // only the instance that made the change can tell it.
+        using var linkA = new RedisConnection(redis.Configuration, "bus-tests", NullLogger<RedisConnection>.Instance);
+        using var linkB = new RedisConnection(redis.Configuration, "bus-tests", NullLogger<RedisConnection>.Instance);
+        var a = new RedisClusterBus(linkA, new InstanceIdentity("a", 1), TimeProvider.System, NullLogger<RedisClusterBus>.Instance);
+        var b = new RedisClusterBus(linkB, new InstanceIdentity("b", 2), TimeProvider.System, NullLogger<RedisClusterBus>.Instance);
+        var heardByB = new ConcurrentQueue<MembershipChanged>();
+        a.Subscribe(_ => Task.CompletedTask);
+        b.Subscribe(change =>
+        {
+            heardByB.Enqueue(change);
+            return Task.CompletedTask;
+        });
+        await Timeouts.Eventually(
+            async () =>
+            {
+                await a.PublishAsync(new MembershipChanged("probe", "g", Joined: true), CancellationToken.None);
+                return heardByB.Any(c => c.UserId == "probe");
+            },
+            "B to hear A");
+
+        await redis.KillAsync();
+        await Timeouts.Eventually(() => Task.FromResult(!linkA.IsAvailable), "A to notice Redis is gone");
+        await a.PublishAsync(new MembershipChanged("bob", "hr", Joined: false), CancellationToken.None).WithTimeout(what: "a publish while Redis is down");
+        await redis.StartProcessAsync();
+
+        await Timeouts.Eventually(
+            () => Task.FromResult(heardByB.Contains(new MembershipChanged("bob", "hr", Joined: false))), "B to hear the change made while Redis was down", TimeSpan.FromSeconds(30));
+    }
+}
