@@ -29,6 +29,9 @@ public sealed class NotificationDispatcher(
 {
     private const int BatchSize = 256;
 
+    // A taken-over group push with late joiners is sent to its members by name up to this many (see WithoutLateJoinersAsync).
+    private const int MaxListedMembers = 10_000;
+
     // Both of the service's lifetime managers (AddNotificationsBackplane) write to an audience of several parts once
     // per connection; SignalR's own would write once per part.
     private readonly IAudienceLifetimeManager audience = lifetimeManager as IAudienceLifetimeManager
@@ -143,10 +146,52 @@ public sealed class NotificationDispatcher(
             await db.Outbox.Where(o => stale.Contains(o.Id)).ExecuteDeleteAsync(cancellationToken);
         }
 
-        return entries
-            .Where(e => !stale.Contains(e.Id) && notifications.ContainsKey(e.NotificationId))
-            .Select(e => new PushWork(e.Id, e.Kind, NotificationDto.From(notifications[e.NotificationId]), PushTargets.Of(notifications[e.NotificationId])))
-            .ToList();
+        var work = new List<PushWork>();
+        foreach (var entry in entries.Where(e => !stale.Contains(e.Id) && notifications.ContainsKey(e.NotificationId)))
+        {
+            var notification = notifications[entry.NotificationId];
+            var targets = PushTargets.Of(notification);
+            if (entry.Kind == OutboxKind.Send)
+            {
+                targets = await WithoutLateJoinersAsync(db, notification, targets, cancellationToken);
+            }
+
+            work.Add(new PushWork(entry.Id, entry.Kind, NotificationDto.From(notification), targets));
+        }
+
+        return work;
+    }
+
+    /// <summary>
+    /// A group's push reaches whoever is in the group when it is written; a taken-over push is written late, maybe
+    /// long after its send (an instance died, the store was down), when members may have joined who may not see it
+    /// (members see what was sent since they joined). If any did, the push goes to the members of the send's time,
+    /// listed by user, instead of to the groups; too many to list, and the groups' part is left to their next Sync.
+    /// </summary>
+    private async Task<PushTargets> WithoutLateJoinersAsync(NotificationsDbContext db, Notification notification, PushTargets targets, CancellationToken cancellationToken)
+    {
+        var groups = targets.Groups;
+        var createdAt = notification.CreatedAt;
+        if (groups.Length == 0 || !await db.GroupMembers.AnyAsync(m => groups.Contains(m.GroupName) && m.JoinedAt > createdAt, cancellationToken))
+        {
+            return targets;
+        }
+
+        var members = await db.GroupMembers.AsNoTracking()
+            .Where(m => groups.Contains(m.GroupName) && m.JoinedAt <= createdAt)
+            .Select(m => m.UserId)
+            .Distinct()
+            .Take(MaxListedMembers + 1)
+            .ToListAsync(cancellationToken);
+        if (members.Count > MaxListedMembers)
+        {
+            logger.LogWarning(
+                "Notification {NotificationId} was taken over after members joined its groups; its groups' members get it at their next Sync, not live",
+                notification.Id);
+            members = [];
+        }
+
+        return targets with { Users = [.. targets.Users.Union(members, StringComparer.Ordinal)], Groups = [] };
     }
 
     private static bool IsLive(Notification? notification, DateTime now) =>

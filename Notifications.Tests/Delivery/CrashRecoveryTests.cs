@@ -139,6 +139,40 @@ public sealed class CrashRecoveryTests
         }
     }
 
+    [Fact]
+    public async Task A_group_push_taken_over_late_skips_members_who_joined_after_it_was_sent()
+    {
+        var connectionString = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
+        var group = $"crash-{Guid.NewGuid():N}"[..16];
+        var (early, late) = (TestUsers.New("early", 16), TestUsers.New("late", 16));
+        long id;
+        await using (var crashing = new ServiceProcess(Settings(connectionString, holdPushes: true)))
+        {
+            await crashing.StartAsync();
+            using var admin = crashing.Client("admin-1", "admin");
+            await admin.CreateGroupAsync(group, "restricted");
+            Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{group}/members/{early}", null).WithTimeout()).StatusCode);
+            id = (await admin.SendNotificationAsync(new { type = "test.crash", title = "to the group", audience = new { groups = new[] { group } } })).Id;
+            await Task.Delay(TimeSpan.FromMilliseconds(20));
+            Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{group}/members/{late}", null).WithTimeout()).StatusCode);
+            await crashing.KillAsync();
+        }
+
+        await using var restarted = new ServiceProcess(Settings(connectionString, holdPushes: false));
+        await restarted.StartAsync();
+        await using var earlyHub = await restarted.ConnectAsync(early);
+        await using var lateHub = await restarted.ConnectAsync(late);
+        Assert.True(
+            (await OutboxAsync(connectionString)).All(e => e.Unclaimed),
+            $"The restarted process took over before the clients connected (sweep interval {RestartSweepIntervalSeconds} s too short for this machine).");
+
+        Assert.Equal(id, (await earlyHub.NextNotificationAsync(TimeSpan.FromSeconds(30))).Id);
+        var marker = await restarted.SendAsync("admin-1", new { type = "test.crash", title = "marker", audience = new { users = new[] { late } } });
+        Assert.Empty(await lateHub.ReceiveUntilAsync(marker));
+        using var lateHttp = restarted.Client(late);
+        Assert.Equal(HttpStatusCode.NotFound, (await lateHttp.GetAsync($"api/notifications/{id}").WithTimeout()).StatusCode);
+    }
+
     private static async Task<long> SendAsync(HttpClient sender, string user, string title) =>
         (await sender.SendNotificationAsync(new { type = "test.crash", title, audience = new { users = new[] { user } } })).Id;
 
