@@ -52,6 +52,8 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         return json switch
         {
             RejectedTextException rule => $"{rule.Message} (at {rule.Path ?? "$"})",
+            { Path: { } path, InnerException: InvalidOperationException reader } when IsNotUnicode(reader) =>
+                $"The text at {path} is not Unicode: invalid UTF-8, or a lone surrogate (a \\uD800-\\uDFFF escape without its pair).",
             { Path: { } path } => $"The request body is not valid JSON for this endpoint at {path}.",
             _ when exception.StatusCode == StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
             _ when IsMissingBody(exception) => MissingBody,
@@ -68,6 +70,12 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
     // which would echo the caller's input back: only the parameter's name is kept.
     [GeneratedRegex("""^Failed to bind parameter "[^"]* (?<name>[A-Za-z_][A-Za-z0-9_]*)" from """)]
     private static partial Regex UnboundParameter();
+
+    // The JSON reader checks a string's UTF-8 and surrogate pairs only when a string is read from it, and then throws
+    // what the serializer reports as the JSON being invalid, which it is not. Matched by its wording ("Cannot read
+    // invalid UTF-16 JSON text as string", "Cannot transcode invalid UTF-8 JSON text ..."); other wording falls back.
+    private static bool IsNotUnicode(InvalidOperationException reader) =>
+        reader.Message.Contains("UTF-16 JSON text", StringComparison.Ordinal) || reader.Message.Contains("UTF-8 JSON text", StringComparison.Ordinal);
 
     public const string MissingBody = "This endpoint needs a JSON object as its request body.";
 
