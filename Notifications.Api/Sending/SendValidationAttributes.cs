@@ -1,13 +1,14 @@
 using System.ComponentModel.DataAnnotations;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using System.Text.Unicode;
 using Notifications.Domain;
 
 namespace Notifications.Api.Sending;
 
 // Property-level rules, so one response lists every bad field at once.
 
-/// <summary><c>data</c> is a JSON object of at most 16 KB serialized (or absent).</summary>
+/// <summary><c>data</c> is a JSON object of at most 16 KB serialized (or absent), whose strings are Unicode text.</summary>
 [AttributeUsage(AttributeTargets.Property)]
 public sealed class JsonObjectDataAttribute : ValidationAttribute
 {
@@ -19,8 +20,48 @@ public sealed class JsonObjectDataAttribute : ValidationAttribute
         { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined } => null,
         { ValueKind: not JsonValueKind.Object } => "data must be a JSON object.",
         _ when JsonMarshal.GetRawUtf8Value(data).Length > NotificationLimits.MaxDataBytes => $"data must be at most {NotificationLimits.MaxDataBytes} bytes serialized.",
+        _ when !IsText(JsonMarshal.GetRawUtf8Value(data)) => NotText,
         _ => null,
     };
+
+    internal const string NotText =
+        "data must be Unicode text: valid UTF-8, without a lone surrogate (a \\uD800-\\uDFFF escape without its pair).";
+
+    // The parser keeps data's strings as sent and checks neither their UTF-8 nor that an escaped half of a UTF-16 pair
+    // ("\ud800") has its other half, yet no string can be read from such text: storing it would throw (a 500), and
+    // every later write of the notification (the JSON and MessagePack pushes, Sync, REST) would too, which over the hub
+    // aborts the recipients' connections again on every reconnect.
+    private static bool IsText(ReadOnlySpan<byte> json)
+    {
+        if (!Utf8.IsValid(json))
+        {
+            return false;
+        }
+
+        // A surrogate in valid UTF-8 can only be escaped, so most data skips the walk.
+        if (json.IndexOf("\\u"u8) < 0)
+        {
+            return true;
+        }
+
+        var reader = new Utf8JsonReader(json);
+        while (reader.Read())
+        {
+            if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped)
+            {
+                try
+                {
+                    _ = reader.GetString();
+                }
+                catch (InvalidOperationException)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
 
     internal static ValidationResult Fail(string message, ValidationContext context) => new(message, [context.MemberName ?? string.Empty]);
 }

@@ -1,3 +1,6 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -109,6 +112,93 @@ public sealed class MessagePackProtocolTests(MessagePackServiceFixture service) 
 
         Assert.Contains("Error binding arguments", error.Message, StringComparison.Ordinal);
         Assert.Equal(HubConnectionState.Connected, packed.Connection.State);
+    }
+
+    [Fact]
+    public async Task Numbers_beyond_double_and_escaped_text_in_data_reach_both_protocols_and_the_MessagePack_client_stays_connected()
+    {
+        var user = TestUsers.New("packed-huge");
+        await using var packed = await ConnectAsync(user);
+        await using var json = await service.ConnectAsync(user);
+
+        // 1e400 is valid JSON that no double holds; an escaped pair and an escaped backslash before "ud800" are not lone surrogates.
+        var huge = await SendRawAsync($$$"""
+            {"type":"test.huge","title":"huge","audience":{"users":["{{{user}}}"]},
+             "data":{"up":1e400,"down":-1e400,"tiny":1e-400,"wide":123456789012345678901234567890,"smile":"\ud83d\ude00","path":"C:\\ud800"}}
+            """);
+        var after = await service.SendAsync("sender", TestUsers.Notification("after", user));
+
+        var pushed = await packed.NextAsync();
+        var data = Assert.IsType<Dictionary<object, object>>(pushed["data"]);
+        Assert.Equal(double.PositiveInfinity, data["up"]);
+        Assert.Equal(double.NegativeInfinity, data["down"]);
+        Assert.Equal(0.0, data["tiny"]);
+        Assert.Equal(1.2345678901234568E+29, data["wide"]);
+        Assert.Equal("\U0001F600", data["smile"]);
+        Assert.Equal("C:\\ud800", data["path"]);
+        Assert.Equal(after, IdOf(await packed.NextAsync()));
+        Assert.Equal(HubConnectionState.Connected, packed.Connection.State);
+        Assert.Equal([huge, after], await SyncIdsAsync(packed));
+
+        var first = await json.NextNotificationAsync();
+        Assert.Equal(huge, first.Id);
+        Assert.Equal("1e400", first.Data!.Value.GetProperty("up").GetRawText());
+        Assert.Equal("\U0001F600", first.Data.Value.GetProperty("smile").GetString());
+        Assert.Equal(after, (await json.NextNotificationAsync()).Id);
+    }
+
+    [Theory]
+    [InlineData("""{"note":"half \ud800 a pair"}""")]
+    [InlineData("""{"\uDC00":1}""")]
+    [InlineData("""{"list":[{"deep":"\udbff\u0041"}]}""")]
+    public async Task Data_holding_a_lone_surrogate_is_refused_at_send_and_the_clients_stay_connected(string data)
+    {
+        var user = TestUsers.New("packed-half");
+        await using var packed = await ConnectAsync(user);
+        await using var json = await service.ConnectAsync(user);
+
+        using var refused = await PostRawAsync($$$"""{"type":"test.half","title":"half","data":{{{data}}},"audience":{"users":["{{{user}}}"]}}""");
+        var after = await service.SendAsync("sender", TestUsers.Notification("after", user));
+
+        var body = await refused.Content.ReadAsStringAsync().WithTimeout(what: "the refusal's body");
+        Assert.True(refused.StatusCode == HttpStatusCode.BadRequest, $"{(int)refused.StatusCode}: {body}");
+        using var problem = JsonDocument.Parse(body);
+
+        // A key is read while the body is parsed (to refuse duplicate keys), a value only by the send's rules.
+        var reason = problem.RootElement.TryGetProperty("errors", out var errors)
+            ? errors.GetProperty("data")[0].GetString()
+            : problem.RootElement.GetProperty("detail").GetString();
+        Assert.Contains("surrogate", reason, StringComparison.Ordinal);
+        Assert.Contains("data", reason, StringComparison.Ordinal);
+        Assert.Equal(after, IdOf(await packed.NextAsync()));
+        Assert.Equal(after, (await json.NextNotificationAsync()).Id);
+        Assert.Equal(HubConnectionState.Connected, packed.Connection.State);
+        Assert.Equal([after], await SyncIdsAsync(packed));
+    }
+
+    private static long IdOf(Dictionary<object, object> notification) =>
+        Convert.ToInt64(notification["id"], System.Globalization.CultureInfo.InvariantCulture);
+
+    private static async Task<long[]> SyncIdsAsync(PackedClient packed)
+    {
+        var page = await packed.Connection.InvokeAsync<Dictionary<object, object>>("Sync", 0L, 100).WithTimeout(what: "Sync(0)");
+        return [.. ((object[])page["items"]).Select(i => IdOf((Dictionary<object, object>)i))];
+    }
+
+    private async Task<HttpResponseMessage> PostRawAsync(string body)
+    {
+        using var client = service.Client("sender", "admin");
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        return await client.PostAsync("api/notifications", content).WithTimeout(what: "the send");
+    }
+
+    private async Task<long> SendRawAsync(string body)
+    {
+        using var response = await PostRawAsync(body);
+        var text = await response.Content.ReadAsStringAsync().WithTimeout(what: "the send's response body");
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"{(int)response.StatusCode}: {text}");
+        using var created = JsonDocument.Parse(text);
+        return created.RootElement.GetProperty("id").GetInt64();
     }
 
     private async Task<PackedClient> ConnectAsync(string user)

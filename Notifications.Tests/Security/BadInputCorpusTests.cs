@@ -79,6 +79,8 @@ public abstract class BadInputCorpusTests(ServiceFixture service)
         ["NUL in the body"] = """{"type":"a.b","title":"t","body":"nul\u0000here","audience":{"everyone":true}}""",
         ["NUL in a user id"] = """{"type":"a.b","title":"t","audience":{"users":["nul\u0000user"]}}""",
         ["lone surrogate in the title"] = """{"type":"a.b","title":"half \uD800 a pair","audience":{"everyone":true}}""",
+        ["lone surrogate in data"] = """{"type":"a.b","title":"t","data":{"note":"half \uD800 a pair"},"audience":{"everyone":true}}""",
+        ["lone surrogate in a data key"] = """{"type":"a.b","title":"t","data":{"\uDC00":1},"audience":{"everyone":true}}""",
     };
 
     /// <summary>Other REST calls that must be refused: method, path, JSON body (or none).</summary>
@@ -225,6 +227,23 @@ public abstract class BadInputCorpusTests(ServiceFixture service)
         using var response = await client.PostAsync("api/notifications", content).WithTimeout();
 
         await AssertUsefulProblemAsync(response, "invalid UTF-8");
+        Assert.Equal(before, await SnapshotAsync());
+    }
+
+    [Fact]
+    public async Task A_surrogate_encoded_as_UTF8_in_data_gets_a_4xx_ProblemDetails_and_changes_nothing()
+    {
+        var before = await SnapshotAsync();
+        using var client = service.Client(Admin, "admin");
+        var bytes = Encoding.UTF8.GetBytes("""{"type":"a.b","title":"t","data":{"note":"XYZ"},"audience":{"everyone":true}}""");
+        var at = Array.IndexOf(bytes, (byte)'X');
+        (bytes[at], bytes[at + 1], bytes[at + 2]) = ((byte)0xED, (byte)0xA0, (byte)0x80); // U+D800 as if it were a code point
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new("application/json");
+
+        using var response = await client.PostAsync("api/notifications", content).WithTimeout();
+
+        await AssertUsefulProblemAsync(response, "a UTF-8 encoded surrogate in data");
         Assert.Equal(before, await SnapshotAsync());
     }
 

@@ -74,6 +74,24 @@ public sealed class SendRequestRulesTests
         Assert.Null(SendRequestRules.Check(WithData(8_188), Now));
     }
 
+    [Fact]
+    public void Data_must_be_Unicode_text()
+    {
+        static string? ErrorFor(byte[] data)
+        {
+            using var document = JsonDocument.Parse(data);
+            return SendRequestRules.Check(Valid with { Data = document.RootElement.Clone() }, Now)?["data"].Single();
+        }
+
+        const string NotText = "data must be Unicode text: valid UTF-8, without a lone surrogate (a \\uD800-\\uDFFF escape without its pair).";
+
+        // The JSON parser takes all of these; no string can be read from the first three.
+        Assert.Equal(NotText, ErrorFor([.. "{\"k\":\""u8, 0xED, 0xA0, 0x80, .. "\"}"u8]));
+        Assert.Equal(NotText, ErrorFor([.. "{\"k\":\""u8, 0xFF, .. "\"}"u8]));
+        Assert.Equal(NotText, ErrorFor([.. "{\"k\":[\"\\udbff\\u0041\"]}"u8]));
+        Assert.Null(ErrorFor([.. "{\"k\":\"\u00e9\\u00e9\"}"u8]));
+    }
+
     private static Dictionary<string, SendNotificationRequest> Cases()
     {
         var cases = new Dictionary<string, SendNotificationRequest> { ["valid"] = Valid };
@@ -105,6 +123,8 @@ public sealed class SendRequestRulesTests
         {
             ("object", """{"k":[1,{"x":null}]}"""), ("json null", "null"), ("array", "[1]"), ("string", "\"x\""),
             ("too big", $$"""{"k":"{{new string('d', 16_400)}}"}"""), ("too big in UTF-8", $$"""{"k":"{{new string('\u00e9', 8_200)}}"}"""),
+            ("lone surrogate", """{"k":"a\ud800"}"""), ("lone surrogate key", """{"\udfff":1}"""), ("escaped pair", """{"k":"\ud83d\ude00"}"""),
+            ("escaped backslash before u", """{"k":"\\ud800"}"""), ("beyond double", """{"k":[1e400,-1e400,1e-400]}"""),
         })
         {
             Add($"data {name}", Valid with { Data = Json(data) });
