@@ -168,6 +168,7 @@ public static class MessagePackContract
 
                 break;
             case JsonValueKind.String:
+                // Cannot throw for stored data: the send refuses strings and keys holding a lone surrogate.
                 writer.Write(value.GetString());
                 break;
             case JsonValueKind.Number when value.TryGetInt64(out var integer):
@@ -177,6 +178,8 @@ public static class MessagePackContract
                 writer.Write(unsigned);
                 break;
             case JsonValueKind.Number:
+                // Total for any JSON number: beyond double's range it reads as ±Infinity and below it as ±0, the values
+                // JSON clients' parsers (JSON.parse, System.Text.Json) make of the raw text the JSON protocol sends.
                 writer.Write(value.GetDouble());
                 break;
             case JsonValueKind.True:
