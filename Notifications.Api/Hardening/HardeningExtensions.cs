@@ -43,13 +43,17 @@ public static class HardeningExtensions
 
         services.AddOptions<HostOptions>().Configure<IOptions<ShutdownOptions>>((host, shutdown) =>
             host.ShutdownTimeout = TimeSpan.FromSeconds(shutdown.Value.TimeoutSeconds));
+        services.AddHealthChecks().AddCheck<StoppingHealthCheck>(StoppingHealthCheck.Name, tags: ["ready"]);
 
         builder.AddNotificationsLogging();
         builder.AddNotificationsTelemetry();
         return builder;
     }
 
-    /// <summary>Middleware that must run before static files and authentication: origin check, CORS, URL and body checks.</summary>
+    /// <summary>
+    /// Middleware that must run before static files and authentication: origin check, CORS, URL checks, the refusal of
+    /// new hub connections while stopping, body checks.
+    /// </summary>
     public static WebApplication UseNotificationsRequestGuards(this WebApplication app)
     {
         app.UseMiddleware<OriginGuardMiddleware>();
@@ -58,6 +62,9 @@ public static class HardeningExtensions
         // Browsers apply no CORS to WebSockets (the origin guard refuses a foreign origin on the upgrade), and the CORS
         // middleware resolves its policy provider from the request's DI scope, which a socket would hold while it lives.
         app.UseWhen(context => !HubSocketAuthenticationMiddleware.Handles(context), cors => cors.UseCors());
+
+        // After CORS, so that a browser can read the refusal.
+        app.UseMiddleware<StoppingGuardMiddleware>();
         app.UseMiddleware<RequestBodyLimitMiddleware>();
         return app;
     }
