@@ -1,5 +1,8 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Data.Sqlite;
 using Notifications.Tests.Infrastructure;
 
@@ -80,6 +83,63 @@ public sealed class GracefulShutdownTests
         Assert.Equal(0L, await OutboxCountAsync(database));
     }
 
+    [Fact]
+    public async Task SIGTERM_refuses_reconnecting_clients_and_exits_without_waiting_for_the_shutdown_timeout()
+    {
+        // Pushed entries are deleted only by the shutdown (as above): an empty outbox shows the dispatcher had time to stop.
+        await using var process = OnNewSqliteDatabase(new()
+        {
+            ["Shutdown:TimeoutSeconds"] = "20",
+            ["Outbox:LeaseSeconds"] = "600",
+            ["Outbox:PushedDeleteDelayMilliseconds"] = "300000",
+        }, out var database);
+        await process.StartAsync();
+
+        var negotiations = new NegotiateRecorder();
+        var connection = new HubConnectionBuilder()
+            .WithUrl(new Uri(process.BaseUri, "hubs/notifications"), o =>
+            {
+                o.AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.For("stopping-reader"));
+                o.HttpMessageHandlerFactory = inner => negotiations.Wrap(inner);
+            })
+            .WithAutomaticReconnect(new QuickRetries())
+            .Build();
+        await using var hub = new HubClient(connection);
+        await hub.StartAsync();
+        var reconnecting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reconnected = 0;
+        connection.Reconnecting += _ =>
+        {
+            reconnecting.TrySetResult();
+            return Task.CompletedTask;
+        };
+        connection.Reconnected += _ =>
+        {
+            Interlocked.Increment(ref reconnected);
+            return Task.CompletedTask;
+        };
+
+        var id = await process.SendAsync("stopping-sender", new { type = "test.shutdown", title = "pushed", audience = new { users = new[] { "stopping-reader" } } });
+        Assert.Equal(id, (await hub.NextNotificationAsync()).Id);
+        Assert.Equal(1L, await OutboxCountAsync(database));
+
+        negotiations.Recording = true;
+        var stopwatch = Stopwatch.StartNew();
+
+        // A bound on a hang (Kestrel waiting out Shutdown:TimeoutSeconds for connections made while stopping), not a
+        // performance assertion: an undisturbed shutdown takes about a second.
+        await process.TerminateAsync(TimeSpan.FromSeconds(10));
+        stopwatch.Stop();
+        await reconnecting.Task.WithTimeout(what: "the client to start reconnecting");
+
+        Assert.Equal(0, process.ExitCode);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"the shutdown took {stopwatch.Elapsed.TotalSeconds:0.#} s");
+        Assert.Equal(0, Volatile.Read(ref reconnected));
+        await Timeouts.Eventually(() => Task.FromResult(!negotiations.Outcomes.IsEmpty), "a reconnect attempt");
+        Assert.All(negotiations.Outcomes, outcome => Assert.True(outcome is null or HttpStatusCode.ServiceUnavailable, $"a reconnect got {outcome}"));
+        Assert.Equal(0L, await OutboxCountAsync(database));
+    }
+
     private static ServiceProcess OnNewSqliteDatabase(Dictionary<string, string?> settings, out string database)
     {
         database = Path.Combine(Directory.CreateTempSubdirectory("notifications-shutdown-").FullName, "n.db");
@@ -110,6 +170,52 @@ public sealed class GracefulShutdownTests
         catch (TaskCanceledException)
         {
             return false;
+        }
+    }
+
+    /// <summary>Reconnects at once, again and again: the clients that a stopping instance must send elsewhere.</summary>
+    private sealed class QuickRetries : IRetryPolicy
+    {
+        public TimeSpan? NextRetryDelay(RetryContext retryContext) =>
+            retryContext.ElapsedTime < TimeSpan.FromSeconds(60) ? TimeSpan.FromMilliseconds(retryContext.PreviousRetryCount == 0 ? 0 : 20) : null;
+    }
+
+    /// <summary>The status of every negotiate while recording, null for one that reached no server.</summary>
+    private sealed class NegotiateRecorder
+    {
+        private volatile bool recording;
+
+        public bool Recording
+        {
+            get => recording;
+            set => recording = value;
+        }
+
+        public ConcurrentQueue<HttpStatusCode?> Outcomes { get; } = new();
+
+        public HttpMessageHandler Wrap(HttpMessageHandler inner) => new RecordingHandler(this) { InnerHandler = inner };
+
+        private sealed class RecordingHandler(NegotiateRecorder recorder) : DelegatingHandler
+        {
+            protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+            {
+                var negotiate = recorder.Recording && request.RequestUri?.AbsolutePath.EndsWith("/negotiate", StringComparison.Ordinal) == true;
+                try
+                {
+                    var response = await base.SendAsync(request, cancellationToken);
+                    if (negotiate)
+                    {
+                        recorder.Outcomes.Enqueue(response.StatusCode);
+                    }
+
+                    return response;
+                }
+                catch (HttpRequestException) when (negotiate)
+                {
+                    recorder.Outcomes.Enqueue(null);
+                    throw;
+                }
+            }
         }
     }
 }
