@@ -137,28 +137,23 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         return connections.Select(pair => pair.Value).Where(local => (local.UserId is { } user && users.Contains(user)) || local.WantsAny(groups));
     }
 
-    /// <summary>Writes <paramref name="message"/> to each of this instance's <paramref name="targets"/> that is still open.</summary>
-    private static async Task WriteAsync(IEnumerable<LocalConnection> targets, SerializedHubMessage message, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes <paramref name="message"/> to each of this instance's <paramref name="targets"/> that is still open; waits
+    /// for slow ones for a bounded time only (see <see cref="BoundedWrites"/>): the broadcast and audience loops write
+    /// one push at a time, and one client that stopped reading would otherwise hold up every later one.
+    /// </summary>
+    private Task WriteAsync(IEnumerable<LocalConnection> targets, SerializedHubMessage message, CancellationToken cancellationToken)
     {
-        List<Task>? pending = null;
+        List<PendingWrite>? pending = null;
         foreach (var local in targets)
         {
-            if (local.IsClosed)
+            if (!local.IsClosed)
             {
-                continue;
-            }
-
-            var write = local.Context.WriteAsync(message, cancellationToken);
-            if (!write.IsCompletedSuccessfully)
-            {
-                (pending ??= []).Add(write.AsTask());
+                BoundedWrites.Start(local.Context, message, ref pending, cancellationToken);
             }
         }
 
-        if (pending is not null)
-        {
-            await Task.WhenAll(pending);
-        }
+        return BoundedWrites.CompleteAsync(pending, logger, time, cancellationToken);
     }
 
     public override async Task OnConnectedAsync(HubConnectionContext connection)
@@ -289,7 +284,7 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         // A local connection is written to directly, Redis or not (the Redis manager does the same).
         if (connections.TryGetValue(connectionId, out var local))
         {
-            await local.Context.WriteAsync(new InvocationMessage(methodName, args), cancellationToken);
+            await BoundedWrites.WriteOneAsync(local.Context, new InvocationMessage(methodName, args), logger, time, cancellationToken);
             return;
         }
 
@@ -299,18 +294,16 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     public override async Task SendConnectionsAsync(IReadOnlyList<string> connectionIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
         var remote = connectionIds.Where(id => !connections.ContainsKey(id)).ToList();
-        var message = new SerializedHubMessage(new InvocationMessage(methodName, args));
-        var writes = connectionIds
-            .Select(id => connections.TryGetValue(id, out var local) ? local : null)
-            .OfType<LocalConnection>()
-            .Select(local => local.Context.WriteAsync(message, cancellationToken).AsTask())
-            .ToList();
+        var localWrites = WriteAsync(
+            connectionIds.Select(id => connections.TryGetValue(id, out var local) ? local : null).OfType<LocalConnection>(),
+            new SerializedHubMessage(new InvocationMessage(methodName, args)),
+            cancellationToken);
         if (remote.Count > 0)
         {
-            writes.Add(PublishOnlyAsync(manager => manager.SendConnectionsAsync(remote, methodName, args, cancellationToken)));
+            await PublishOnlyAsync(manager => manager.SendConnectionsAsync(remote, methodName, args, cancellationToken));
         }
 
-        await Task.WhenAll(writes);
+        await localWrites;
     }
 
     public override Task SendGroupAsync(string groupName, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
@@ -425,10 +418,11 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
 
             foreach (var local in closing)
             {
-                // A close that allows reconnecting: a bare abort makes SignalR clients give up instead.
+                // A close that allows reconnecting: a bare abort makes SignalR clients give up instead. Bounded: a
+                // client that stopped reading would otherwise hold up the repair (it is aborted then, as below).
                 try
                 {
-                    await local.Context.WriteAsync(ReconnectClose);
+                    await BoundedWrites.WriteOneAsync(local.Context, ReconnectClose, logger, time);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
