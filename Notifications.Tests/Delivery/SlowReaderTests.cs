@@ -94,16 +94,30 @@ public abstract class SlowReaderTests(DeliveryFixture service)
     }
 }
 
+/// <summary>
+/// Run alone, after the parallel tests: ~15 MB of pushes fill the 2 cores, and a reading client starved of CPU for
+/// longer than the bound is, rightly, treated as one that stopped reading.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class SlowReaderCollection
+{
+    public const string Name = "Slow readers";
+}
+
 public sealed class SqliteSlowReaderFixture : DeliveryFixture
 {
     protected override bool OnPostgres => false;
 }
 
 /// <summary>Single instance: the dispatcher writes to the connections itself.</summary>
+[Collection(SlowReaderCollection.Name)]
 public sealed class SqliteSlowReaderTests(SqliteSlowReaderFixture service) : SlowReaderTests(service), IClassFixture<SqliteSlowReaderFixture>;
 
-/// <summary>With a real redis-server: broadcasts reach the connections through the broadcast channel's loop.</summary>
-public sealed class RedisSlowReaderFixture : DeliveryFixture, IAsyncLifetime
+/// <summary>
+/// The service in this process on a real redis-server of its own: broadcasts reach the connections through the
+/// broadcast channel's loop.
+/// </summary>
+public sealed class RedisDeliveryFixture : DeliveryFixture, IAsyncLifetime
 {
     private RedisServer? redis;
 
@@ -127,4 +141,5 @@ public sealed class RedisSlowReaderFixture : DeliveryFixture, IAsyncLifetime
     }
 }
 
-public sealed class RedisSlowReaderTests(RedisSlowReaderFixture service) : SlowReaderTests(service), IClassFixture<RedisSlowReaderFixture>;
+[Collection(SlowReaderCollection.Name)]
+public sealed class RedisSlowReaderTests(RedisDeliveryFixture service) : SlowReaderTests(service), IClassFixture<RedisDeliveryFixture>;

@@ -1,0 +1,25 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection;
+using Notifications.Api.Hubs;
+using Notifications.Tests.Infrastructure;
+
+namespace Notifications.Tests.Delivery;
+
+/// <summary>
+/// Moving a connection that has just closed (a user's other connection went while a membership change or a resync
+/// walked the user's connections) must not wait on the Redis backplane, which would look for it on the other
+/// instances and wait some 30 s for an answer no one sends, holding up every membership change behind it.
+/// </summary>
+public sealed class RedisGroupMoveTests(RedisDeliveryFixture service) : IClassFixture<RedisDeliveryFixture>
+{
+    [Fact]
+    public async Task Moving_a_connection_that_is_not_here_returns_at_once()
+    {
+        // A live connection first, so the backplane is up and in use.
+        await using var hub = await service.ConnectAsync(TestUsers.New("present"));
+        var groups = service.Services.GetRequiredService<HubLifetimeManager<NotificationHub>>();
+
+        await groups.AddToGroupAsync("closed-a-moment-ago", HubGroups.Group("g")).WithTimeout(TimeSpan.FromSeconds(5), "adding a closed connection to a group");
+        await groups.RemoveFromGroupAsync("closed-a-moment-ago", HubGroups.Group("g")).WithTimeout(TimeSpan.FromSeconds(5), "removing a closed connection from a group");
+    }
+}
