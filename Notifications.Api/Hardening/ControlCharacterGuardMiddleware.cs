@@ -20,7 +20,7 @@ public sealed class ControlCharacterGuardMiddleware(RequestDelegate next, IProbl
     private async Task RefuseAsync(HttpContext context)
     {
         context.Response.StatusCode = StatusCodes.Status400BadRequest;
-        await problems.WriteAsync(new ProblemDetailsContext
+        await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = context,
             ProblemDetails = new ProblemDetails

@@ -21,7 +21,7 @@ public sealed class OriginGuardMiddleware(RequestDelegate next, OriginPolicy pol
         logger.LogWarning("Refused {Method} {Path} from origin {Origin}: not in Cors:AllowedOrigins",
             context.Request.Method, context.Request.Path, origin.Length > MaxLoggedOriginLength ? origin[..MaxLoggedOriginLength] : origin);
         context.Response.StatusCode = StatusCodes.Status403Forbidden;
-        await problems.WriteAsync(new ProblemDetailsContext
+        await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = context,
             ProblemDetails = new ProblemDetails

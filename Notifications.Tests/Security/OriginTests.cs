@@ -111,6 +111,19 @@ public sealed class OriginTests(HardenedServiceFixture service) : IClassFixture<
     private static Action<IHubConnectionBuilder> WithOrigin(string origin) =>
         builder => builder.Services.Configure<HttpConnectionOptions>(o => o.Headers["Origin"] = origin);
 
+    [Fact]
+    public async Task A_foreign_event_stream_connect_is_refused_with_403_not_a_server_error()
+    {
+        // EventSource accepts only text/event-stream, in which no ProblemDetails can be written: the status still says why.
+        using var client = service.Client("cors-sse", "admin");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "hubs/notifications?id=someone-elses");
+        request.Headers.Add("Origin", Evil);
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        using var response = await client.SendAsync(request).WithTimeout(what: "an event-stream connect from a foreign origin");
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
     private static async Task<HttpResponseMessage> SendAsync(HttpClient client, HttpMethod method, string path, string origin, string? json = null)
     {
         using var request = new HttpRequestMessage(method, path);
