@@ -137,23 +137,28 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         return connections.Select(pair => pair.Value).Where(local => (local.UserId is { } user && users.Contains(user)) || local.WantsAny(groups));
     }
 
-    /// <summary>
-    /// Writes <paramref name="message"/> to each of this instance's <paramref name="targets"/> that is still open; waits
-    /// for slow ones for a bounded time only (see <see cref="BoundedWrites"/>): the broadcast and audience loops write
-    /// one push at a time, and one client that stopped reading would otherwise hold up every later one.
-    /// </summary>
-    private Task WriteAsync(IEnumerable<LocalConnection> targets, SerializedHubMessage message, CancellationToken cancellationToken)
+    /// <summary>Writes <paramref name="message"/> to each of this instance's <paramref name="targets"/> that is still open.</summary>
+    private static async Task WriteAsync(IEnumerable<LocalConnection> targets, SerializedHubMessage message, CancellationToken cancellationToken)
     {
-        List<PendingWrite>? pending = null;
+        List<Task>? pending = null;
         foreach (var local in targets)
         {
-            if (!local.IsClosed)
+            if (local.IsClosed)
             {
-                BoundedWrites.Start(local.Context, message, ref pending, cancellationToken);
+                continue;
+            }
+
+            var write = local.Context.WriteAsync(message, cancellationToken);
+            if (!write.IsCompletedSuccessfully)
+            {
+                (pending ??= []).Add(write.AsTask());
             }
         }
 
-        return BoundedWrites.CompleteAsync(pending, logger, time, cancellationToken);
+        if (pending is not null)
+        {
+            await Task.WhenAll(pending);
+        }
     }
 
     public override async Task OnConnectedAsync(HubConnectionContext connection)
@@ -284,7 +289,7 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         // A local connection is written to directly, Redis or not (the Redis manager does the same).
         if (connections.TryGetValue(connectionId, out var local))
         {
-            await BoundedWrites.WriteOneAsync(local.Context, new InvocationMessage(methodName, args), logger, time, cancellationToken);
+            await local.Context.WriteAsync(new InvocationMessage(methodName, args), cancellationToken);
             return;
         }
 
@@ -294,16 +299,18 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     public override async Task SendConnectionsAsync(IReadOnlyList<string> connectionIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
         var remote = connectionIds.Where(id => !connections.ContainsKey(id)).ToList();
-        var localWrites = WriteAsync(
-            connectionIds.Select(id => connections.TryGetValue(id, out var local) ? local : null).OfType<LocalConnection>(),
-            new SerializedHubMessage(new InvocationMessage(methodName, args)),
-            cancellationToken);
+        var message = new SerializedHubMessage(new InvocationMessage(methodName, args));
+        var writes = connectionIds
+            .Select(id => connections.TryGetValue(id, out var local) ? local : null)
+            .OfType<LocalConnection>()
+            .Select(local => local.Context.WriteAsync(message, cancellationToken).AsTask())
+            .ToList();
         if (remote.Count > 0)
         {
-            await PublishOnlyAsync(manager => manager.SendConnectionsAsync(remote, methodName, args, cancellationToken));
+            writes.Add(PublishOnlyAsync(manager => manager.SendConnectionsAsync(remote, methodName, args, cancellationToken)));
         }
 
-        await localWrites;
+        await Task.WhenAll(writes);
     }
 
     public override Task SendGroupAsync(string groupName, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
@@ -418,11 +425,10 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
 
             foreach (var local in closing)
             {
-                // A close that allows reconnecting: a bare abort makes SignalR clients give up instead. Bounded: a
-                // client that stopped reading would otherwise hold up the repair (it is aborted then, as below).
+                // A close that allows reconnecting: a bare abort makes SignalR clients give up instead.
                 try
                 {
-                    await BoundedWrites.WriteOneAsync(local.Context, ReconnectClose, logger, time);
+                    await local.Context.WriteAsync(ReconnectClose);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

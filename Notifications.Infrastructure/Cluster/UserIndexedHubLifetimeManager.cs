@@ -15,11 +15,8 @@ namespace Notifications.Infrastructure.Cluster;
 /// to users writes to just those, the message serialized once per protocol as SignalR does for a broadcast.
 /// Each group's members are kept too, so that a send to an audience of several parts reaches each connection once
 /// (see <see cref="IAudienceLifetimeManager"/>).
-/// Every send waits for connections that do not take its message at once for a bounded time only (see
-/// <see cref="BoundedWrites"/>), so that one client that stops reading cannot hold up the instance's pushes.
 /// </remarks>
-public sealed class UserIndexedHubLifetimeManager<THub>(
-    ILogger<DefaultHubLifetimeManager<THub>> logger, ILogger<UserIndexedHubLifetimeManager<THub>> writesLogger, TimeProvider time)
+public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifetimeManager<THub>> logger)
     : DefaultHubLifetimeManager<THub>(logger), IAudienceLifetimeManager where THub : Hub
 {
     // Copy-on-write arrays: sends read without locking; connects and disconnects of one user are rare.
@@ -123,117 +120,51 @@ public sealed class UserIndexedHubLifetimeManager<THub>(
             }
         }
 
-        if (targets.Count == 0)
-        {
-            return Task.CompletedTask;
-        }
-
-        var message = new SerializedHubMessage(new InvocationMessage(methodName, args));
-        List<PendingWrite>? pending = null;
-        foreach (var connection in targets)
-        {
-            BoundedWrites.Start(connection, message, ref pending, cancellationToken);
-        }
-
-        return Complete(pending, cancellationToken);
+        return targets.Count == 0
+            ? Task.CompletedTask
+            : WriteAsync([.. targets], new SerializedHubMessage(new InvocationMessage(methodName, args)), cancellationToken);
     }
 
     public override Task SendUserAsync(string userId, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        SendUsersAsync([userId], methodName, args, cancellationToken);
+        connectionsByUser.TryGetValue(userId, out var connections)
+            ? WriteAsync(connections, new SerializedHubMessage(new InvocationMessage(methodName, args)), cancellationToken)
+            : Task.CompletedTask;
 
-    public override Task SendUsersAsync(IReadOnlyList<string> userIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
+    public override async Task SendUsersAsync(IReadOnlyList<string> userIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
         SerializedHubMessage? message = null;
-        List<PendingWrite>? pending = null;
-        foreach (var user in userIds.Count == 1 ? userIds : userIds.Distinct(StringComparer.Ordinal))
+        List<Task>? pending = null;
+        foreach (var user in userIds.Distinct(StringComparer.Ordinal))
         {
             if (connectionsByUser.TryGetValue(user, out var connections))
             {
                 message ??= new SerializedHubMessage(new InvocationMessage(methodName, args));
-                foreach (var connection in connections)
+                var write = WriteAsync(connections, message, cancellationToken);
+                if (!write.IsCompletedSuccessfully)
                 {
-                    BoundedWrites.Start(connection, message, ref pending, cancellationToken);
+                    (pending ??= []).Add(write);
                 }
             }
         }
 
-        return Complete(pending, cancellationToken);
+        if (pending is not null)
+        {
+            await Task.WhenAll(pending);
+        }
     }
 
-    // The sends below replace DefaultHubLifetimeManager's, which await every connection's write without a bound; they
-    // find the same connections in the mirrored dictionaries, and write to them in the same way.
-    public override Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        SendAllExceptAsync(methodName, args, [], cancellationToken);
-
-    public override Task SendAllExceptAsync(string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default)
+    private static Task WriteAsync(HubConnectionContext[] connections, SerializedHubMessage message, CancellationToken cancellationToken)
     {
-        SerializedHubMessage? message = null;
-        List<PendingWrite>? pending = null;
-        foreach (var (id, connection) in connectionsById)
+        List<Task>? pending = null;
+        foreach (var connection in connections)
         {
-            if (excludedConnectionIds.Count == 0 || !excludedConnectionIds.Contains(id))
+            var write = connection.WriteAsync(message, cancellationToken);
+            if (!write.IsCompletedSuccessfully)
             {
-                message ??= new SerializedHubMessage(new InvocationMessage(methodName, args));
-                BoundedWrites.Start(connection, message, ref pending, cancellationToken);
+                (pending ??= []).Add(write.AsTask());
             }
         }
 
-        return Complete(pending, cancellationToken);
+        return pending is null ? Task.CompletedTask : Task.WhenAll(pending);
     }
-
-    public override Task SendGroupAsync(string groupName, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        SendGroupsExceptAsync([groupName], methodName, args, [], cancellationToken);
-
-    public override Task SendGroupsAsync(IReadOnlyList<string> groupNames, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        SendGroupsExceptAsync(groupNames, methodName, args, [], cancellationToken);
-
-    public override Task SendGroupExceptAsync(string groupName, string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default) =>
-        SendGroupsExceptAsync([groupName], methodName, args, excludedConnectionIds, cancellationToken);
-
-    public override Task SendConnectionAsync(string connectionId, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        SendConnectionsAsync([connectionId], methodName, args, cancellationToken);
-
-    public override Task SendConnectionsAsync(IReadOnlyList<string> connectionIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
-    {
-        SerializedHubMessage? message = null;
-        List<PendingWrite>? pending = null;
-        foreach (var id in connectionIds)
-        {
-            if (connectionsById.TryGetValue(id, out var connection))
-            {
-                message ??= new SerializedHubMessage(new InvocationMessage(methodName, args));
-                BoundedWrites.Start(connection, message, ref pending, cancellationToken);
-            }
-        }
-
-        return Complete(pending, cancellationToken);
-    }
-
-    /// <summary>As SignalR does, a connection in several of the groups gets the message once per group.</summary>
-    private Task SendGroupsExceptAsync(IReadOnlyList<string> groupNames, string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken)
-    {
-        SerializedHubMessage? message = null;
-        List<PendingWrite>? pending = null;
-        foreach (var group in groupNames)
-        {
-            if (!membersByGroup.TryGetValue(group, out var members))
-            {
-                continue;
-            }
-
-            foreach (var (id, member) in members)
-            {
-                if (excludedConnectionIds.Count == 0 || !excludedConnectionIds.Contains(id))
-                {
-                    message ??= new SerializedHubMessage(new InvocationMessage(methodName, args));
-                    BoundedWrites.Start(member, message, ref pending, cancellationToken);
-                }
-            }
-        }
-
-        return Complete(pending, cancellationToken);
-    }
-
-    private Task Complete(List<PendingWrite>? pending, CancellationToken cancellationToken) =>
-        BoundedWrites.CompleteAsync(pending, writesLogger, time, cancellationToken);
 }

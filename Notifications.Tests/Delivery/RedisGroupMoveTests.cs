@@ -23,3 +23,30 @@ public sealed class RedisGroupMoveTests(RedisDeliveryFixture service) : IClassFi
         await groups.RemoveFromGroupAsync("closed-a-moment-ago", HubGroups.Group("g")).WithTimeout(TimeSpan.FromSeconds(5), "removing a closed connection from a group");
     }
 }
+
+/// <summary>
+/// The service in this process on a real redis-server of its own.
+/// </summary>
+public sealed class RedisDeliveryFixture : DeliveryFixture, IAsyncLifetime
+{
+    private RedisServer? redis;
+
+    protected override bool OnPostgres => false;
+
+    protected override async Task<Dictionary<string, string?>> DatabaseSettingsAsync()
+    {
+        var settings = await base.DatabaseSettingsAsync();
+        redis = await RedisServer.StartAsync();
+        settings["Redis:Configuration"] = redis.Configuration;
+        return settings;
+    }
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await DisposeAsync();
+        if (redis is not null)
+        {
+            await redis.DisposeAsync();
+        }
+    }
+}
