@@ -15,6 +15,8 @@ install_missing() {
   command -v docker-compose >/dev/null || missing+=(docker-compose)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   command -v npm >/dev/null || missing+=(nodejs npm)
+  # the service runs with ICU (SQL Server's client refuses globalization-invariant mode); libicu-dev pulls the runtime
+  ldconfig -p 2>/dev/null | grep -q 'libicuuc\.so' || missing+=(libicu-dev)
   # the tests' watchdog (Notifications.Tests/Infrastructure/TestRunCleanup.cs) stops leftover servers with these
   command -v pgrep >/dev/null || missing+=(procps)
   command -v setsid >/dev/null || missing+=(util-linux)
