@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
 using Notifications.Api.Admin;
 using Notifications.Api.Auth;
 using Notifications.Api.Errors;
@@ -99,7 +100,8 @@ public static class ApiExtensions
         app.MapGroupEndpoints();
         app.MapAdminEndpoints();
         // Hub arguments are checked by the hub; minimal-API validation would only wrap every connection in a filter frame.
-        app.MapHub<NotificationHub>("/hubs/notifications", HardeningExtensions.ConfigureHubEndpoint).DisableValidation();
+        var limits = app.Services.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        app.MapHub<NotificationHub>("/hubs/notifications", options => HardeningExtensions.ConfigureHubEndpoint(options, limits)).DisableValidation();
         return app;
     }
 }

@@ -30,3 +30,16 @@ public sealed class RedisOptions
     /// <summary>Keeps several deployments apart on one Redis; defaults to the application name and environment.</summary>
     public string? ChannelPrefix { get; set; }
 }
+
+/// <summary>The part of <c>Limits:*</c> that bounds what waits for a client that stopped reading (see <see cref="Cluster.PushWriter"/>).</summary>
+public sealed class PushQueueOptions
+{
+    public const string Section = "Limits";
+
+    /// <summary>
+    /// Pushes waiting for one connection that lags (its write took longer than half a second) before it is closed; its
+    /// client reconnects and syncs. Each waiting push costs a few hundred bytes besides the push itself.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxQueuedPushesPerConnection { get; set; } = 1000;
+}

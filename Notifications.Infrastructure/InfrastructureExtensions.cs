@@ -106,6 +106,8 @@ public static class InfrastructureExtensions
     {
         var services = signalR.Services;
         services.AddSingleton(_ => new InstanceIdentity());
+        services.AddOptions<PushQueueOptions>().Bind(configuration.GetSection(PushQueueOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<PushWriter>();
         var redis = configuration.GetSection(RedisOptions.Section).Get<RedisOptions>() ?? new RedisOptions();
         if (string.IsNullOrWhiteSpace(redis.Configuration))
         {

@@ -71,9 +71,14 @@ public static class HardeningExtensions
 
     /// <summary>
     /// The hub endpoint's transport options: a connection is closed when its token expires (clients reconnect with a
-    /// fresh one). Origins are checked by <see cref="OriginGuardMiddleware"/> for negotiate and the upgrade alike.
+    /// fresh one), or when one write to its socket takes longer than <see cref="LimitsOptions.TransportSendTimeoutSeconds"/>.
+    /// Origins are checked by <see cref="OriginGuardMiddleware"/> for negotiate and the upgrade alike.
     /// </summary>
-    public static void ConfigureHubEndpoint(HttpConnectionDispatcherOptions options) => options.CloseOnAuthenticationExpiration = true;
+    public static void ConfigureHubEndpoint(HttpConnectionDispatcherOptions options, LimitsOptions limits)
+    {
+        options.CloseOnAuthenticationExpiration = true;
+        options.TransportSendTimeout = TimeSpan.FromSeconds(limits.TransportSendTimeoutSeconds);
+    }
 
     /// <summary>The OpenAPI browser, in Development only, at <c>/scalar</c>.</summary>
     public static WebApplication MapDevelopmentApiReference(this WebApplication app)

@@ -58,6 +58,14 @@ public sealed class LimitsOptions
     /// <summary>Live hub connections of one user on this instance; the next one is closed with a reason.</summary>
     [Range(1, 100_000)]
     public int MaxConnectionsPerUser { get; set; } = 20;
+
+    /// <summary>
+    /// Seconds one write to a client's socket may take before its connection is closed (SignalR's transport send
+    /// timeout; its default). Pushes to a client that stopped reading wait meanwhile, up to
+    /// <c>Limits:MaxQueuedPushesPerConnection</c> of them; no other client waits for it.
+    /// </summary>
+    [Range(1, 3600)]
+    public int TransportSendTimeoutSeconds { get; set; } = 10;
 }
 
 public enum TelemetryExporter

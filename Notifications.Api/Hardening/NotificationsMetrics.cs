@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Notifications.Domain;
+using Notifications.Infrastructure.Cluster;
 using Notifications.Infrastructure.Data;
 
 namespace Notifications.Api.Hardening;
@@ -21,7 +22,7 @@ public sealed class NotificationsMetrics
     private readonly Counter<long> rateLimited;
     private readonly Histogram<double> dispatchLag;
 
-    public NotificationsMetrics(IMeterFactory meterFactory)
+    public NotificationsMetrics(IMeterFactory meterFactory, PushWriter writer)
     {
         var meter = meterFactory.Create(MeterName);
         sent = meter.CreateCounter<long>("notifications.sent", "{notification}", "Notifications stored by a send (replays of an Idempotency-Key not counted).");
@@ -31,6 +32,8 @@ public sealed class NotificationsMetrics
         activeConnections = meter.CreateUpDownCounter<long>("notifications.connections.active", "{connection}", "Hub connections open on this instance.");
         refusedConnections = meter.CreateCounter<long>("notifications.connections.refused", "{connection}", "Hub connections closed at connect because the user reached Limits:MaxConnectionsPerUser.");
         rateLimited = meter.CreateCounter<long>("notifications.rate_limited", "{request}", "Sends (surface=rest) and hub calls (surface=hub) refused by a rate limit.");
+        meter.CreateObservableGauge("notifications.push.queued", () => writer.QueuedWrites, "{write}",
+            "Writes of pushes waiting for clients that lag (took over half a second to take a push); a client with more than Limits:MaxQueuedPushesPerConnection waiting is closed.");
         dispatchLag = meter.CreateHistogram<double>("notifications.dispatch.lag", "s", "Time from a notification's creation to its push.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300] });
     }

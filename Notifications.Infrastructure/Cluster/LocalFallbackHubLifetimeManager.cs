@@ -60,6 +60,7 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     private readonly SemaphoreSlim repairGate = new(1, 1);
     private readonly ITimer repairTimer;
     private readonly TimeProvider time;
+    private readonly PushWriter writer;
     private readonly IHubProtocol[] acceptedProtocols;
     private readonly RedisBroadcastChannel everyone;
     private readonly RedisAudienceChannel audience;
@@ -75,10 +76,12 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         IOptions<HubOptions> globalHubOptions,
         IOptions<HubOptions<THub>> hubOptions,
         ILoggerFactory loggers,
-        TimeProvider time)
+        TimeProvider time,
+        PushWriter writer)
     {
         this.redis = redis;
         this.time = time;
+        this.writer = writer;
         logger = loggers.CreateLogger<LocalFallbackHubLifetimeManager<THub>>();
 
         // Created only once Redis is reachable: the Redis manager subscribes its cluster-wide channels (all, group
@@ -115,8 +118,7 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         var serializedIn = push.Select(p => p.ProtocolName).ToHashSet(StringComparer.Ordinal);
         return WriteAsync(
             connections.Select(pair => pair.Value).Where(local => serializedIn.Contains(local.Context.Protocol.Name)),
-            new SerializedHubMessage(push),
-            CancellationToken.None);
+            new SerializedHubMessage(push));
     }
 
     /// <summary>Writes a push that came over the audience channel to every connection here in any of its parts.</summary>
@@ -125,8 +127,7 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         var serializedIn = push.Push.Select(p => p.ProtocolName).ToHashSet(StringComparer.Ordinal);
         return WriteAsync(
             InAudience(push.Users, push.Groups).Where(local => serializedIn.Contains(local.Context.Protocol.Name)),
-            new SerializedHubMessage(push.Push),
-            CancellationToken.None);
+            new SerializedHubMessage(push.Push));
     }
 
     /// <summary>This instance's connections whose user is listed or that are in a listed group, each once.</summary>
@@ -137,29 +138,13 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         return connections.Select(pair => pair.Value).Where(local => (local.UserId is { } user && users.Contains(user)) || local.WantsAny(groups));
     }
 
-    /// <summary>Writes <paramref name="message"/> to each of this instance's <paramref name="targets"/> that is still open.</summary>
-    private static async Task WriteAsync(IEnumerable<LocalConnection> targets, SerializedHubMessage message, CancellationToken cancellationToken)
-    {
-        List<Task>? pending = null;
-        foreach (var local in targets)
-        {
-            if (local.IsClosed)
-            {
-                continue;
-            }
-
-            var write = local.Context.WriteAsync(message, cancellationToken);
-            if (!write.IsCompletedSuccessfully)
-            {
-                (pending ??= []).Add(write.AsTask());
-            }
-        }
-
-        if (pending is not null)
-        {
-            await Task.WhenAll(pending);
-        }
-    }
+    /// <summary>
+    /// Writes <paramref name="message"/> to each of this instance's <paramref name="targets"/> that is still open,
+    /// through <see cref="PushWriter"/>: the broadcast and audience loops write one push at a time, and a client that
+    /// stopped reading must not hold up the others.
+    /// </summary>
+    private Task WriteAsync(IEnumerable<LocalConnection> targets, SerializedHubMessage message) =>
+        writer.WriteAsync(targets.Where(static local => !local.IsClosed).Select(static local => local.Context), message);
 
     public override async Task OnConnectedAsync(HubConnectionContext connection)
     {
@@ -241,7 +226,7 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
 
         if (!comesBack)
         {
-            await WriteAsync(connections.Select(pair => pair.Value), new SerializedHubMessage(invocation), cancellationToken);
+            await WriteAsync(connections.Select(pair => pair.Value), new SerializedHubMessage(invocation));
         }
     }
 
@@ -272,7 +257,7 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
 
         if (!comesBack)
         {
-            await WriteAsync(InAudience(userIds, groupNames), new SerializedHubMessage(invocation), cancellationToken);
+            await WriteAsync(InAudience(userIds, groupNames), new SerializedHubMessage(invocation));
         }
     }
 
@@ -535,7 +520,7 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         }
 
         var missed = (published ? unsettled.Values : connections.Values).Where(local => targeted(local) && !(published && reachedThroughBackplane(local)));
-        await WriteAsync(missed, new SerializedHubMessage(invocation), cancellationToken);
+        await WriteAsync(missed, new SerializedHubMessage(invocation));
     }
 
     private Task SendGroupsCoreAsync(

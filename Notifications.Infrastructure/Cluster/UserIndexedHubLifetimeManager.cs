@@ -14,9 +14,10 @@ namespace Notifications.Infrastructure.Cluster;
 /// largest single item in a profile of targeted sends. Here each user's connections are kept in an index, and a send
 /// to users writes to just those, the message serialized once per protocol as SignalR does for a broadcast.
 /// Each group's members are kept too, so that a send to an audience of several parts reaches each connection once
-/// (see <see cref="IAudienceLifetimeManager"/>).
+/// (see <see cref="IAudienceLifetimeManager"/>). Every push the service makes (to everyone, a group, users, an
+/// audience) is written through <see cref="PushWriter"/>, so that a client that stops reading holds up no other.
 /// </remarks>
-public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifetimeManager<THub>> logger)
+public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifetimeManager<THub>> logger, PushWriter writer)
     : DefaultHubLifetimeManager<THub>(logger), IAudienceLifetimeManager where THub : Hub
 {
     // Copy-on-write arrays: sends read without locking; connects and disconnects of one user are rare.
@@ -120,51 +121,35 @@ public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifeti
             }
         }
 
-        return targets.Count == 0
-            ? Task.CompletedTask
-            : WriteAsync([.. targets], new SerializedHubMessage(new InvocationMessage(methodName, args)), cancellationToken);
+        return targets.Count == 0 ? Task.CompletedTask : writer.WriteAsync(targets, Serialized(methodName, args));
     }
+
+    public override Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default) =>
+        connectionsById.IsEmpty ? Task.CompletedTask : writer.WriteAsync(connectionsById.Select(static pair => pair.Value), Serialized(methodName, args));
+
+    public override Task SendGroupAsync(string groupName, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
+        membersByGroup.TryGetValue(groupName, out var members) && !members.IsEmpty
+            ? writer.WriteAsync(members.Select(static pair => pair.Value), Serialized(methodName, args))
+            : Task.CompletedTask;
 
     public override Task SendUserAsync(string userId, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
         connectionsByUser.TryGetValue(userId, out var connections)
-            ? WriteAsync(connections, new SerializedHubMessage(new InvocationMessage(methodName, args)), cancellationToken)
+            ? writer.WriteAsync(connections, Serialized(methodName, args))
             : Task.CompletedTask;
 
-    public override async Task SendUsersAsync(IReadOnlyList<string> userIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
+    public override Task SendUsersAsync(IReadOnlyList<string> userIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
-        SerializedHubMessage? message = null;
-        List<Task>? pending = null;
+        var targets = new List<HubConnectionContext>();
         foreach (var user in userIds.Distinct(StringComparer.Ordinal))
         {
             if (connectionsByUser.TryGetValue(user, out var connections))
             {
-                message ??= new SerializedHubMessage(new InvocationMessage(methodName, args));
-                var write = WriteAsync(connections, message, cancellationToken);
-                if (!write.IsCompletedSuccessfully)
-                {
-                    (pending ??= []).Add(write);
-                }
+                targets.AddRange(connections);
             }
         }
 
-        if (pending is not null)
-        {
-            await Task.WhenAll(pending);
-        }
+        return targets.Count == 0 ? Task.CompletedTask : writer.WriteAsync(targets, Serialized(methodName, args));
     }
 
-    private static Task WriteAsync(HubConnectionContext[] connections, SerializedHubMessage message, CancellationToken cancellationToken)
-    {
-        List<Task>? pending = null;
-        foreach (var connection in connections)
-        {
-            var write = connection.WriteAsync(message, cancellationToken);
-            if (!write.IsCompletedSuccessfully)
-            {
-                (pending ??= []).Add(write.AsTask());
-            }
-        }
-
-        return pending is null ? Task.CompletedTask : Task.WhenAll(pending);
-    }
+    private static SerializedHubMessage Serialized(string methodName, object?[] args) => new(new InvocationMessage(methodName, args));
 }

@@ -27,7 +27,7 @@ public sealed class RedisGroupMoveTests(RedisDeliveryFixture service) : IClassFi
 /// <summary>
 /// The service in this process on a real redis-server of its own.
 /// </summary>
-public sealed class RedisDeliveryFixture : DeliveryFixture, IAsyncLifetime
+public class RedisDeliveryFixture : DeliveryFixture, IAsyncLifetime
 {
     private RedisServer? redis;
 

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 
@@ -46,6 +47,36 @@ public static class RawHubSocket
         await socket.ConnectAsync(uri, CancellationToken.None).WithTimeout(what: "the WebSocket upgrade");
         Assert.Equal("{}", await HandshakeAsync(socket));
         return socket;
+    }
+
+    /// <summary>
+    /// An open hub socket past its handshake whose TCP receive buffer is small (set before connecting, which keeps the
+    /// kernel from growing it), so that the pushes a test leaves unread fill it soon. Dispose the invoker after the socket.
+    /// </summary>
+    public static async Task<(ClientWebSocket Socket, HttpMessageInvoker Invoker)> ConnectWithSmallReceiveBufferAsync(Uri serviceBaseUri, string token)
+    {
+        var invoker = new HttpMessageInvoker(new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var tcp = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = 4096 };
+                try
+                {
+                    await tcp.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new NetworkStream(tcp, ownsSocket: true);
+                }
+                catch
+                {
+                    tcp.Dispose();
+                    throw;
+                }
+            },
+        });
+        var socket = new ClientWebSocket();
+        var uri = new UriBuilder(new Uri(serviceBaseUri, "hubs/notifications")) { Scheme = "ws", Query = $"access_token={Uri.EscapeDataString(token)}" }.Uri;
+        await socket.ConnectAsync(uri, invoker, CancellationToken.None).WithTimeout(what: "the WebSocket upgrade");
+        Assert.Equal("{}", await HandshakeAsync(socket));
+        return (socket, invoker);
     }
 
     /// <summary>One whole WebSocket message: every SignalR record the server wrote to the socket in one go.</summary>

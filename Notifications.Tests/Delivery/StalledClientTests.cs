@@ -1,0 +1,154 @@
+using System.Net.WebSockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Notifications.Infrastructure.Cluster;
+using Notifications.Tests.Infrastructure;
+
+namespace Notifications.Tests.Delivery;
+
+/// <summary>
+/// A client that keeps its connection open but stops reading fills its socket and SignalR's pipe; a write to it then
+/// waits until the connection closes. The other clients keep getting pushes meanwhile, and the service closes the
+/// stalled one once too many pushes wait for it. SignalR's own bound (its transport send timeout) is set to two
+/// minutes here, so a push that waited for the stalled client would miss every timeout below.
+/// </summary>
+public abstract class StalledClientTests(DeliveryFixture service)
+{
+    // Pushes as big as the contract allows (body ≤ 4,000 chars, data ≤ 16 KB), sent until writes to the stalled client
+    // wait: what fills its buffers varies with the kernel's socket buffer tuning (about 770 pushes, 15 MB, on the
+    // development box).
+    private const int MaxBroadcasts = 1500;
+    private static readonly string Body = new('b', 4000);
+    private static readonly string Blob = new('d', 15_000);
+
+    public static Dictionary<string, string?> Settings => new()
+    {
+        ["Limits:TransportSendTimeoutSeconds"] = "120",
+        ["Limits:MaxQueuedPushesPerConnection"] = "500",
+        ["RateLimit:SendsPerMinute"] = "0",
+    };
+
+    [Fact]
+    public async Task A_client_that_stops_reading_holds_up_no_one_and_is_closed_once_too_much_waits_for_it()
+    {
+        var writer = service.Services.GetRequiredService<PushWriter>();
+        var reader = TestUsers.New("reader");
+        var stalledUser = TestUsers.New("stalled");
+        await using var client = await service.LongConnectAsync(reader);
+        var (stalled, invoker) = await RawHubSocket.ConnectWithSmallReceiveBufferAsync(service.BaseUri, DeliveryFixture.LongToken(stalledUser));
+        using var ownsInvoker = invoker;
+        using var ownsStalled = stalled;
+        using var stop = new CancellationTokenSource();
+        var pings = KeepAliveAsync(stalled, stop.Token);
+        try
+        {
+            using var sender = service.LongClient("stalled-client-sender", "admin");
+            var sent = 0;
+            // Until writes to it lag, or (the check of this test: without the service's bound) a push has waited for it
+            // for seconds: a write may be pending for a moment before the buffers are full.
+            var waitedSince = (DateTime?)null;
+            while (sent < MaxBroadcasts && !writer.IsLagging(stalledUser) && !(DateTime.UtcNow - waitedSince > TimeSpan.FromSeconds(2)))
+            {
+                await sender.SendNotificationAsync(Big($"big {sent++}", new { everyone = true }));
+                waitedSince = writer.IsWaitingFor(stalledUser) ? waitedSince ?? DateTime.UtcNow : null;
+            }
+
+            Assert.True(writer.IsLagging(stalledUser) || waitedSince is not null, $"{sent} big broadcasts never filled the stalled client's buffers.");
+
+            // Both kinds: with Redis, a push to a user travels on SignalR's user channel, a broadcast on the service's own.
+            var mine = (await sender.SendNotificationAsync(TestUsers.Notification("to the reader while the other stalls", reader))).Id;
+            var everyone = (await sender.SendNotificationAsync(new { type = "test.stalled", title = "to everyone while one stalls", audience = new { everyone = true } })).Id;
+            var waiting = new HashSet<long> { mine, everyone };
+            while (waiting.Count > 0)
+            {
+                waiting.Remove((await client.NextNotificationAsync(TimeSpan.FromSeconds(30))).Id);
+            }
+
+            Assert.False(ServerClosedAStalledClient(), "The stalled client was closed before the reader got its pushes.");
+
+            // More pushes wait for it than the limit (above what the fill may have queued while the first write was
+            // given its grace): the service closes it, and says so. Pushes to an audience of two parts, one write each
+            // (pushes to everyone in a row may share one) through the service's own paths with or without Redis.
+            var more = 0;
+            for (; more < 3000 && !ServerClosedAStalledClient(); more++)
+            {
+                await sender.SendNotificationAsync(Big($"more {more}", new { users = new[] { stalledUser }, roles = new[] { "nobody-has-it" } }));
+            }
+
+            await ClosedByServerAsync(stalled).WithTimeout(TimeSpan.FromSeconds(30), $"the server to close the connection that stopped reading ({sent} pushes to fill it, then {more})");
+            Assert.True(ServerClosedAStalledClient(), "The server never said it closed a client that stopped reading.");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await pings.WithTimeout(what: "the keep-alive loop to end");
+        }
+    }
+
+    private static object Big(string title, object audience) =>
+        new { type = "test.stalled", title, body = Body, data = new { blob = Blob }, audience };
+
+    private bool ServerClosedAStalledClient() =>
+        service.Logs.Entries.Any(e => e.Level == LogLevel.Warning && e.Message.Contains("stopped reading", StringComparison.Ordinal));
+
+    /// <summary>Pings the server so that it does not close the silent client for its 30 s timeout.</summary>
+    private static async Task KeepAliveAsync(ClientWebSocket socket, CancellationToken stop)
+    {
+        var ping = "{\"type\":6}\u001e"u8.ToArray();
+        try
+        {
+            while (true)
+            {
+                await socket.SendAsync(ping, WebSocketMessageType.Text, true, stop);
+                await Task.Delay(TimeSpan.FromSeconds(5), stop);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException)
+        {
+            // Stopped, or the server closed the socket: nothing left to keep alive.
+        }
+    }
+
+    /// <summary>Reads what the server had buffered until the socket ends, with a close frame or without.</summary>
+    private static async Task ClosedByServerAsync(ClientWebSocket socket)
+    {
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while ((await socket.ReceiveAsync(buffer, CancellationToken.None)).MessageType != WebSocketMessageType.Close)
+            {
+            }
+        }
+        catch (WebSocketException)
+        {
+            // Reset without a close frame: closed too.
+        }
+    }
+}
+
+/// <summary>Run alone: ~15 MB of pushes fill the 2 cores.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class StalledClientCollection
+{
+    public const string Name = "Stalled clients";
+}
+
+public sealed class SqliteStalledClientFixture : DeliveryFixture
+{
+    protected override bool OnPostgres => false;
+
+    protected override Dictionary<string, string?> ExtraSettings() => StalledClientTests.Settings;
+}
+
+/// <summary>Single instance: the dispatcher writes to the connections itself.</summary>
+[Collection(StalledClientCollection.Name)]
+public sealed class SqliteStalledClientTests(SqliteStalledClientFixture service) : StalledClientTests(service), IClassFixture<SqliteStalledClientFixture>;
+
+/// <summary>With Redis: broadcasts reach the connections through the broadcast channel's loop.</summary>
+public sealed class RedisStalledClientFixture : RedisDeliveryFixture
+{
+    protected override Dictionary<string, string?> ExtraSettings() => StalledClientTests.Settings;
+}
+
+[Collection(StalledClientCollection.Name)]
+public sealed class RedisStalledClientTests(RedisStalledClientFixture service) : StalledClientTests(service), IClassFixture<RedisStalledClientFixture>;
