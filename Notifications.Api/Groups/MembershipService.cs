@@ -17,12 +17,12 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
             .Select(g => new { g.Name, g.Kind, g.CreatedAt, IsMember = g.Members.Any(m => m.UserId == userId) })
             .ToListAsync(cancellationToken);
         return groups
-            .Where(g => GroupRules.MayListGroup(viewer, g.Kind, g.IsMember))
+            .Where(g => GroupRules.MaySeeGroup(viewer, g.Kind, g.IsMember))
             .Select(g => new GroupDto(g.Name, g.Kind.ToName(), g.IsMember, g.CreatedAt))
             .ToList();
     }
 
-    /// <summary>One group as <see cref="ListAsync"/> shows it; not found when the viewer may not list it.</summary>
+    /// <summary>One group as <see cref="ListAsync"/> shows it; not found when the viewer may not see it.</summary>
     public async Task<GroupDto> FindAsync(Viewer viewer, string name, CancellationToken cancellationToken)
     {
         var userId = viewer.UserId;
@@ -30,9 +30,9 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
             .Where(g => g.Name == name)
             .Select(g => new { g.Name, g.Kind, g.CreatedAt, IsMember = g.Members.Any(m => m.UserId == userId) })
             .FirstOrDefaultAsync(cancellationToken);
-        return group is not null && GroupRules.MayListGroup(viewer, group.Kind, group.IsMember)
+        return group is not null && GroupRules.MaySeeGroup(viewer, group.Kind, group.IsMember)
             ? new GroupDto(group.Name, group.Kind.ToName(), group.IsMember, group.CreatedAt)
-            : throw new NotFoundException($"Group '{name}' was not found.");
+            : throw GroupRules.NotFound(name);
     }
 
     public async Task<GroupDto> CreateAsync(Viewer viewer, string name, GroupKind kind, CancellationToken cancellationToken)
@@ -70,13 +70,8 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
     /// <summary>Adds the member (idempotent: an existing membership keeps its original join time).</summary>
     public async Task<SubscribeResult> AddMemberAsync(Viewer actor, string groupName, string userId, bool viaSubscribe, CancellationToken cancellationToken)
     {
-        var group = await FindAsync(groupName, cancellationToken);
-        if (viaSubscribe && !GroupRules.MaySubscribe(group.Kind))
-        {
-            throw new ForbiddenException($"Group '{groupName}' is restricted: only an admin can add members.");
-        }
-
-        EnsureMayChange(actor, group, userId);
+        var group = await FindForChangeAsync(actor, groupName, cancellationToken);
+        GroupRules.EnsureMayChangeMembership(actor, groupName, group.Kind, group.ActorIsMember, userId, viaSubscribe);
         var existing = await db.GroupMembers.AsNoTracking().FirstOrDefaultAsync(m => m.GroupName == group.Name && m.UserId == userId, cancellationToken);
         if (existing is not null)
         {
@@ -102,8 +97,8 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
 
     public async Task RemoveMemberAsync(Viewer actor, string groupName, string userId, CancellationToken cancellationToken)
     {
-        var group = await FindAsync(groupName, cancellationToken);
-        EnsureMayChange(actor, group, userId);
+        var group = await FindForChangeAsync(actor, groupName, cancellationToken);
+        GroupRules.EnsureMayChangeMembership(actor, groupName, group.Kind, group.ActorIsMember, userId, viaSubscribe: false);
         await db.GroupMembers.Where(m => m.GroupName == group.Name && m.UserId == userId).ExecuteDeleteAsync(cancellationToken);
         await bus.PublishAsync(new MembershipChanged(userId, group.Name, Joined: false), cancellationToken);
     }
@@ -111,29 +106,22 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
     public async Task<List<string>> GroupsOfAsync(string userId, CancellationToken cancellationToken) =>
         await CompiledReads.For(db).Memberships(db, userId).Select(m => m.GroupName).ToListAsync(cancellationToken);
 
-    private async Task<NotificationGroup> FindAsync(string name, CancellationToken cancellationToken)
+    // The actor's own membership decides whether they may see a restricted group: read with the group, in one query
+    // whether the group is missing, hidden from the actor or visible.
+    private async Task<GroupForChange> FindForChangeAsync(Viewer actor, string name, CancellationToken cancellationToken)
     {
         if (!GroupRules.IsValidName(name))
         {
             throw new DomainException(GroupRules.NameRule);
         }
 
-        var group = await db.Groups.AsNoTracking().FirstOrDefaultAsync(g => g.Name == name, cancellationToken);
-        return group ?? throw new NotFoundException($"Group '{name}' was not found.");
+        var actorId = actor.UserId;
+        var group = await db.Groups.AsNoTracking()
+            .Where(g => g.Name == name)
+            .Select(g => new GroupForChange(g.Name, g.Kind, g.Members.Any(m => m.UserId == actorId)))
+            .FirstOrDefaultAsync(cancellationToken);
+        return group ?? throw GroupRules.NotFound(name);
     }
 
-    private static void EnsureMayChange(Viewer actor, NotificationGroup group, string userId)
-    {
-        if (!NotificationLimits.IsUserId(userId))
-        {
-            throw new DomainException($"A user id is {NotificationLimits.UserIdRule}.");
-        }
-
-        if (!GroupRules.MayChangeMembership(actor, group.Kind, userId))
-        {
-            throw new ForbiddenException(group.Kind == GroupKind.Restricted
-                ? $"Group '{group.Name}' is restricted: only an admin can change its members."
-                : $"In open group '{group.Name}' users may only add or remove themselves.");
-        }
-    }
+    private sealed record GroupForChange(string Name, GroupKind Kind, bool ActorIsMember);
 }

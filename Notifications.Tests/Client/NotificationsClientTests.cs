@@ -241,15 +241,18 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
     }
 
     [Fact]
-    public async Task Subscribing_to_a_restricted_group_is_refused_with_a_clear_HubException()
+    public async Task Subscribing_to_a_restricted_group_one_is_not_in_is_refused_as_if_it_did_not_exist()
     {
         var kim = TestUsers.New("kim");
         var group = await CreateGroupAsync("restricted");
+        var missing = $"g-{Guid.NewGuid():N}"[..16];
         await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, kim));
 
         var error = await Assert.ThrowsAsync<HubException>(() => client.Client.SubscribeAsync(group).WithTimeout(what: "SubscribeAsync"));
+        var unknown = await Assert.ThrowsAsync<HubException>(() => client.Client.SubscribeAsync(missing).WithTimeout(what: "SubscribeAsync"));
 
-        Assert.Contains("restricted", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"Group '{group}' was not found.", error.Message, StringComparison.Ordinal);
+        Assert.Equal(unknown.Message.Replace(missing, group, StringComparison.Ordinal), error.Message);
         using var http = service.Client(kim);
         var groups = await http.GetFromJsonAsync<Api.Groups.GroupList>("api/groups").WithTimeout(what: "GET groups");
         Assert.DoesNotContain(groups!.Items, g => g.Name == group);

@@ -110,26 +110,75 @@ public sealed class GroupRulesTests
     [InlineData(true)]
     public void Everyone_lists_open_groups(bool isMember)
     {
-        Assert.True(GroupRules.MayListGroup(Alice, GroupKind.Open, isMember));
+        Assert.True(GroupRules.MaySeeGroup(Alice, GroupKind.Open, isMember));
     }
 
     [Fact]
     public void Members_list_their_restricted_group()
     {
-        Assert.True(GroupRules.MayListGroup(Alice, GroupKind.Restricted, isMember: true));
+        Assert.True(GroupRules.MaySeeGroup(Alice, GroupKind.Restricted, isMember: true));
     }
 
     [Fact]
     public void Non_members_do_not_list_a_restricted_group()
     {
-        Assert.False(GroupRules.MayListGroup(Alice, GroupKind.Restricted, isMember: false));
-        Assert.False(GroupRules.MayListGroup(Viewer.Of("billing", Roles.Publisher), GroupKind.Restricted, isMember: false));
+        Assert.False(GroupRules.MaySeeGroup(Alice, GroupKind.Restricted, isMember: false));
+        Assert.False(GroupRules.MaySeeGroup(Viewer.Of("billing", Roles.Publisher), GroupKind.Restricted, isMember: false));
     }
 
     [Fact]
     public void Admins_list_every_group()
     {
-        Assert.True(GroupRules.MayListGroup(Admin, GroupKind.Restricted, isMember: false));
+        Assert.True(GroupRules.MaySeeGroup(Admin, GroupKind.Restricted, isMember: false));
     }
 
+    [Theory]
+    [InlineData(false, "alice")]
+    [InlineData(true, "alice")]
+    [InlineData(false, "bob")]
+    [InlineData(false, " not a user id")]
+    public void A_restricted_group_a_user_may_not_see_answers_as_if_it_did_not_exist(bool viaSubscribe, string memberUserId)
+    {
+        foreach (var outsider in new[] { Alice, Viewer.Of("alice", Roles.Publisher) })
+        {
+            var refusal = Assert.Throws<NotFoundException>(() =>
+                GroupRules.EnsureMayChangeMembership(outsider, "vip", GroupKind.Restricted, actorIsMember: false, memberUserId, viaSubscribe));
+
+            Assert.Equal(GroupRules.NotFound("vip").Message, refusal.Message);
+        }
+    }
+
+    [Fact]
+    public void Members_of_a_restricted_group_are_told_it_is_restricted()
+    {
+        var subscribe = Assert.Throws<ForbiddenException>(() =>
+            GroupRules.EnsureMayChangeMembership(Alice, "vip", GroupKind.Restricted, actorIsMember: true, "alice", viaSubscribe: true));
+        var leave = Assert.Throws<ForbiddenException>(() =>
+            GroupRules.EnsureMayChangeMembership(Alice, "vip", GroupKind.Restricted, actorIsMember: true, "alice", viaSubscribe: false));
+
+        Assert.Contains("restricted", subscribe.Message, StringComparison.Ordinal);
+        Assert.Contains("restricted", leave.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Admins_get_the_precise_answer_for_a_restricted_group_they_are_not_in()
+    {
+        GroupRules.EnsureMayChangeMembership(Admin, "vip", GroupKind.Restricted, actorIsMember: false, "bob", viaSubscribe: false);
+
+        Assert.Throws<ForbiddenException>(() =>
+            GroupRules.EnsureMayChangeMembership(Admin, "vip", GroupKind.Restricted, actorIsMember: false, Admin.UserId, viaSubscribe: true));
+        // Exactly a DomainException (a 400), not the not-found answer an outsider gets.
+        Assert.Throws<DomainException>(() =>
+            GroupRules.EnsureMayChangeMembership(Admin, "vip", GroupKind.Restricted, actorIsMember: false, " bob", viaSubscribe: false));
+    }
+
+    [Fact]
+    public void In_an_open_group_anyone_may_change_only_themselves()
+    {
+        GroupRules.EnsureMayChangeMembership(Alice, "pub", GroupKind.Open, actorIsMember: false, "alice", viaSubscribe: true);
+
+        var other = Assert.Throws<ForbiddenException>(() =>
+            GroupRules.EnsureMayChangeMembership(Alice, "pub", GroupKind.Open, actorIsMember: false, "bob", viaSubscribe: false));
+        Assert.Contains("themselves", other.Message, StringComparison.Ordinal);
+    }
 }

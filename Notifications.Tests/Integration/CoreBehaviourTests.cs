@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -342,17 +343,100 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
     }
 
     [Fact]
-    public async Task Restricted_group_cannot_be_joined_from_the_hub()
+    public async Task Members_and_admins_are_told_a_restricted_group_cannot_be_joined_or_left_by_themselves()
     {
         var group = $"vip-{Guid.NewGuid():N}"[..14];
+        var (member, root) = (TestUsers.New("member"), TestUsers.New("root"));
         using var admin = service.Client("admin-1", "admin");
         await admin.CreateGroupAsync(group, "restricted");
-        await using var hub = await service.ConnectAsync(TestUsers.New("pleb"));
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync($"api/groups/{group}/members/{member}", null).WithTimeout()).StatusCode);
+        await using var memberHub = await service.ConnectAsync(member);
+        await using var adminHub = await service.ConnectAsync(root, "admin");
 
-        var error = await Assert.ThrowsAsync<HubException>(() => hub.InvokeAsync<SubscribeResult>("Subscribe", group));
-        Assert.Contains("restricted", error.Message, StringComparison.Ordinal);
-        using var pleb = service.Client("pleb-2");
-        Assert.Equal(HttpStatusCode.Forbidden, (await pleb.PutAsync($"api/groups/{group}/members/pleb-2", null)).StatusCode);
+        var toMember = await Assert.ThrowsAsync<HubException>(() => memberHub.InvokeAsync<SubscribeResult>("Subscribe", group));
+        var toAdmin = await Assert.ThrowsAsync<HubException>(() => adminHub.InvokeAsync<SubscribeResult>("Subscribe", group));
+        var leaving = await Assert.ThrowsAsync<HubException>(() => memberHub.InvokeAsync("Unsubscribe", group));
+
+        Assert.Contains("restricted", toMember.Message, StringComparison.Ordinal);
+        Assert.Contains("restricted", toAdmin.Message, StringComparison.Ordinal);
+        Assert.Contains("restricted", leaving.Message, StringComparison.Ordinal);
+        using var http = service.Client(member);
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.PutAsync($"api/groups/{group}/members/{member}", null).WithTimeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.DeleteAsync($"api/groups/{group}/members/{member}").WithTimeout()).StatusCode);
+        Assert.True((await http.GetFromJsonAsync<GroupDto>($"api/groups/{group}").WithTimeout())!.IsMember);
+    }
+
+    [Fact]
+    public async Task A_restricted_group_a_user_may_not_see_answers_as_if_it_did_not_exist()
+    {
+        var (hidden, missing) = ($"vip-{Guid.NewGuid():N}"[..16], $"nil-{Guid.NewGuid():N}"[..16]);
+        var (user, other) = (TestUsers.New("prober"), TestUsers.New("other"));
+        using var admin = service.Client("admin-1", "admin");
+        await admin.CreateGroupAsync(hidden, "restricted");
+
+        // A publisher may send to the group but is no more entitled to learn it exists than anyone else.
+        foreach (var roles in new[] { Array.Empty<string>(), ["publisher"] })
+        {
+            using var http = service.Client(user, roles);
+            (HttpMethod Method, string Path)[] doors =
+            [
+                (HttpMethod.Get, ""),
+                (HttpMethod.Put, $"/members/{user}"),
+                (HttpMethod.Put, $"/members/{other}"),
+                (HttpMethod.Put, "/members/%20padded"),
+                (HttpMethod.Delete, $"/members/{user}"),
+                (HttpMethod.Delete, $"/members/{other}"),
+            ];
+            foreach (var (method, path) in doors)
+            {
+                var asMissing = await AnswerAsync(http, method, missing, path);
+                var asHidden = await AnswerAsync(http, method, hidden, path);
+
+                Assert.Equal(HttpStatusCode.NotFound, asMissing.Status);
+                Assert.Equal(asMissing, asHidden);
+            }
+        }
+
+        using var prober = service.Client(user);
+        Assert.Equal(HttpStatusCode.NotFound, (await prober.GetAsync($"api/groups/{hidden}").WithTimeout()).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_restricted_group_a_user_may_not_see_answers_from_the_hub_as_if_it_did_not_exist()
+    {
+        var (hidden, missing) = ($"vip-{Guid.NewGuid():N}"[..16], $"nil-{Guid.NewGuid():N}"[..16]);
+        var user = TestUsers.New("prober");
+        using var admin = service.Client("admin-1", "admin");
+        await admin.CreateGroupAsync(hidden, "restricted");
+
+        foreach (var roles in new[] { Array.Empty<string>(), ["publisher"] })
+        {
+            await using var hub = await service.ConnectAsync(user, roles);
+            Func<string, Task>[] doors = [group => hub.InvokeAsync<SubscribeResult>("Subscribe", group), group => hub.InvokeAsync("Unsubscribe", group)];
+            foreach (var door in doors)
+            {
+                var asMissing = await Assert.ThrowsAsync<HubException>(() => door(missing));
+                var asHidden = await Assert.ThrowsAsync<HubException>(() => door(hidden));
+
+                Assert.Contains("not found", asMissing.Message, StringComparison.Ordinal);
+                Assert.Equal(asMissing.Message.Replace(missing, "{name}", StringComparison.Ordinal), asHidden.Message.Replace(hidden, "{name}", StringComparison.Ordinal));
+            }
+        }
+
+        using var prober = service.Client(user);
+        Assert.Equal(HttpStatusCode.NotFound, (await prober.GetAsync($"api/groups/{hidden}").WithTimeout()).StatusCode);
+    }
+
+    /// <summary>The status, media type and ProblemDetails of a group request, the group's name in it made generic.</summary>
+    private static async Task<(HttpStatusCode Status, string? MediaType, string Problem)> AnswerAsync(HttpClient http, HttpMethod method, string group, string rest)
+    {
+        using var request = new HttpRequestMessage(method, $"api/groups/{group}{rest}");
+        using var response = await http.SendAsync(request).WithTimeout(what: $"{method} on group {group}{rest}");
+        var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync().WithTimeout())!.AsObject();
+
+        // Differs on every request, whatever the group.
+        problem.Remove("traceId");
+        return (response.StatusCode, response.Content.Headers.ContentType?.MediaType, problem.ToJsonString().Replace(group, "{name}", StringComparison.Ordinal));
     }
 
     [Fact]
