@@ -32,7 +32,7 @@ public sealed class NotificationHub(
         }
 
         // Registered before the groups are read, so a membership change made meanwhile still reaches this connection.
-        registry.Add(viewer.UserId, Context.ConnectionId);
+        registry.Add(viewer.UserId, Context.ConnectionId, viewer.Roles);
         try
         {
             var groups = await memberships.GroupsOfAsync(viewer.UserId, Aborted);
