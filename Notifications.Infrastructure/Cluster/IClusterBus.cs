@@ -3,6 +3,12 @@ namespace Notifications.Infrastructure.Cluster;
 /// <summary>A user's group membership changed; every instance moves that user's live connections.</summary>
 public sealed record MembershipChanged(string UserId, string Group, bool Joined);
 
+/// <summary>
+/// A user's read state changed (read, read-all, archive); every instance tells that user's connections there their
+/// unread count, each as its own token's roles see it.
+/// </summary>
+public sealed record ReadStateChanged(string UserId);
+
 /// <summary>What one instance reports about itself for the cluster-wide admin stats.</summary>
 public sealed record InstanceReport(string InstanceId, int Connections, IReadOnlyCollection<string> UserIds, DateTime At);
 
@@ -22,6 +28,19 @@ public interface IClusterBus
     /// re-reads what it keeps in step with the changes. It runs one at a time with the change handlers.
     /// </summary>
     void SubscribeResync(Func<CancellationToken, Task> handler);
+
+    /// <summary>
+    /// Delivers to this instance's handlers before the returned task completes, and to the other instances' at most
+    /// once: like any push, a change the others cannot hear now (Redis down) is not told them later.
+    /// </summary>
+    Task PublishAsync(ReadStateChanged change, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Handlers are called one at a time, in the order the changes arrive. The task a handler returns is awaited for
+    /// this instance's own changes (their publish waits for it), not for the others' (one slow handler must not hold up
+    /// the changes after it).
+    /// </summary>
+    void SubscribeReadState(Func<ReadStateChanged, Task> handler);
 
     /// <summary>Stores this instance's report; reports expire when an instance stops sending them.</summary>
     Task ReportAsync(InstanceReport report, CancellationToken cancellationToken);

@@ -4,6 +4,7 @@ namespace Notifications.Infrastructure.Cluster;
 public sealed class InMemoryClusterBus : IClusterBus
 {
     private readonly List<Func<MembershipChanged, Task>> handlers = [];
+    private readonly List<Func<ReadStateChanged, Task>> readStateHandlers = [];
 
     // One change at a time, as on Redis: handlers read the stored state and apply it, which needs no interleaving.
     private readonly SemaphoreSlim applyGate = new(1, 1);
@@ -36,6 +37,28 @@ public sealed class InMemoryClusterBus : IClusterBus
         lock (handlers)
         {
             handlers.Add(handler);
+        }
+    }
+
+    public async Task PublishAsync(ReadStateChanged change, CancellationToken cancellationToken)
+    {
+        Func<ReadStateChanged, Task>[] current;
+        lock (readStateHandlers)
+        {
+            current = [.. readStateHandlers];
+        }
+
+        foreach (var handler in current)
+        {
+            await handler(change);
+        }
+    }
+
+    public void SubscribeReadState(Func<ReadStateChanged, Task> handler)
+    {
+        lock (readStateHandlers)
+        {
+            readStateHandlers.Add(handler);
         }
     }
 

@@ -33,6 +33,12 @@ public sealed class RedisClusterBus : IClusterBus
     private readonly RedisChannel channel = RedisChannel.Literal("membership");
     private int subscribed;
 
+    // Read-state changes travel apart from membership changes: they need neither the apply gate nor republishing (a
+    // count not pushed is asked for again by the client), and a burst of them must not queue up group moves.
+    private readonly List<Func<ReadStateChanged, Task>> readStateHandlers = [];
+    private readonly RedisChannel readStateChannel = RedisChannel.Literal("read-state");
+    private int readStateSubscribed;
+
     public RedisClusterBus(RedisConnection redis, InstanceIdentity instance, TimeProvider time, ILogger<RedisClusterBus> logger)
     {
         this.redis = redis;
@@ -145,6 +151,38 @@ public sealed class RedisClusterBus : IClusterBus
         }
     }
 
+    public async Task PublishAsync(ReadStateChanged change, CancellationToken cancellationToken)
+    {
+        // This instance's connections are told without Redis, so also while it is down (as the local fallback delivers
+        // the read pushes themselves); the others when the message reaches them, without waiting for the local count.
+        var local = ApplyReadStateAsync(change);
+        try
+        {
+            await redis.Multiplexer.GetSubscriber().PublishAsync(readStateChannel, JsonSerializer.Serialize(new ReadStateEnvelope(instance.Id, change)));
+        }
+        catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
+        {
+            // Debug only: the outage itself is logged by the backplane, and this would repeat for every read.
+            logger.LogDebug("Could not tell the other instances of a read-state change ({Error})", ex.GetType().Name);
+        }
+
+        await local;
+    }
+
+    public void SubscribeReadState(Func<ReadStateChanged, Task> handler)
+    {
+        lock (readStateHandlers)
+        {
+            readStateHandlers.Add(handler);
+        }
+
+        if (Interlocked.Exchange(ref readStateSubscribed, 1) == 0)
+        {
+            _ = RedisSubscription.SubscribeUntilDoneAsync(
+                redis, readStateChannel, queue => queue.OnMessage(OnReadStateMessageAsync), "read-state changes", logger, time);
+        }
+    }
+
     public void SubscribeResync(Func<CancellationToken, Task> handler)
     {
         lock (resyncHandlers)
@@ -236,6 +274,59 @@ public sealed class RedisClusterBus : IClusterBus
         }
     }
 
+    private Task OnReadStateMessageAsync(ChannelMessage message)
+    {
+        try
+        {
+            var envelope = JsonSerializer.Deserialize<ReadStateEnvelope>((string)message.Message!);
+            if (envelope is not null && envelope.Origin != instance.Id)
+            {
+                Func<ReadStateChanged, Task>[] current;
+                lock (readStateHandlers)
+                {
+                    current = [.. readStateHandlers];
+                }
+
+                foreach (var handler in current)
+                {
+                    _ = ObserveAsync(handler(envelope.Change));
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not apply a read-state change from another instance");
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task ObserveAsync(Task handled)
+    {
+        try
+        {
+            await handled;
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not apply a read-state change from another instance");
+        }
+    }
+
+    private async Task ApplyReadStateAsync(ReadStateChanged change)
+    {
+        Func<ReadStateChanged, Task>[] current;
+        lock (readStateHandlers)
+        {
+            current = [.. readStateHandlers];
+        }
+
+        foreach (var handler in current)
+        {
+            await handler(change);
+        }
+    }
+
     private async Task ResyncSoonAsync()
     {
         try
@@ -275,4 +366,6 @@ public sealed class RedisClusterBus : IClusterBus
     }
 
     private sealed record Envelope(string Origin, MembershipChanged Change);
+
+    private sealed record ReadStateEnvelope(string Origin, ReadStateChanged Change);
 }
