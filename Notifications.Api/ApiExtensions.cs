@@ -60,6 +60,7 @@ public static class ApiExtensions
         services.AddHostedService(sp => sp.GetRequiredService<NotificationDispatcher>());
         services.AddNotificationsDelivery();
         services.AddHostedService<MembershipMover>();
+        services.AddHostedService<UnreadCountPusher>();
         services.AddHostedService<InstanceReporter>();
         return builder;
     }

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Notifications.Api.Hardening;
 using Notifications.Api.Hubs;
 using Notifications.Domain;
+using Notifications.Infrastructure.Cluster;
 using Notifications.Infrastructure.Data;
 
 namespace Notifications.Api.Inbox;
@@ -12,6 +13,7 @@ public sealed class ReadStateService(
     NotificationsDbContext db,
     InboxQueries inbox,
     IHubContext<NotificationHub, INotificationClient> hub,
+    IClusterBus bus,
     NotificationsMetrics metrics,
     TimeProvider time)
 {
@@ -66,6 +68,8 @@ public sealed class ReadStateService(
         return upTo;
     }
 
-    private async Task PushUnreadCountAsync(Viewer viewer, CancellationToken cancellationToken) =>
-        await hub.Clients.User(viewer.UserId).UnreadCountChanged(await inbox.UnreadCountAsync(viewer, cancellationToken));
+    // Not counted here with the caller's roles: each of the user's connections, on any instance, is told the count its own
+    // token's roles see (UnreadCountPusher).
+    private Task PushUnreadCountAsync(Viewer viewer, CancellationToken cancellationToken) =>
+        bus.PublishAsync(new ReadStateChanged(viewer.UserId), cancellationToken);
 }

@@ -202,6 +202,47 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
     }
 
     [Fact]
+    public async Task Each_connection_gets_the_unread_count_its_own_roles_see()
+    {
+        // One user, two tabs: an old token without the role, a new one that gained it.
+        var role = $"ops{Guid.NewGuid():N}"[..10];
+        var user = TestUsers.New("two-tokens");
+        await using var plainTab = await service.ConnectAsync(user);
+        await using var opsTab = await service.ConnectAsync(user, role);
+        await using var secondOpsTab = await service.ConnectAsync(user, "zz-other", role);
+        await opsTab.InGroupsAsync();
+        var forUser = await service.SendAsync("admin-1", TestUsers.Notification("one", user));
+        await service.SendAsync("admin-1", new { type = "ops.alert", title = "for the role", audience = new { roles = new[] { role } } });
+        var last = await service.SendAsync("admin-1", TestUsers.Notification("two", user));
+        await opsTab.ReceiveUntilAsync(last);
+        await plainTab.ReceiveUntilAsync(last);
+        var plainBefore = await plainTab.InvokeAsync<int>("GetUnreadCount");
+        Assert.Equal(plainBefore + 1, await opsTab.InvokeAsync<int>("GetUnreadCount"));
+
+        // Hub path, from the tab that cannot see the role's notification.
+        await plainTab.InvokeAsync("MarkRead", new long[] { forUser });
+        Assert.Equal(plainBefore - 1, await plainTab.NextUnreadCountAsync());
+        Assert.Equal(plainBefore, await opsTab.NextUnreadCountAsync());
+        Assert.Equal(plainBefore, await secondOpsTab.NextUnreadCountAsync());
+        Assert.Equal(plainBefore - 1, await plainTab.InvokeAsync<int>("GetUnreadCount"));
+        Assert.Equal(plainBefore, await opsTab.InvokeAsync<int>("GetUnreadCount"));
+
+        // REST path, archive with the old token: the tabs holding the role still count the role's notification.
+        using var plainHttp = service.Client(user);
+        Assert.Equal(HttpStatusCode.NoContent, (await plainHttp.PostAsync($"api/notifications/{last}/archive", null)).StatusCode);
+        Assert.Equal(plainBefore - 2, await plainTab.NextUnreadCountAsync());
+        Assert.Equal(plainBefore - 1, await opsTab.NextUnreadCountAsync());
+        Assert.Equal(plainBefore - 2, (await plainHttp.GetFromJsonAsync<UnreadCount>("api/notifications/unread-count").WithTimeout(what: "the unread count"))!.Count);
+        using var opsHttp = service.Client(user, role);
+        Assert.Equal(plainBefore - 1, (await opsHttp.GetFromJsonAsync<UnreadCount>("api/notifications/unread-count").WithTimeout(what: "the unread count"))!.Count);
+
+        // Read-all from the new token: nothing is left for anyone.
+        await opsTab.InvokeAsync("MarkAllRead");
+        Assert.Equal(0, await plainTab.NextUnreadCountAsync());
+        Assert.Equal(0, await opsTab.NextUnreadCountAsync());
+    }
+
+    [Fact]
     public async Task Reconnect_then_sync_returns_exactly_the_missed_notifications()
     {
         var user = TestUsers.New("mobile");

@@ -216,4 +216,38 @@ public sealed class CrossInstanceDeliveryTests(CrossInstanceCluster cluster)
         await tabOnB.InvokeAsync("MarkAllRead");
         Assert.True((await tabOnA.NextAllReadAsync()).UpToId >= second);
     }
+
+    [Fact]
+    public async Task Each_connection_on_either_instance_gets_the_unread_count_its_own_roles_see()
+    {
+        // The instance where the read happens does not hold the other tabs' tokens: each instance counts for its own.
+        var role = $"ops{Guid.NewGuid():N}"[..10];
+        var user = TestUsers.New("two-tokens");
+        await using var plainOnA = await ConnectAsync(A, user);
+        await using var opsOnA = await ConnectAsync(A, user, role);
+        await using var opsOnB = await ConnectAsync(B, user, role);
+        var forUser = await SendAsync(A, TestUsers.Notification("one", user));
+        await SendAsync(A, new { type = "ops.alert", title = "for the role", audience = new { roles = new[] { role } } });
+        var last = await SendAsync(A, TestUsers.Notification("two", user));
+        await opsOnB.ReceiveUntilAsync(last);
+        await plainOnA.ReceiveUntilAsync(last);
+        var plainBefore = await plainOnA.InvokeAsync<int>("GetUnreadCount");
+        Assert.Equal(plainBefore + 1, await opsOnB.InvokeAsync<int>("GetUnreadCount"));
+
+        await plainOnA.InvokeAsync("MarkRead", new long[] { forUser });
+        Assert.Equal(plainBefore - 1, await plainOnA.NextUnreadCountAsync());
+        Assert.Equal(plainBefore, await opsOnA.NextUnreadCountAsync());
+        Assert.Equal(plainBefore, await opsOnB.NextUnreadCountAsync());
+
+        // Through B over REST with the token without the role: A's tabs are told theirs.
+        using (var plainHttp = B.Client(user))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, (await plainHttp.PostAsync($"api/notifications/{last}/archive", null)).StatusCode);
+        }
+
+        Assert.Equal(plainBefore - 2, await plainOnA.NextUnreadCountAsync());
+        Assert.Equal(plainBefore - 1, await opsOnA.NextUnreadCountAsync());
+        Assert.Equal(plainBefore - 1, await opsOnB.NextUnreadCountAsync());
+        Assert.Equal(plainBefore - 1, await opsOnB.InvokeAsync<int>("GetUnreadCount"));
+    }
 }
