@@ -19,9 +19,9 @@ internal sealed class CompiledReads
         EF.CompileAsyncQuery((NotificationsDbContext context, string userId, CancellationToken _) =>
             context.ReadWatermarks.AsNoTracking().FirstOrDefault(w => w.UserId == userId));
 
-    public Func<NotificationsDbContext, string, IAsyncEnumerable<Membership>> Memberships { get; } =
+    public Func<NotificationsDbContext, string, IAsyncEnumerable<GroupJoin>> Memberships { get; } =
         EF.CompileAsyncQuery((NotificationsDbContext context, string userId) =>
-            context.GroupMembers.AsNoTracking().Where(m => m.UserId == userId).Select(m => new Membership(m.GroupName, m.JoinedAt)));
+            context.GroupMembers.AsNoTracking().Where(m => m.UserId == userId).Select(m => new GroupJoin(m.GroupName, m.JoinedAt)));
 
     /// <summary>The highest notification id stored (committed, at READ COMMITTED); null when there is none.</summary>
     public Func<NotificationsDbContext, CancellationToken, Task<long?>> HighestId { get; } =
@@ -64,4 +64,4 @@ internal sealed class CompiledReads
 }
 
 /// <summary>A group the reader belongs to, and since when.</summary>
-internal sealed record Membership(string GroupName, DateTime JoinedAt);
+internal sealed record GroupJoin(string GroupName, DateTime JoinedAt);

@@ -54,11 +54,11 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
     }
 
     /// <summary>
-    /// The sync SQL Server runs (see <see cref="HorizonSyncAsync"/>), on whatever store this context is. Public for the
-    /// tests, which run it on SQLite and PostgreSQL, whose <see cref="SyncAsync"/> reads another way; the service
-    /// itself calls SyncAsync.
+    /// The sync SQL Server runs (see <see cref="HorizonSyncAsync"/>), on whatever store this context is. For the tests,
+    /// which run it on SQLite and PostgreSQL, whose <see cref="SyncAsync"/> reads another way; the service itself calls
+    /// SyncAsync.
     /// </summary>
-    public async Task<SyncPage> SyncUpToHorizonAsync(Viewer viewer, long after, int? limit, CancellationToken cancellationToken)
+    internal async Task<SyncPage> SyncUpToHorizonAsync(Viewer viewer, long after, int? limit, CancellationToken cancellationToken)
     {
         var take = NotificationLimits.ClampSync(limit);
         return ToSyncPage(await HorizonSyncAsync(viewer, time.GetUtcNow().UtcDateTime, after, take + 1, cancellationToken), take, after);

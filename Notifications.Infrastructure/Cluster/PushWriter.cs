@@ -53,7 +53,8 @@ public sealed class PushWriter(IOptions<PushQueueOptions> options, TimeProvider 
                 continue;
             }
 
-            if (backlogs.TryGetValue(connection, out var backlog) && backlog.IsLagging)
+            // Nothing queued anywhere (almost always): no connection lags, and no lookup per connection is needed.
+            if (Interlocked.Read(ref queued) > 0 && backlogs.TryGetValue(connection, out var backlog) && backlog.IsLagging)
             {
                 Enqueue(connection, backlog, connection.WriteAsync(message));
                 continue;
@@ -74,14 +75,14 @@ public sealed class PushWriter(IOptions<PushQueueOptions> options, TimeProvider 
     }
 
     /// <summary>The number of writes left to finish on their own for <paramref name="connection"/> (for tests).</summary>
-    public int QueuedFor(HubConnectionContext connection) =>
+    internal int QueuedFor(HubConnectionContext connection) =>
         backlogs.TryGetValue(connection, out var backlog) ? backlog.Count : 0;
 
     /// <summary>Whether a fan-out is waiting, under <see cref="Grace"/>, for a write to a connection of <paramref name="userId"/> (for tests).</summary>
-    public bool IsWaitingFor(string userId) => inGrace.Keys.Any(c => c.UserIdentifier == userId);
+    internal bool IsWaitingFor(string userId) => inGrace.Keys.Any(c => c.UserIdentifier == userId);
 
     /// <summary>Whether a connection of <paramref name="userId"/> lags: writes to it are left to finish on their own (for tests).</summary>
-    public bool IsLagging(string userId) => backlogs.Any(pair => pair.Key.UserIdentifier == userId && pair.Value.IsLagging);
+    internal bool IsLagging(string userId) => backlogs.Any(pair => pair.Key.UserIdentifier == userId && pair.Value.IsLagging);
 
     private async Task WaitAWhileAsync(List<(HubConnectionContext Connection, Task Write)> pending)
     {
