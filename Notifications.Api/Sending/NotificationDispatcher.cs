@@ -289,12 +289,10 @@ public sealed class NotificationDispatcher(
             return targets.Users.Length == 0 ? Task.CompletedTask : Send(hub.Clients.Users(targets.Users), work);
         }
 
-        if (targets.Users.Length == 0 && groups.Length == 1)
-        {
-            return Send(hub.Clients.Group(groups[0]), work);
-        }
-
         // Parts that may overlap (a listed user in a listed role, a member of two listed groups): one write per connection.
+        // A single role or group goes this way too: with Redis, SignalR's own channel for a group writes one message at
+        // a time and awaits each, so a member that stopped reading would hold up the group's later pushes on its
+        // instance; the service's audience channel hands such a member its pushes without waiting (PushWriter).
         var (method, argument) = ClientCallOf(work);
         return audience.SendToAudienceAsync(targets.Users, groups, method, [argument]);
     }

@@ -34,8 +34,9 @@ public abstract class StalledClientTests(DeliveryFixture service)
         var writer = service.Services.GetRequiredService<PushWriter>();
         var reader = TestUsers.New("reader");
         var stalledUser = TestUsers.New("stalled");
-        await using var client = await service.LongConnectAsync(reader);
-        var (stalled, invoker) = await RawHubSocket.ConnectWithSmallReceiveBufferAsync(service.BaseUri, DeliveryFixture.LongToken(stalledUser));
+        const string Team = "stalled-team";
+        await using var client = await service.LongConnectAsync(reader, Team);
+        var (stalled, invoker) = await RawHubSocket.ConnectWithSmallReceiveBufferAsync(service.BaseUri, DeliveryFixture.LongToken(stalledUser, Team));
         using var ownsInvoker = invoker;
         using var ownsStalled = stalled;
         using var stop = new CancellationTokenSource();
@@ -68,10 +69,14 @@ public abstract class StalledClientTests(DeliveryFixture service)
 
             Assert.True(writer.IsLagging(stalledUser) || waitedSince is not null, $"{sent} big broadcasts never filled the stalled client's buffers.");
 
-            // Both kinds: with Redis, a push to a user travels on SignalR's user channel, a broadcast on the service's own.
+            // Every kind: with Redis, a push to a user travels on SignalR's channel for the user, a broadcast and a push to
+            // a role on the service's own. Two to the role both of them have: a role's channel that waited for the
+            // stalled member's write would hold up the second.
             var mine = (await sender.SendNotificationAsync(TestUsers.Notification("to the reader while the other stalls", reader))).Id;
             var everyone = (await sender.SendNotificationAsync(new { type = "test.stalled", title = "to everyone while one stalls", audience = new { everyone = true } })).Id;
-            var waiting = new HashSet<long> { mine, everyone };
+            var team = (await sender.SendNotificationAsync(new { type = "test.stalled", title = "to the team while one stalls", audience = new { roles = new[] { Team } } })).Id;
+            var teamAgain = (await sender.SendNotificationAsync(new { type = "test.stalled", title = "to the team again", audience = new { roles = new[] { Team } } })).Id;
+            var waiting = new HashSet<long> { mine, everyone, team, teamAgain };
             while (waiting.Count > 0)
             {
                 waiting.Remove((await client.NextNotificationAsync(TimeSpan.FromSeconds(30))).Id);
