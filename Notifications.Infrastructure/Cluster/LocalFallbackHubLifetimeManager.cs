@@ -51,6 +51,10 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
 
     private readonly ConcurrentDictionary<string, LocalConnection> connections = new(StringComparer.Ordinal);
 
+    // The local members of each group (what each connection wants), so that a push to a group finds them without
+    // looking at every connection of the instance.
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, LocalConnection>> membersByGroup = new(StringComparer.Ordinal);
+
     // Connections whose Redis state lags behind the local record; Redis delivery may miss them.
     private readonly ConcurrentDictionary<string, LocalConnection> unsettled = new(StringComparer.Ordinal);
     private readonly RedisConnection redis;
@@ -133,9 +137,25 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     /// <summary>This instance's connections whose user is listed or that are in a listed group, each once.</summary>
     private IEnumerable<LocalConnection> InAudience(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames)
     {
-        var users = userIds.ToHashSet(StringComparer.Ordinal);
-        var groups = groupNames.ToHashSet(StringComparer.Ordinal);
-        return connections.Select(pair => pair.Value).Where(local => (local.UserId is { } user && users.Contains(user)) || local.WantsAny(groups));
+        var targets = new HashSet<LocalConnection>(ReferenceEqualityComparer.Instance);
+        foreach (var group in groupNames)
+        {
+            if (membersByGroup.TryGetValue(group, out var members))
+            {
+                foreach (var (_, member) in members)
+                {
+                    targets.Add(member);
+                }
+            }
+        }
+
+        if (userIds.Count > 0)
+        {
+            var users = userIds.ToHashSet(StringComparer.Ordinal);
+            targets.UnionWith(connections.Select(pair => pair.Value).Where(local => local.UserId is { } user && users.Contains(user)));
+        }
+
+        return targets;
     }
 
     /// <summary>
@@ -186,6 +206,10 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         {
             local.Close();
             unsettled.TryRemove(local.Id, out _);
+            foreach (var group in local.DesiredGroups)
+            {
+                Index(local, group, member: false);
+            }
 
             // Safe while Redis is down: the Redis manager drops the connection from its channel lists before it sends
             // UNSUBSCRIBE, and StackExchange.Redis forgets a channel locally before telling the server.
@@ -438,12 +462,28 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         }
     }
 
+    /// <summary>Keeps <see cref="membersByGroup"/> in step with what a connection wants; called under its gate.</summary>
+    private void Index(LocalConnection local, string groupName, bool member)
+    {
+        if (member)
+        {
+            membersByGroup.GetOrAdd(groupName, static _ => new(StringComparer.Ordinal))[local.Id] = local;
+        }
+        else if (membersByGroup.TryGetValue(groupName, out var members))
+        {
+            // An emptied group keeps its (empty) entry: dropping it could race with a member joining it on another
+            // connection's gate. Groups and roles are few.
+            members.TryRemove(local.Id, out _);
+        }
+    }
+
     private async Task ChangeGroupAsync(LocalConnection local, string groupName, bool member)
     {
         await local.Gate.WaitAsync();
         try
         {
             local.Want(groupName, member);
+            Index(local, groupName, member && !local.IsClosed);
 
             // Applied to the Redis manager only while Redis is up (see the remarks); otherwise the repair does it.
             if (local.State == BackplaneState.Attached && AvailableBackplane() is { } manager)

@@ -165,6 +165,27 @@ public sealed class CrossInstanceDeliveryTests(CrossInstanceCluster cluster)
     }
 
     [Fact]
+    public async Task After_unsubscribing_on_A_a_group_send_through_B_reaches_only_the_members_left()
+    {
+        var group = $"open-{Guid.NewGuid():N}"[..16];
+        await CreateGroupAsync(B, group, "open");
+        await using var leaverOnA = await ConnectAsync(A, TestUsers.New("leaver"));
+        await using var stayerOnA = await ConnectAsync(A, TestUsers.New("stayer"));
+        await leaverOnA.InvokeAsync<object>("Subscribe", group);
+        await stayerOnA.InvokeAsync<object>("Subscribe", group);
+        var first = await SendAsync(B, new { type = "group.news", title = "both", audience = new { groups = new[] { group } } });
+        Assert.Equal(first, (await leaverOnA.NextNotificationAsync()).Id);
+        Assert.Equal(first, (await stayerOnA.NextNotificationAsync()).Id);
+
+        await leaverOnA.InvokeAsync<object>("Unsubscribe", group);
+        var second = await SendAsync(B, new { type = "group.news", title = "stayer only", audience = new { groups = new[] { group } } });
+
+        Assert.Equal(second, (await stayerOnA.NextNotificationAsync()).Id);
+        await Task.Delay(Timeouts.Absence);
+        Assert.False(leaverOnA.HasPendingNotification, "The connection that left the group still got its push.");
+    }
+
+    [Fact]
     public async Task Admin_adding_a_member_through_B_moves_their_live_connection_on_A()
     {
         var group = $"crew-{Guid.NewGuid():N}"[..16];
