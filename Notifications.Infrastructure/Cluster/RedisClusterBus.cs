@@ -254,11 +254,7 @@ public sealed class RedisClusterBus : IClusterBus
 
     private async Task ApplyAsync(MembershipChanged change)
     {
-        Func<MembershipChanged, Task>[] current;
-        lock (handlers)
-        {
-            current = [.. handlers];
-        }
+        var current = Snapshot(handlers);
 
         await applyGate.WaitAsync();
         try
@@ -281,11 +277,7 @@ public sealed class RedisClusterBus : IClusterBus
             var envelope = JsonSerializer.Deserialize<ReadStateEnvelope>((string)message.Message!);
             if (envelope is not null && envelope.Origin != instance.Id)
             {
-                Func<ReadStateChanged, Task>[] current;
-                lock (readStateHandlers)
-                {
-                    current = [.. readStateHandlers];
-                }
+                var current = Snapshot(readStateHandlers);
 
                 foreach (var handler in current)
                 {
@@ -315,11 +307,7 @@ public sealed class RedisClusterBus : IClusterBus
 
     private async Task ApplyReadStateAsync(ReadStateChanged change)
     {
-        Func<ReadStateChanged, Task>[] current;
-        lock (readStateHandlers)
-        {
-            current = [.. readStateHandlers];
-        }
+        var current = Snapshot(readStateHandlers);
 
         foreach (var handler in current)
         {
@@ -339,11 +327,7 @@ public sealed class RedisClusterBus : IClusterBus
                 return;
             }
 
-            Func<CancellationToken, Task>[] current;
-            lock (resyncHandlers)
-            {
-                current = [.. resyncHandlers];
-            }
+            var current = Snapshot(resyncHandlers);
 
             await applyGate.WaitAsync();
             try
@@ -362,6 +346,15 @@ public sealed class RedisClusterBus : IClusterBus
         {
             Volatile.Write(ref resyncScheduled, 0);
             logger.LogWarning(ex, "Could not resync group memberships after Redis came back; they are read again on each client's next connect");
+        }
+    }
+
+    /// <summary>The handlers as they are now, to call without holding the lock.</summary>
+    private static Func<T, Task>[] Snapshot<T>(List<Func<T, Task>> handlers)
+    {
+        lock (handlers)
+        {
+            return [.. handlers];
         }
     }
 
