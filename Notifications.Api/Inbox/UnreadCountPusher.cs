@@ -79,6 +79,8 @@ public sealed class UnreadCountPusher(
 
     private async Task AfterAsync(Task? previous, string userId)
     {
+        // Off the caller's lock first: SQLite's queries run synchronously, and would run under it.
+        await Task.Yield();
         if (previous is not null)
         {
             // Never faults: each count catches its own failures.

@@ -308,12 +308,14 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     public override async Task SendConnectionsAsync(IReadOnlyList<string> connectionIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
         var remote = connectionIds.Where(id => !connections.ContainsKey(id)).ToList();
-        var message = new SerializedHubMessage(new InvocationMessage(methodName, args));
-        var writes = connectionIds
-            .Select(id => connections.TryGetValue(id, out var local) ? local : null)
+        var local = connectionIds
+            .Select(id => connections.TryGetValue(id, out var here) ? here : null)
             .OfType<LocalConnection>()
-            .Select(local => local.Context.WriteAsync(message, cancellationToken).AsTask())
             .ToList();
+
+        // Through the push writer: the unread counts of a user's connections go this way, and a frozen tab of the
+        // user must not hold up the others.
+        var writes = new List<Task> { WriteAsync(local, new SerializedHubMessage(new InvocationMessage(methodName, args))) };
         if (remote.Count > 0)
         {
             writes.Add(PublishOnlyAsync(manager => manager.SendConnectionsAsync(remote, methodName, args, cancellationToken)));

@@ -140,10 +140,27 @@ public sealed class PushWriter(IOptions<PushQueueOptions> options, TimeProvider 
             logger.LogWarning(
                 "Connection {ConnectionId} has more than {Max} pushes waiting (its client stopped reading); closing it, its client reconnects and syncs",
                 connection.ConnectionId, maxQueued);
-            connection.Abort();
+            Close(connection);
         }
 
         _ = CompleteAsync(write, backlog);
+    }
+
+    /// <summary>
+    /// Ends the connection's transport, as SignalR's transport send timeout does: to the client a dropped link, after
+    /// which it reconnects and syncs. Not <see cref="HubConnectionContext.Abort"/>, which also has SignalR send a close
+    /// message that tells the client not to reconnect (read by a client that was only slow).
+    /// </summary>
+    private static void Close(HubConnectionContext connection)
+    {
+        if (connection.GetHttpContext() is { } http)
+        {
+            http.Abort();
+        }
+        else
+        {
+            connection.Abort();
+        }
     }
 
     private async Task CompleteAsync(ValueTask write, Backlog backlog)

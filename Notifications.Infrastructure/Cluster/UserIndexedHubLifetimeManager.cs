@@ -151,5 +151,20 @@ public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifeti
         return targets.Count == 0 ? Task.CompletedTask : writer.WriteAsync(targets, Serialized(methodName, args));
     }
 
+    /// <summary>The unread counts of a user's connections go this way; a frozen tab of the user must not hold up the others.</summary>
+    public override Task SendConnectionsAsync(IReadOnlyList<string> connectionIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
+    {
+        var targets = new List<HubConnectionContext>(connectionIds.Count);
+        foreach (var id in connectionIds)
+        {
+            if (connectionsById.TryGetValue(id, out var connection))
+            {
+                targets.Add(connection);
+            }
+        }
+
+        return targets.Count == 0 ? Task.CompletedTask : writer.WriteAsync(targets, Serialized(methodName, args));
+    }
+
     private static SerializedHubMessage Serialized(string methodName, object?[] args) => new(new InvocationMessage(methodName, args));
 }

@@ -15,7 +15,7 @@ namespace Notifications.Tests.Delivery;
 /// </summary>
 public sealed class LaggingConnectionTests
 {
-    public static TheoryData<string> Audiences => ["everyone", "users", "group", "audience"];
+    public static TheoryData<string> Audiences => ["everyone", "users", "group", "audience", "connections"];
 
     [Theory]
     [MemberData(nameof(Audiences))]
@@ -111,6 +111,7 @@ public sealed class LaggingConnectionTests
             "everyone" => manager.SendAllAsync("ReceiveNotification", args),
             "users" => manager.SendUsersAsync(["slow-user", "reader"], "ReceiveNotification", args),
             "group" => manager.SendGroupAsync("g", "ReceiveNotification", args),
+            "connections" => manager.SendConnectionsAsync(["stalled", "reading"], "UnreadCountChanged", args),
             _ => manager.SendToAudienceAsync(["slow-user"], ["g"], "ReceiveNotification", args),
         };
     }

@@ -93,8 +93,12 @@ public abstract class StalledClientTests(DeliveryFixture service)
                 await sender.SendNotificationAsync(Big($"more {more}", new { users = new[] { stalledUser }, roles = new[] { "nobody-has-it" } }));
             }
 
-            await ClosedByServerAsync(stalled).WithTimeout(TimeSpan.FromSeconds(30), $"the server to close the connection that stopped reading ({sent} pushes to fill it, then {more})");
+            var closes = await ClosedByServerAsync(stalled).WithTimeout(TimeSpan.FromSeconds(30), $"the server to close the connection that stopped reading ({sent} pushes to fill it, then {more})");
             Assert.True(ServerClosedAStalledClient(), "The server never said it closed a client that stopped reading.");
+
+            // A client that was only slow reads what the server sent last: nothing in it may tell the client not to
+            // reconnect (a SignalR close message without allowReconnect does; SignalR clients then give up).
+            Assert.All(closes, close => Assert.Contains("\"allowReconnect\":true", close, StringComparison.Ordinal));
         }
         finally
         {
@@ -128,19 +132,33 @@ public abstract class StalledClientTests(DeliveryFixture service)
     }
 
     /// <summary>Reads what the server had buffered until the socket ends, with a close frame or without.</summary>
-    private static async Task ClosedByServerAsync(ClientWebSocket socket)
+    private static async Task<List<string>> ClosedByServerAsync(ClientWebSocket socket)
     {
+        // The SignalR close messages (type 7) among the records read; only the unfinished last record is carried over.
+        var closes = new List<string>();
+        var carried = string.Empty;
         var buffer = new byte[64 * 1024];
         try
         {
-            while ((await socket.ReceiveAsync(buffer, CancellationToken.None)).MessageType != WebSocketMessageType.Close)
+            while (true)
             {
+                var received = await socket.ReceiveAsync(buffer, CancellationToken.None);
+                if (received.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+
+                var records = (carried + System.Text.Encoding.UTF8.GetString(buffer, 0, received.Count)).Split('\u001e');
+                carried = records[^1];
+                closes.AddRange(records[..^1].Where(r => r.StartsWith("{\"type\":7", StringComparison.Ordinal)));
             }
         }
         catch (WebSocketException)
         {
             // Reset without a close frame: closed too.
         }
+
+        return closes;
     }
 }
 
