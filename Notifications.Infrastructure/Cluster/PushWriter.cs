@@ -20,7 +20,7 @@ namespace Notifications.Infrastructure.Cluster;
 /// A fan-out still waits for writes that do not complete at once, for <see cref="Grace"/> at most: that wait is the
 /// backpressure that lets the dispatcher coalesce a burst of broadcasts into one write per socket. A connection whose
 /// write outlasts it is <em>lagging</em>: its pending writes are left to finish on their own, and later pushes are
-/// handed to it without waiting, until it has caught up. SignalR's per-connection write lock serves waiting writes in
+/// handed to it without waiting, until it has caught up and <see cref="SlowFor"/> has passed. SignalR's per-connection write lock serves waiting writes in
 /// the order they came, so the connection still gets its pushes in order. A lagging connection with more than
 /// <see cref="PushQueueOptions.MaxQueuedPushesPerConnection"/> writes waiting is closed: its client reconnects and
 /// catches up with Sync (the wire is at-most-once, the inbox complete). Nothing is closed for being slow alone.
@@ -34,10 +34,20 @@ public sealed class PushWriter(IOptions<PushQueueOptions> options, TimeProvider 
     /// </summary>
     public static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// How long a connection that lagged is not waited for, even once it has caught up: a client that is slow, not
+    /// stopped, would otherwise cost every fan-out its grace each time it falls behind again.
+    /// </summary>
+    public static readonly TimeSpan SlowFor = TimeSpan.FromSeconds(10);
+
     private readonly ConditionalWeakTable<HubConnectionContext, Backlog> backlogs = new();
     private readonly int maxQueued = options.Value.MaxQueuedPushesPerConnection;
     private readonly ConcurrentDictionary<HubConnectionContext, int> inGrace = new(ReferenceEqualityComparer.Instance);
     private long queued;
+
+    // The latest time up to which some connection is marked slow (a timestamp of `time`): before it, fan-outs look
+    // connections up; after it, and with nothing queued, they need not.
+    private long anySlowUntil;
 
     /// <summary>Writes left to finish on their own, over all connections (a gauge for operators and tests).</summary>
     public long QueuedWrites => Interlocked.Read(ref queued);
@@ -46,6 +56,10 @@ public sealed class PushWriter(IOptions<PushQueueOptions> options, TimeProvider 
     public Task WriteAsync(IEnumerable<HubConnectionContext> targets, SerializedHubMessage message)
     {
         List<(HubConnectionContext Connection, Task Write)>? pending = null;
+
+        // Nothing queued and no one marked slow (almost always): no lookup per connection is needed.
+        var now = time.GetTimestamp();
+        var lookUp = Interlocked.Read(ref queued) > 0 || now < Interlocked.Read(ref anySlowUntil);
         foreach (var connection in targets)
         {
             if (connection.ConnectionAborted.IsCancellationRequested)
@@ -53,8 +67,7 @@ public sealed class PushWriter(IOptions<PushQueueOptions> options, TimeProvider 
                 continue;
             }
 
-            // Nothing queued anywhere (almost always): no connection lags, and no lookup per connection is needed.
-            if (Interlocked.Read(ref queued) > 0 && backlogs.TryGetValue(connection, out var backlog) && backlog.IsLagging)
+            if (lookUp && backlogs.TryGetValue(connection, out var backlog) && (backlog.IsLagging || backlog.IsSlowAt(now)))
             {
                 Enqueue(connection, backlog, connection.WriteAsync(message));
                 continue;
@@ -117,12 +130,31 @@ public sealed class PushWriter(IOptions<PushQueueOptions> options, TimeProvider 
             }
         }
 
+        var slowUntil = time.GetTimestamp() + (long)(SlowFor.TotalSeconds * time.TimestampFrequency);
         foreach (var (connection, write) in pending)
         {
             if (!write.IsCompleted)
             {
-                Enqueue(connection, backlogs.GetValue(connection, static _ => new Backlog()), new ValueTask(write));
+                var backlog = backlogs.GetValue(connection, static _ => new Backlog());
+                backlog.MarkSlowUntil(slowUntil);
+                RaiseAnySlowUntil(slowUntil);
+                Enqueue(connection, backlog, new ValueTask(write));
             }
+        }
+    }
+
+    private void RaiseAnySlowUntil(long until)
+    {
+        var current = Interlocked.Read(ref anySlowUntil);
+        while (current < until)
+        {
+            var seen = Interlocked.CompareExchange(ref anySlowUntil, until, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
         }
     }
 
@@ -185,6 +217,7 @@ public sealed class PushWriter(IOptions<PushQueueOptions> options, TimeProvider 
     {
         private int count;
         private int closing;
+        private long slowUntil;
 
         public int Count => Volatile.Read(ref count);
 
@@ -195,5 +228,9 @@ public sealed class PushWriter(IOptions<PushQueueOptions> options, TimeProvider 
         public void Remove() => Interlocked.Decrement(ref count);
 
         public bool TryMarkClosing() => Interlocked.Exchange(ref closing, 1) == 0;
+
+        public bool IsSlowAt(long timestamp) => timestamp < Interlocked.Read(ref slowUntil);
+
+        public void MarkSlowUntil(long timestamp) => Interlocked.Exchange(ref slowUntil, timestamp);
     }
 }

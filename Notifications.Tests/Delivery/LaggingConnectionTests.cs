@@ -47,9 +47,15 @@ public sealed class LaggingConnectionTests
         Assert.Equal(5, writer.QueuedWrites);
         Assert.False(stalled.Aborted);
 
-        // Once it has taken what waited, a push waits for it again (it is no longer lagging).
+        // Once it has taken what waited it is still not waited for a while (a slow client falls behind again), and
+        // after that a push waits for it again.
         stalled.ReadEverything();
         await Timeouts.Eventually(() => Task.FromResult(writer.QueuedWrites == 0), "the queued writes to complete");
+        stalled.StallAgain();
+        Assert.True(Push(manager, audience).IsCompletedSuccessfully, "a push waited for a connection that lagged a moment ago");
+        stalled.ReadEverything();
+        await Timeouts.Eventually(() => Task.FromResult(writer.QueuedWrites == 0), "the queued writes to complete");
+        clock.Advance(PushWriter.SlowFor);
         stalled.StallAgain();
         var after = Push(manager, audience);
         Assert.False(after.IsCompleted);
