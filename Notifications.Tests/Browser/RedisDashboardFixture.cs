@@ -33,23 +33,7 @@ public sealed class RedisDashboardFixture : IAsyncLifetime
         await Timeouts.Eventually(async () => await ReadinessAsync() == HttpStatusCode.OK, "the instance is ready with Redis");
     }
 
-    public async Task<HttpStatusCode> ReadinessAsync()
-    {
-        using var http = new HttpClient { BaseAddress = Server.BaseUri, Timeout = TimeSpan.FromSeconds(5) };
-        try
-        {
-            using var response = await http.GetAsync("health/ready");
-            return response.StatusCode;
-        }
-        catch (HttpRequestException)
-        {
-            return HttpStatusCode.BadGateway;
-        }
-        catch (TaskCanceledException)
-        {
-            return HttpStatusCode.GatewayTimeout;
-        }
-    }
+    public Task<HttpStatusCode> ReadinessAsync() => ScaleOut.ScaleOutCluster.ReadinessAsync(Server);
 
     /// <summary>What <c>GET /api/admin/stats</c> answers an admin right now.</summary>
     public async Task<ClusterStats> StatsAsync()
