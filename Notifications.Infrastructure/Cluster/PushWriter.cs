@@ -20,10 +20,11 @@ namespace Notifications.Infrastructure.Cluster;
 /// A fan-out still waits for writes that do not complete at once, for <see cref="Grace"/> at most: that wait is the
 /// backpressure that lets the dispatcher coalesce a burst of broadcasts into one write per socket. A connection whose
 /// write outlasts it is <em>lagging</em>: its pending writes are left to finish on their own, and later pushes are
-/// handed to it without waiting, until it has caught up and <see cref="SlowFor"/> has passed. SignalR's per-connection write lock serves waiting writes in
-/// the order they came, so the connection still gets its pushes in order. A lagging connection with more than
-/// <see cref="PushQueueOptions.MaxQueuedPushesPerConnection"/> writes waiting is closed: its client reconnects and
-/// catches up with Sync (the wire is at-most-once, the inbox complete). Nothing is closed for being slow alone.
+/// handed to it without waiting, until it has caught up and <see cref="SlowFor"/> has passed. SignalR's
+/// per-connection write lock serves waiting writes in the order they came, so the connection still gets its pushes in
+/// order. A lagging connection with more than <see cref="PushQueueOptions.MaxQueuedPushesPerConnection"/> writes
+/// waiting is closed: its client reconnects and catches up with Sync (the wire is at-most-once, the inbox complete).
+/// Nothing is closed for being slow alone.
 /// </para>
 /// </remarks>
 public sealed class PushWriter(IOptions<PushQueueOptions> options, TimeProvider time, ILogger<PushWriter> logger)
