@@ -3,8 +3,8 @@ namespace Notifications.Infrastructure.Cluster;
 /// <summary>The single-instance bus: everything stays in this process.</summary>
 public sealed class InMemoryClusterBus : IClusterBus
 {
-    private readonly List<Func<MembershipChanged, Task>> handlers = [];
-    private readonly List<Func<ReadStateChanged, Task>> readStateHandlers = [];
+    private readonly HandlerList<MembershipChanged> handlers = new();
+    private readonly HandlerList<ReadStateChanged> readStateHandlers = new();
 
     // One change at a time, as on Redis: handlers read the stored state and apply it, which needs no interleaving.
     private readonly SemaphoreSlim applyGate = new(1, 1);
@@ -12,19 +12,10 @@ public sealed class InMemoryClusterBus : IClusterBus
 
     public async Task PublishAsync(MembershipChanged change, CancellationToken cancellationToken)
     {
-        Func<MembershipChanged, Task>[] current;
-        lock (handlers)
-        {
-            current = [.. handlers];
-        }
-
         await applyGate.WaitAsync(CancellationToken.None);
         try
         {
-            foreach (var handler in current)
-            {
-                await handler(change);
-            }
+            await handlers.InvokeInTurnAsync(change);
         }
         finally
         {
@@ -34,33 +25,12 @@ public sealed class InMemoryClusterBus : IClusterBus
 
     public void Subscribe(Func<MembershipChanged, Task> handler)
     {
-        lock (handlers)
-        {
-            handlers.Add(handler);
-        }
+        handlers.Add(handler);
     }
 
-    public async Task PublishAsync(ReadStateChanged change, CancellationToken cancellationToken)
-    {
-        Func<ReadStateChanged, Task>[] current;
-        lock (readStateHandlers)
-        {
-            current = [.. readStateHandlers];
-        }
+    public Task PublishAsync(ReadStateChanged change, CancellationToken cancellationToken) => readStateHandlers.InvokeInTurnAsync(change);
 
-        foreach (var handler in current)
-        {
-            await handler(change);
-        }
-    }
-
-    public void SubscribeReadState(Func<ReadStateChanged, Task> handler)
-    {
-        lock (readStateHandlers)
-        {
-            readStateHandlers.Add(handler);
-        }
-    }
+    public void SubscribeReadState(Func<ReadStateChanged, Task> handler) => readStateHandlers.Add(handler);
 
     // Nothing is ever missed in one process.
     public void SubscribeResync(Func<CancellationToken, Task> handler)

@@ -19,8 +19,8 @@ public sealed class RedisClusterBus : IClusterBus
     private readonly InstanceIdentity instance;
     private readonly TimeProvider time;
     private readonly ILogger<RedisClusterBus> logger;
-    private readonly List<Func<MembershipChanged, Task>> handlers = [];
-    private readonly List<Func<CancellationToken, Task>> resyncHandlers = [];
+    private readonly HandlerList<MembershipChanged> handlers = new();
+    private readonly HandlerList<CancellationToken> resyncHandlers = new();
 
     // Changes applied here (this instance's own, others' from the channel) and a resync never interleave: a resync
     // reads the database and applies the difference in one go, and a change applied after it starts from its result.
@@ -35,7 +35,7 @@ public sealed class RedisClusterBus : IClusterBus
 
     // Read-state changes travel apart from membership changes: they need neither the apply gate nor republishing (a
     // count not pushed is asked for again by the client), and a burst of them must not queue up group moves.
-    private readonly List<Func<ReadStateChanged, Task>> readStateHandlers = [];
+    private readonly HandlerList<ReadStateChanged> readStateHandlers = new();
     private readonly RedisChannel readStateChannel = RedisChannel.Literal("read-state");
     private int readStateSubscribed;
 
@@ -139,10 +139,7 @@ public sealed class RedisClusterBus : IClusterBus
 
     public void Subscribe(Func<MembershipChanged, Task> handler)
     {
-        lock (handlers)
-        {
-            handlers.Add(handler);
-        }
+        handlers.Add(handler);
 
         if (Interlocked.Exchange(ref subscribed, 1) == 0)
         {
@@ -155,7 +152,7 @@ public sealed class RedisClusterBus : IClusterBus
     {
         // This instance's connections are told without Redis, so also while it is down (as the local fallback delivers
         // the read pushes themselves); the others when the message reaches them, without waiting for the local count.
-        var local = ApplyReadStateAsync(change);
+        var local = readStateHandlers.InvokeInTurnAsync(change);
         try
         {
             await redis.Multiplexer.GetSubscriber().PublishAsync(readStateChannel, JsonSerializer.Serialize(new ReadStateEnvelope(instance.Id, change)));
@@ -171,10 +168,7 @@ public sealed class RedisClusterBus : IClusterBus
 
     public void SubscribeReadState(Func<ReadStateChanged, Task> handler)
     {
-        lock (readStateHandlers)
-        {
-            readStateHandlers.Add(handler);
-        }
+        readStateHandlers.Add(handler);
 
         if (Interlocked.Exchange(ref readStateSubscribed, 1) == 0)
         {
@@ -185,10 +179,7 @@ public sealed class RedisClusterBus : IClusterBus
 
     public void SubscribeResync(Func<CancellationToken, Task> handler)
     {
-        lock (resyncHandlers)
-        {
-            resyncHandlers.Add(handler);
-        }
+        resyncHandlers.Add(handler);
     }
 
     public async Task ReportAsync(InstanceReport report, CancellationToken cancellationToken)
@@ -254,15 +245,10 @@ public sealed class RedisClusterBus : IClusterBus
 
     private async Task ApplyAsync(MembershipChanged change)
     {
-        var current = Snapshot(handlers);
-
         await applyGate.WaitAsync();
         try
         {
-            foreach (var handler in current)
-            {
-                await handler(change);
-            }
+            await handlers.InvokeInTurnAsync(change);
         }
         finally
         {
@@ -277,9 +263,7 @@ public sealed class RedisClusterBus : IClusterBus
             var envelope = JsonSerializer.Deserialize<ReadStateEnvelope>((string)message.Message!);
             if (envelope is not null && envelope.Origin != instance.Id)
             {
-                var current = Snapshot(readStateHandlers);
-
-                foreach (var handler in current)
+                foreach (var handler in readStateHandlers.Snapshot())
                 {
                     _ = ObserveAsync(handler(envelope.Change));
                 }
@@ -305,15 +289,6 @@ public sealed class RedisClusterBus : IClusterBus
         }
     }
 
-    private async Task ApplyReadStateAsync(ReadStateChanged change)
-    {
-        var current = Snapshot(readStateHandlers);
-
-        foreach (var handler in current)
-        {
-            await handler(change);
-        }
-    }
 
     private async Task ResyncSoonAsync()
     {
@@ -327,15 +302,10 @@ public sealed class RedisClusterBus : IClusterBus
                 return;
             }
 
-            var current = Snapshot(resyncHandlers);
-
             await applyGate.WaitAsync();
             try
             {
-                foreach (var handler in current)
-                {
-                    await handler(CancellationToken.None);
-                }
+                await resyncHandlers.InvokeInTurnAsync(CancellationToken.None);
             }
             finally
             {
@@ -346,15 +316,6 @@ public sealed class RedisClusterBus : IClusterBus
         {
             Volatile.Write(ref resyncScheduled, 0);
             logger.LogWarning(ex, "Could not resync group memberships after Redis came back; they are read again on each client's next connect");
-        }
-    }
-
-    /// <summary>The handlers as they are now, to call without holding the lock.</summary>
-    private static Func<T, Task>[] Snapshot<T>(List<Func<T, Task>> handlers)
-    {
-        lock (handlers)
-        {
-            return [.. handlers];
         }
     }
 
