@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Mvc;
 
 namespace Notifications.Api.Hardening;
 
@@ -17,20 +16,11 @@ public sealed class ControlCharacterGuardMiddleware(RequestDelegate next, IProbl
             : RefuseAsync(context);
     }
 
-    private async Task RefuseAsync(HttpContext context)
-    {
-        context.Response.StatusCode = StatusCodes.Status400BadRequest;
-        await problems.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status400BadRequest,
-                Title = "Bad request",
-                Detail = "The URL must not contain control characters (such as %00 or %0A) in its path or query.",
-            },
-        });
-    }
+    private Task RefuseAsync(HttpContext context) => problems.RefuseAsync(
+        context,
+        StatusCodes.Status400BadRequest,
+        "Bad request",
+        "The URL must not contain control characters (such as %00 or %0A) in its path or query.");
 
     private static bool HasControlCharacter(string? text) =>
         text is not null && (text.AsSpan().ContainsAnyInRange('\0', '\u001f') || text.Contains('\u007f', StringComparison.Ordinal));

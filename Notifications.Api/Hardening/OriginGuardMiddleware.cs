@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Mvc;
 
 namespace Notifications.Api.Hardening;
 
@@ -20,16 +19,10 @@ public sealed class OriginGuardMiddleware(RequestDelegate next, OriginPolicy pol
         var origin = context.Request.Headers.Origin.ToString();
         logger.LogWarning("Refused {Method} {Path} from origin {Origin}: not in Cors:AllowedOrigins",
             context.Request.Method, context.Request.Path, origin.Length > MaxLoggedOriginLength ? origin[..MaxLoggedOriginLength] : origin);
-        context.Response.StatusCode = StatusCodes.Status403Forbidden;
-        await problems.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status403Forbidden,
-                Title = "Origin not allowed",
-                Detail = "Requests from this browser origin are not allowed. The service's operator can add it to Cors:AllowedOrigins.",
-            },
-        });
+        await problems.RefuseAsync(
+            context,
+            StatusCodes.Status403Forbidden,
+            "Origin not allowed",
+            "Requests from this browser origin are not allowed. The service's operator can add it to Cors:AllowedOrigins.");
     }
 }

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace Notifications.Api.Hardening;
@@ -75,18 +74,6 @@ public sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<Li
         return buffer;
     }
 
-    private Task RefuseAsync(HttpContext context, int limit)
-    {
-        context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-        return problems.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status413PayloadTooLarge,
-                Title = "Payload too large",
-                Detail = $"The request body must be at most {limit} bytes.",
-            },
-        }).AsTask();
-    }
+    private Task RefuseAsync(HttpContext context, int limit) => problems.RefuseAsync(
+        context, StatusCodes.Status413PayloadTooLarge, "Payload too large", $"The request body must be at most {limit} bytes.");
 }

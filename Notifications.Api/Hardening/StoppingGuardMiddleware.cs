@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.AspNetCore.Mvc;
 
 namespace Notifications.Api.Hardening;
 
@@ -42,7 +41,6 @@ public sealed class StoppingGuardMiddleware(RequestDelegate next, IHostApplicati
     private async Task RefuseAsync(HttpContext context)
     {
         var response = context.Response;
-        response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
 
         // A proxy or client would otherwise send its next request down this kept-alive connection, back to this
@@ -52,16 +50,10 @@ public sealed class StoppingGuardMiddleware(RequestDelegate next, IHostApplicati
             response.Headers.Connection = "close";
         }
 
-        // TryWrite: a Server-Sent Events connect accepts no JSON, and gets the status and headers alone.
-        await problems.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status503ServiceUnavailable,
-                Title = "Shutting down",
-                Detail = "This instance is shutting down and accepts no new hub connections; connect again (another instance answers).",
-            },
-        });
+        await problems.RefuseAsync(
+            context,
+            StatusCodes.Status503ServiceUnavailable,
+            "Shutting down",
+            "This instance is shutting down and accepts no new hub connections; connect again (another instance answers).");
     }
 }
