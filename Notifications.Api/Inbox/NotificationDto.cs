@@ -22,7 +22,7 @@ public sealed record NotificationDto(
     public static NotificationDto From(Notification n, ReadState state = default) =>
         new(n.Id, n.Type, n.Title, n.Body, ParseData(n.Data), n.Priority.ToName(), n.SenderId, n.CreatedAt, n.ExpiresAt, state.ReadAt, state.SeenAt, state.ArchivedAt);
 
-    internal static JsonElement? ParseData(string? data) => data is null ? null : JsonElement.Parse(data);
+    internal static JsonElement? ParseData(string? data) => StoredData.Parse(data);
 }
 
 public sealed record InboxPage(IReadOnlyList<NotificationDto> Items, bool HasMore, long? NextBefore);

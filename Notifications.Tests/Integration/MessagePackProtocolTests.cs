@@ -4,7 +4,10 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Notifications.Api.Inbox;
+using Notifications.Infrastructure.Data;
 using Notifications.Tests.Infrastructure;
 
 namespace Notifications.Tests.Integration;
@@ -174,6 +177,48 @@ public sealed class MessagePackProtocolTests(MessagePackServiceFixture service) 
         Assert.Equal(after, (await json.NextNotificationAsync()).Id);
         Assert.Equal(HubConnectionState.Connected, packed.Connection.State);
         Assert.Equal([after], await SyncIdsAsync(packed));
+    }
+
+    [Fact]
+    public async Task Stored_data_holding_a_lone_surrogate_reads_as_a_replacement_character_everywhere()
+    {
+        // Rows stored before the send refused such data, or written by hand: a lone half must not make the notification
+        // unreadable, nor abort the connections it is written to.
+        var user = TestUsers.New("stored-half");
+        var id = await SendRawAsync($$$"""{"type":"test.half","title":"half","data":{"note":"whole"},"audience":{"users":["{{{user}}}"]}}""");
+        await using (var scope = service.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<NotificationsDbContext>();
+            var updated = await db.Notifications.Where(n => n.Id == id)
+                .ExecuteUpdateAsync(set => set.SetProperty(n => n.Data, """{"note":"half \ud800 a pair","\udc00":[{"deep":"\udbff\u0041"}],"pair":"\ud83d\ude00","path":"C:\\ud800"}"""))
+                .WithTimeout();
+            Assert.Equal(1, updated);
+        }
+
+        await using var packed = await ConnectAsync(user);
+        await using var json = await service.ConnectAsync(user);
+        using var http = service.Client(user);
+
+        var page = await packed.Connection.InvokeAsync<Dictionary<object, object>>("Sync", 0L, 100).WithTimeout(what: "Sync(0) over MessagePack");
+        var data = Assert.IsType<Dictionary<object, object>>(((Dictionary<object, object>)((object[])page["items"]).Single())["data"]);
+        Assert.Equal("half \uFFFD a pair", data["note"]);
+        Assert.Equal("\uFFFDA", ((Dictionary<object, object>)((object[])data["\uFFFD"]).Single())["deep"]);
+        Assert.Equal("\U0001F600", data["pair"]);
+        Assert.Equal("C:\\ud800", data["path"]);
+
+        var synced = (await json.Connection.InvokeAsync<SyncPage>("Sync", 0L, 100).WithTimeout(what: "Sync(0) over JSON")).Items.Single();
+        Assert.Equal("half \uFFFD a pair", synced.Data!.Value.GetProperty("note").GetString());
+        using var response = await http.GetAsync($"api/notifications/{id}").WithTimeout(what: "the notification over REST");
+        var body = await response.Content.ReadAsStringAsync().WithTimeout(what: "its body");
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {body}");
+        using var rest = JsonDocument.Parse(body);
+        Assert.Equal("half \uFFFD a pair", rest.RootElement.GetProperty("data").GetProperty("note").GetString());
+
+        var after = await service.SendAsync("sender", TestUsers.Notification("after", user));
+        Assert.Equal(after, IdOf(await packed.NextAsync()));
+        Assert.Equal(after, (await json.NextNotificationAsync()).Id);
+        Assert.Equal(HubConnectionState.Connected, packed.Connection.State);
+        Assert.Equal(HubConnectionState.Connected, json.Connection.State);
     }
 
     private static long IdOf(Dictionary<object, object> notification) =>
