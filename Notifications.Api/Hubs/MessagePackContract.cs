@@ -168,7 +168,7 @@ public static class MessagePackContract
 
                 break;
             case JsonValueKind.String:
-                // Cannot throw for stored data: the send refuses strings and keys holding a lone surrogate.
+                // Cannot throw: the send refuses a lone surrogate, and one stored before is read as U+FFFD (StoredData).
                 writer.Write(value.GetString());
                 break;
             case JsonValueKind.Number when value.TryGetInt64(out var integer):
