@@ -38,6 +38,9 @@ public sealed partial class NotificationsClient : IAsyncDisposable
     private int _restartPending;
     private int _disposed;
 
+    /// <summary>The largest <c>Sync</c> page the server returns (its limit for the hub's <c>Sync(afterId, limit)</c>).</summary>
+    public const int MaxSyncPageSize = 1000;
+
     public NotificationsClient(NotificationsClientOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -50,6 +53,9 @@ public sealed partial class NotificationsClient : IAsyncDisposable
 
         ArgumentOutOfRangeException.ThrowIfNegative(options.InitialCursor, nameof(options));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.SyncPageSize, nameof(options));
+
+        // The hub refuses a larger Sync page: a client built with one could never catch up, and would retry forever.
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.SyncPageSize, MaxSyncPageSize, nameof(options));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.DedupCapacity, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.ReorderWindow, TimeSpan.Zero, nameof(options));
 

@@ -14,7 +14,7 @@ public sealed record NotificationsClientOptions(Uri ServerUrl, Func<Cancellation
     /// <summary>Highest notification id already seen (persisted <see cref="NotificationsClient.Cursor"/>); 0 = everything.</summary>
     public long InitialCursor { get; init; }
 
-    /// <summary>Page size of <c>Sync</c> calls (the server caps it at 1000).</summary>
+    /// <summary>Page size of <c>Sync</c> calls: 1 to <see cref="NotificationsClient.MaxSyncPageSize"/>, the most the server returns.</summary>
     public int SyncPageSize { get; init; } = 500;
 
     /// <summary>Used for the SDK's and SignalR's logs. Tokens and notification contents are never logged by the SDK.</summary>

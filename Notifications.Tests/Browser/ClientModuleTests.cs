@@ -50,6 +50,30 @@ public sealed class ClientModuleTests(BrowserFixture browser)
         session.AssertNoConsoleErrors();
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task A_sync_page_size_the_hub_would_refuse_is_refused_when_the_client_is_created()
+    {
+        await using var session = browser.NewSession();
+        var tab = await session.InboxAsync(TestUsers.New("module-size"), "inbox");
+        var refusals = await tab.EvaluateAsync<string>(
+            """
+            async () => {
+              const { createNotificationsClient } = await import('/js/notifications-client.js');
+              const attempt = syncPageSize => {
+                try {
+                  createNotificationsClient({ getToken: async () => 'unused', autoStart: false, syncPageSize }).stop();
+                  return 'made';
+                } catch (e) {
+                  return e instanceof RangeError ? 'refused' : String(e);
+                }
+              };
+              return JSON.stringify([0, 1, 1000, 1001, 2.5, '10'].map(attempt));
+            }
+            """, "creating clients with several page sizes");
+        Assert.Equal("""["refused","made","made","refused","refused","refused"]""", refusals);
+        session.AssertNoConsoleErrors();
+    }
+
     private static async Task<long> LastIdAsync(BrowserTab tab) =>
         (long)await tab.EvaluateAsync<double>("() => window.moduleUnderTest.client.lastId", "the client's resume point");
 

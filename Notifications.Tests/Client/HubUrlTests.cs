@@ -27,4 +27,13 @@ public sealed class HubUrlTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new NotificationsClient(
             new NotificationsClientOptions(new Uri("https://notify.example.com"), _ => Task.FromResult("t")) { ReconnectDelays = [TimeSpan.FromSeconds(-1)] }));
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1001)]
+    public void A_sync_page_size_the_hub_would_refuse_is_refused(int pageSize)
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NotificationsClient(
+            new NotificationsClientOptions(new Uri("https://notify.example.com"), _ => Task.FromResult("t")) { SyncPageSize = pageSize }));
+    }
 }

@@ -19,6 +19,8 @@
 const HUB_PATH = '/hubs/notifications';
 // What the hub's Ack, MarkRead and MarkSeen take in one call (docs/api.md).
 const MAX_IDS_PER_CALL = 1000;
+// The largest page the hub's Sync returns; it refuses a larger limit.
+const MAX_SYNC_PAGE_SIZE = 1000;
 
 /** @typedef {'idle'|'connecting'|'connected'|'reconnecting'|'offline'|'stopped'} ClientState */
 
@@ -73,6 +75,10 @@ export function createNotificationsClient(options = {}) {
   }
   if (typeof opts.getToken !== 'function') {
     throw new Error('notifications-client: options.getToken is required');
+  }
+  // A page size the hub refuses would fail every catch-up, retried forever.
+  if (!Number.isInteger(opts.syncPageSize) || opts.syncPageSize < 1 || opts.syncPageSize > MAX_SYNC_PAGE_SIZE) {
+    throw new RangeError(`notifications-client: options.syncPageSize must be a whole number from 1 to ${MAX_SYNC_PAGE_SIZE}`);
   }
 
   const cb = {
