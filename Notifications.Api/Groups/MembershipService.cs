@@ -52,7 +52,7 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
             throw new ConflictException($"A group named '{name}' already exists.");
         }
 
-        var group = new NotificationGroup { Name = name, Kind = kind, CreatedAt = time.GetUtcNow().UtcDateTime, CreatedBy = viewer.UserId };
+        var group = new NotificationGroup { Name = name, Kind = kind, CreatedAt = StoredTime.ToWholeMicroseconds(time.GetUtcNow().UtcDateTime), CreatedBy = viewer.UserId };
         db.Groups.Add(group);
         try
         {
@@ -78,7 +78,9 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
             return new SubscribeResult(group.Name, existing.JoinedAt);
         }
 
-        var member = new GroupMember { GroupName = group.Name, UserId = userId, JoinedAt = time.GetUtcNow().UtcDateTime };
+        // Whole microseconds, like a notification's createdAt: a send in the same microsecond as the join is visible, and
+        // the joinedAt answered here is the one stored.
+        var member = new GroupMember { GroupName = group.Name, UserId = userId, JoinedAt = StoredTime.ToWholeMicroseconds(time.GetUtcNow().UtcDateTime) };
         db.GroupMembers.Add(member);
         try
         {

@@ -120,7 +120,7 @@ public sealed class NotificationSender(
 
                 // Read under the lock, so createdAt grows with the id and the lease starts when the wait is over.
                 // Whole microseconds, as every provider stores them: a replay returns exactly the createdAt the first call did.
-                var now = TruncateToMicroseconds(time.GetUtcNow().UtcDateTime);
+                var now = StoredTime.ToWholeMicroseconds(time.GetUtcNow().UtcDateTime);
                 var stored = await FindStoredKeysAsync(batch, cancellationToken);
                 var windowStart = now.AddHours(-idempotency.Value.WindowHours);
                 var keysInBatch = new Dictionary<(string Sender, string Key), PendingSend>();
@@ -261,9 +261,6 @@ public sealed class NotificationSender(
         await Db.SaveChangesAsync(cancellationToken);
         dispatcher.Enqueue(new PushWork(entry.Id, OutboxKind.Retract, NotificationDto.From(notification), PushTargets.Of(notification)));
     }
-
-    private static DateTime TruncateToMicroseconds(DateTime value) =>
-        new(value.Ticks - (value.Ticks % (TimeSpan.TicksPerMillisecond / 1000)), DateTimeKind.Utc);
 
     private Task HoldForFaultTestAsync(CancellationToken cancellationToken)
     {

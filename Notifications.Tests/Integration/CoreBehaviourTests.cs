@@ -351,6 +351,9 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
 
         var result = await phone.InvokeAsync<SubscribeResult>("Subscribe", group);
         Assert.Equal(group, result.Group);
+
+        // Idempotent, and the joinedAt answered is the one stored (PostgreSQL keeps whole microseconds).
+        Assert.Equal(result, await laptop.InvokeAsync<SubscribeResult>("Subscribe", group));
         var id = await service.SendAsync("admin-1", new { type = "news", title = "hello group", audience = new { groups = new[] { group } } });
 
         Assert.Equal(id, (await phone.NextNotificationAsync()).Id);
@@ -372,6 +375,7 @@ public abstract class CoreBehaviourTests(ServiceFixture service)
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var atLocation = await admin.GetFromJsonAsync<GroupDto>(created.Headers.Location);
         Assert.Equal(new GroupDto(restricted, "restricted", false, atLocation!.CreatedAt), atLocation);
+        Assert.Equal(atLocation, await created.Content.ReadFromJsonAsync<GroupDto>());
         await admin.CreateGroupAsync(open, "open");
 
         var user = TestUsers.New("vip");
