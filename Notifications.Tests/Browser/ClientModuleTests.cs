@@ -74,6 +74,29 @@ public sealed class ClientModuleTests(BrowserFixture browser)
         session.AssertNoConsoleErrors();
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task The_pages_read_roles_from_the_role_claim_only_as_the_server_does()
+    {
+        await using var session = browser.NewSession();
+        var tab = await session.InboxAsync(TestUsers.New("module-roles"), "inbox");
+        var roles = await tab.EvaluateAsync<string>(
+            """
+            async () => {
+              const { rolesOf } = await import('/js/common.js');
+              return JSON.stringify([
+                { role: 'admin' },
+                { role: ['ops', 'ops', 'admin'] },
+                { roles: ['admin'] },
+                { 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role': 'admin' },
+                { role: '["admin"]' },
+                {},
+              ].map(rolesOf));
+            }
+            """, "reading the roles of several token payloads");
+        Assert.Equal("""[["admin"],["ops","admin"],[],[],["[\"admin\"]"],[]]""", roles);
+        session.AssertNoConsoleErrors();
+    }
+
     private static async Task<long> LastIdAsync(BrowserTab tab) =>
         (long)await tab.EvaluateAsync<double>("() => window.moduleUnderTest.client.lastId", "the client's resume point");
 

@@ -48,28 +48,12 @@ export function decodeJwt(token) {
   }
 }
 
-const ROLE_CLAIMS = ['role', 'roles', 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role'];
-
+// The roles the server reads: the token's `role` claim only, one string or an array, each value exactly as written
+// (AuthSetup). Other names ("roles", Microsoft's claim URI) would show controls the server then refuses.
 export function rolesOf(payload) {
-  const out = new Set();
-  if (!payload) return [];
-  for (const c of ROLE_CLAIMS) {
-    const v = payload[c];
-    if (Array.isArray(v)) v.forEach((r) => out.add(String(r)));
-    else if (typeof v === 'string') {
-      // A JSON array serialized into one claim is accepted by the server too.
-      if (v.startsWith('[')) {
-        try {
-          JSON.parse(v).forEach((r) => out.add(String(r)));
-          continue;
-        } catch {
-          /* plain string */
-        }
-      }
-      out.add(v);
-    }
-  }
-  return [...out];
+  const v = payload ? payload.role : undefined;
+  if (Array.isArray(v)) return [...new Set(v.map((r) => String(r)))];
+  return typeof v === 'string' ? [v] : [];
 }
 
 export function splitList(text) {
