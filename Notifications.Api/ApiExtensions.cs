@@ -9,6 +9,7 @@ using Notifications.Api.Groups;
 using Notifications.Api.Hardening;
 using Notifications.Api.Hubs;
 using Notifications.Api.Inbox;
+using Notifications.Api.OpenApi;
 using Notifications.Api.Sending;
 using Notifications.Infrastructure;
 
@@ -33,7 +34,7 @@ public static class ApiExtensions
             o.SerializerOptions.AllowDuplicateProperties = false;
             o.SerializerOptions.Converters.Add(new NulFreeStringConverter());
         });
-        services.AddOpenApi();
+        services.AddNotificationsOpenApi();
 
         services.AddNotificationsAuth(builder.Environment);
         services.AddNotificationsDatabase(configuration, builder.Environment);

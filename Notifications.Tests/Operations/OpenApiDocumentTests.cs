@@ -1,0 +1,144 @@
+using System.Net;
+using System.Text.Json;
+using Notifications.Tests.Infrastructure;
+
+namespace Notifications.Tests.Operations;
+
+/// <summary>
+/// /openapi/v1.json is what client generators read: every value has a type, authentication is declared where the
+/// service asks for it, and each operation lists the ProblemDetails errors it can answer with.
+/// </summary>
+public sealed class OpenApiDocumentTests(SqliteServiceFixture service) : IClassFixture<SqliteServiceFixture>
+{
+    [Fact]
+    public async Task No_property_item_or_parameter_schema_is_left_untyped_and_every_array_says_what_it_holds()
+    {
+        var document = await DocumentAsync();
+
+        var faults = new List<string>();
+        Walk(document, "$", faults);
+
+        Assert.True(faults.Count == 0, "Untyped schemas:\n" + string.Join('\n', faults));
+    }
+
+    [Fact]
+    public async Task Text_is_typed_as_string_in_bodies_parameters_and_headers()
+    {
+        var document = await DocumentAsync();
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+
+        foreach (var property in new[] { "type", "title", "priority", "senderId" })
+        {
+            Assert.Equal(["string"], Types(schemas.GetProperty("NotificationDto").GetProperty("properties").GetProperty(property)));
+        }
+
+        Assert.Equal(["null", "string"], Types(schemas.GetProperty("NotificationDto").GetProperty("properties").GetProperty("body")));
+        Assert.Equal(["string"], Types(schemas.GetProperty("GroupDto").GetProperty("properties").GetProperty("name")));
+        Assert.Equal(["string"], Types(schemas.GetProperty("GroupDto").GetProperty("properties").GetProperty("kind")));
+        Assert.Contains("string", Types(schemas.GetProperty("CreateGroupRequest").GetProperty("properties").GetProperty("kind")));
+        Assert.Contains("string", Types(schemas.GetProperty("SendNotificationRequest").GetProperty("properties").GetProperty("title")));
+
+        Assert.Equal(["string"], Types(Parameter(Operation(document, "get", "/api/notifications"), "status")));
+        Assert.Equal(["string"], Types(Parameter(Operation(document, "post", "/api/notifications"), "Idempotency-Key")));
+        Assert.Equal(["string"], Types(Parameter(Operation(document, "put", "/api/groups/{name}/members/{userId}"), "name")));
+        Assert.Equal(["string"], Types(Parameter(Operation(document, "put", "/api/groups/{name}/members/{userId}"), "userId")));
+    }
+
+    [Fact]
+    public async Task Audience_lists_are_arrays_of_strings()
+    {
+        var document = await DocumentAsync();
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+
+        foreach (var schema in new[] { "AudienceRequest", "AudienceSummary" })
+        {
+            foreach (var list in new[] { "users", "roles", "groups" })
+            {
+                var property = schemas.GetProperty(schema).GetProperty("properties").GetProperty(list);
+                Assert.Contains("array", Types(property));
+                Assert.True(property.TryGetProperty("items", out var items), $"{schema}.{list} has no items");
+                Assert.Equal(["string"], Types(items));
+            }
+        }
+    }
+
+    private async Task<JsonElement> DocumentAsync()
+    {
+        using var anonymous = service.Anonymous();
+        using var response = await anonymous.GetAsync("openapi/v1.json").WithTimeout();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return document.RootElement.Clone();
+    }
+
+    /// <summary>
+    /// Every schema that describes a value (a parameter's, a body's, a property, an array's items, a map's values)
+    /// must say something about it; a bare <c>{}</c> is "anything" to a client generator.
+    /// </summary>
+    private static void Walk(JsonElement element, string path, List<string> faults)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var member in element.EnumerateObject())
+                {
+                    var at = $"{path}.{member.Name}";
+                    if (member.Name is "schema" or "items" or "additionalProperties")
+                    {
+                        CheckSchema(member.Value, at, faults);
+                    }
+                    else if (member.Name == "properties" && member.Value.ValueKind == JsonValueKind.Object)
+                    {
+                        foreach (var property in member.Value.EnumerateObject())
+                        {
+                            CheckSchema(property.Value, $"{at}.{property.Name}", faults);
+                        }
+                    }
+
+                    Walk(member.Value, at, faults);
+                }
+
+                break;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    Walk(item, $"{path}[{index++}]", faults);
+                }
+
+                break;
+        }
+    }
+
+    private static void CheckSchema(JsonElement schema, string path, List<string> faults)
+    {
+        if (schema.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+
+        if (!schema.EnumerateObject().Any())
+        {
+            faults.Add($"{path}: {{}}");
+        }
+        else if (!schema.EnumerateObject().Any(k => k.Name is "type" or "$ref" or "oneOf" or "anyOf" or "allOf" or "enum" or "const"))
+        {
+            faults.Add($"{path}: no type ({schema.GetRawText()})");
+        }
+        else if (Types(schema).Contains("array") && !schema.TryGetProperty("items", out _))
+        {
+            faults.Add($"{path}: an array without items");
+        }
+    }
+
+    private static string[] Types(JsonElement schema) =>
+        !schema.TryGetProperty("type", out var type) ? []
+        : type.ValueKind == JsonValueKind.Array ? [.. type.EnumerateArray().Select(t => t.GetString()!).Order(StringComparer.Ordinal)]
+        : [type.GetString()!];
+
+    private static JsonElement Operation(JsonElement document, string method, string path) =>
+        document.GetProperty("paths").GetProperty(path).GetProperty(method);
+
+    private static JsonElement Parameter(JsonElement operation, string name) =>
+        operation.GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == name).GetProperty("schema");
+}
