@@ -17,6 +17,9 @@ namespace Notifications.Api;
 
 public static class ApiExtensions
 {
+    public const string HealthLivePath = "/health/live";
+    public const string HealthReadyPath = "/health/ready";
+
     public static WebApplicationBuilder AddNotificationsApi(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -89,8 +92,8 @@ public static class ApiExtensions
 
         app.MapOpenApi().AllowAnonymous();
         app.MapDevelopmentApiReference();
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") }).AllowAnonymous();
+        app.MapHealthChecks(HealthLivePath, new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
+        app.MapHealthChecks(HealthReadyPath, new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") }).AllowAnonymous();
         if (app.Environment.IsDevelopment())
         {
             app.MapDevTokenEndpoint();

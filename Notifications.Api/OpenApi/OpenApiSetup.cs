@@ -4,5 +4,9 @@ namespace Notifications.Api.OpenApi;
 public static class OpenApiSetup
 {
     public static IServiceCollection AddNotificationsOpenApi(this IServiceCollection services) =>
-        services.AddOpenApi(options => options.AddSchemaTransformer<StringSchemaTransformer>());
+        services.AddOpenApi(options => options
+            .AddSchemaTransformer<StringSchemaTransformer>()
+            .AddDocumentTransformer<BearerSecurityTransformer>()
+            .AddOperationTransformer<BearerSecurityTransformer>()
+            .AddDocumentTransformer<HealthPathsTransformer>());
 }

@@ -33,6 +33,12 @@ public sealed class DevelopmentModeTests(SqliteServiceFixture service) : IClassF
         using var foreign = new HttpRequestMessage(HttpMethod.Get, "api/notifications/unread-count") { Headers = { Authorization = new("Bearer", TestTokens.For("dev-alice")) } };
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(foreign).WithTimeout()).StatusCode);
 
+        // The dev token is anonymous in the OpenAPI document too, while the API asks for the bearer token.
+        using var document = JsonDocument.Parse(await http.GetStringAsync("openapi/v1.json").WithTimeout());
+        var paths = document.RootElement.GetProperty("paths");
+        Assert.False(paths.GetProperty("/dev/token").GetProperty("post").TryGetProperty("security", out _));
+        Assert.True(paths.GetProperty("/api/notifications").GetProperty("post").TryGetProperty("security", out _));
+
         using var scalar = await http.GetAsync("scalar").WithTimeout();
         Assert.Equal(HttpStatusCode.OK, scalar.StatusCode);
         Assert.Equal("text/html", scalar.Content.Headers.ContentType?.MediaType);

@@ -62,6 +62,37 @@ public sealed class OpenApiDocumentTests(SqliteServiceFixture service) : IClassF
         }
     }
 
+    [Fact]
+    public async Task A_bearer_scheme_is_declared_and_required_by_every_api_operation_and_by_no_health_check()
+    {
+        var document = await DocumentAsync();
+
+        var schemes = document.GetProperty("components").GetProperty("securitySchemes");
+        var bearer = schemes.EnumerateObject().Single(s => s.Value.GetProperty("type").GetString() == "http");
+        Assert.Equal("bearer", bearer.Value.GetProperty("scheme").GetString(), ignoreCase: true);
+        Assert.Equal("JWT", bearer.Value.GetProperty("bearerFormat").GetString());
+
+        // Anonymous operations stay anonymous only if nothing is required at the document level.
+        Assert.False(document.TryGetProperty("security", out _));
+
+        var api = Operations(document).Where(o => o.Path.StartsWith("/api/", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(api);
+        foreach (var (path, method, operation) in api)
+        {
+            Assert.True(operation.TryGetProperty("security", out var security), $"{method} {path} declares no security");
+            var requirement = Assert.Single(security.EnumerateArray());
+            Assert.Equal([bearer.Name], requirement.EnumerateObject().Select(r => r.Name));
+        }
+
+        var health = Operations(document).Where(o => o.Path.StartsWith("/health/", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["/health/live", "/health/ready"], health.Select(o => o.Path).Order(StringComparer.Ordinal));
+        foreach (var (path, method, operation) in health)
+        {
+            Assert.False(operation.TryGetProperty("security", out _), $"{method} {path} requires a token");
+            Assert.False(operation.GetProperty("responses").TryGetProperty("401", out _), $"{method} {path} declares 401");
+        }
+    }
+
     private async Task<JsonElement> DocumentAsync()
     {
         using var anonymous = service.Anonymous();
@@ -135,6 +166,12 @@ public sealed class OpenApiDocumentTests(SqliteServiceFixture service) : IClassF
         !schema.TryGetProperty("type", out var type) ? []
         : type.ValueKind == JsonValueKind.Array ? [.. type.EnumerateArray().Select(t => t.GetString()!).Order(StringComparer.Ordinal)]
         : [type.GetString()!];
+
+    private static IEnumerable<(string Path, string Method, JsonElement Operation)> Operations(JsonElement document) =>
+        from path in document.GetProperty("paths").EnumerateObject()
+        from operation in path.Value.EnumerateObject()
+        where operation.Name is "get" or "put" or "post" or "delete" or "patch"
+        select (path.Name, operation.Name, operation.Value);
 
     private static JsonElement Operation(JsonElement document, string method, string path) =>
         document.GetProperty("paths").GetProperty(path).GetProperty(method);
