@@ -99,7 +99,7 @@ public static class ApiExtensions
             app.MapDevTokenEndpoint();
         }
 
-        var notifications = app.MapGroup("/api/notifications").RequireAuthorization().WithTags("Notifications");
+        var notifications = app.MapGroup("/api/notifications").RequireAuthorization().WithTags("Notifications").DeclaresApiProblems();
         notifications.MapSendEndpoints();
         notifications.MapInboxEndpoints();
         app.MapGroupEndpoints();

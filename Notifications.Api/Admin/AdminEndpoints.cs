@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Notifications.Api.Inbox;
+using Notifications.Api.OpenApi;
 using Notifications.Domain;
 using Notifications.Infrastructure.Cluster;
 using Notifications.Infrastructure.Data;
@@ -27,8 +28,10 @@ public static class AdminEndpoints
 {
     public static RouteGroupBuilder MapAdminEndpoints(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/api/admin").RequireAuthorization(policy => policy.RequireRole(Roles.Admin)).WithTags("Admin");
-        admin.MapGet("/notifications", SentAsync);
+        var admin = app.MapGroup("/api/admin").RequireAuthorization(policy => policy.RequireRole(Roles.Admin)).WithTags("Admin")
+            .DeclaresApiProblems()
+            .DeclaresProblem(StatusCodes.Status403Forbidden, "The admin endpoints need the admin role.");
+        admin.MapGet("/notifications", SentAsync).DeclaresValidationProblem($"limit is not 1-{NotificationLimits.InboxMaxLimit}, or a value does not parse.");
         admin.MapGet("/stats", StatsAsync);
         return admin;
     }

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Notifications.Api.Auth;
+using Notifications.Api.OpenApi;
 using Notifications.Domain;
 using Notifications.Infrastructure.Data;
 
@@ -16,16 +17,21 @@ public sealed record ReadManyRequest
 
 public static class InboxEndpoints
 {
+    private const string NotVisible = "No such notification, or the caller may not see it.";
+
     public static RouteGroupBuilder MapInboxEndpoints(this RouteGroupBuilder notifications)
     {
-        notifications.MapGet("/", PageAsync);
-        notifications.MapGet("/sync", SyncAsync);
+        notifications.MapGet("/", PageAsync).DeclaresValidationProblem($"status is not 'unread' or 'all', limit is not 1-{NotificationLimits.InboxMaxLimit}, or a value does not parse.");
+        notifications.MapGet("/sync", SyncAsync).DeclaresValidationProblem($"after is negative, limit is not 1-{NotificationLimits.SyncMaxLimit}, or a value does not parse.");
         notifications.MapGet("/unread-count", UnreadCountAsync);
-        notifications.MapGet("/{id:long}", GetAsync).WithName("GetNotification");
-        notifications.MapPost("/{id:long}/read", (long id, ClaimsPrincipal user, ReadStateService state, CancellationToken ct) => MarkOneAsync(id, user, state, ReceiptField.Read, ct));
-        notifications.MapPost("/{id:long}/seen", (long id, ClaimsPrincipal user, ReadStateService state, CancellationToken ct) => MarkOneAsync(id, user, state, ReceiptField.Seen, ct));
-        notifications.MapPost("/{id:long}/archive", (long id, ClaimsPrincipal user, ReadStateService state, CancellationToken ct) => MarkOneAsync(id, user, state, ReceiptField.Archived, ct));
-        notifications.MapPost("/read", ReadManyAsync);
+        notifications.MapGet("/{id:long}", GetAsync).WithName("GetNotification").DeclaresProblem(StatusCodes.Status404NotFound, NotVisible);
+        notifications.MapPost("/{id:long}/read", (long id, ClaimsPrincipal user, ReadStateService state, CancellationToken ct) => MarkOneAsync(id, user, state, ReceiptField.Read, ct))
+            .DeclaresProblem(StatusCodes.Status404NotFound, NotVisible);
+        notifications.MapPost("/{id:long}/seen", (long id, ClaimsPrincipal user, ReadStateService state, CancellationToken ct) => MarkOneAsync(id, user, state, ReceiptField.Seen, ct))
+            .DeclaresProblem(StatusCodes.Status404NotFound, NotVisible);
+        notifications.MapPost("/{id:long}/archive", (long id, ClaimsPrincipal user, ReadStateService state, CancellationToken ct) => MarkOneAsync(id, user, state, ReceiptField.Archived, ct))
+            .DeclaresProblem(StatusCodes.Status404NotFound, NotVisible);
+        notifications.MapPost("/read", ReadManyAsync).DeclaresValidationProblem($"ids is missing or lists more than {ReadStateService.MaxIdsPerCall}, or the body is not valid JSON.");
         notifications.MapPost("/read-all", ReadAllAsync);
         return notifications;
     }

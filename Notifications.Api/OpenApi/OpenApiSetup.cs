@@ -8,5 +8,6 @@ public static class OpenApiSetup
             .AddSchemaTransformer<StringSchemaTransformer>()
             .AddDocumentTransformer<BearerSecurityTransformer>()
             .AddOperationTransformer<BearerSecurityTransformer>()
+            .AddOperationTransformer<ProblemResponsesTransformer>()
             .AddDocumentTransformer<HealthPathsTransformer>());
 }

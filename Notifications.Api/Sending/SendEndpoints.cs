@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Notifications.Api.Auth;
 using Notifications.Api.Hardening;
+using Notifications.Api.OpenApi;
 using Notifications.Domain;
 
 namespace Notifications.Api.Sending;
@@ -13,8 +14,14 @@ public static class SendEndpoints
 
     public static RouteGroupBuilder MapSendEndpoints(this RouteGroupBuilder notifications)
     {
-        notifications.MapPost("/", SendAsync).DisableValidation().WithName("SendNotification").RequireRateLimiting(SendRateLimiting.SendsPolicy);
-        notifications.MapDelete("/{id:long}", RetractAsync);
+        notifications.MapPost("/", SendAsync).DisableValidation().WithName("SendNotification").RequireRateLimiting(SendRateLimiting.SendsPolicy)
+            .DeclaresValidationProblem("The body breaks a rule (type, title, body, data, priority, expiresAt, audience) or is not valid JSON, or the Idempotency-Key is malformed.")
+            .DeclaresProblem(StatusCodes.Status403Forbidden, "The sender may not send to this audience: publishers send to users and groups only, and only admins and publishers send at all.")
+            .DeclaresProblem(StatusCodes.Status404NotFound, "A group in the audience does not exist.")
+            .DeclaresProblem(StatusCodes.Status409Conflict, "This Idempotency-Key was used by this sender with a different payload.");
+        notifications.MapDelete("/{id:long}", RetractAsync)
+            .DeclaresProblem(StatusCodes.Status403Forbidden, "The caller sees the notification but is neither an admin nor its sender.")
+            .DeclaresProblem(StatusCodes.Status404NotFound, "No such notification, it is retracted already, or the caller may not see it.");
         return notifications;
     }
 

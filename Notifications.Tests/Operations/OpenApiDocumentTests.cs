@@ -10,6 +10,8 @@ namespace Notifications.Tests.Operations;
 /// </summary>
 public sealed class OpenApiDocumentTests(SqliteServiceFixture service) : IClassFixture<SqliteServiceFixture>
 {
+    private const string ProblemJson = "application/problem+json";
+
     [Fact]
     public async Task No_property_item_or_parameter_schema_is_left_untyped_and_every_array_says_what_it_holds()
     {
@@ -91,6 +93,59 @@ public sealed class OpenApiDocumentTests(SqliteServiceFixture service) : IClassF
             Assert.False(operation.TryGetProperty("security", out _), $"{method} {path} requires a token");
             Assert.False(operation.GetProperty("responses").TryGetProperty("401", out _), $"{method} {path} declares 401");
         }
+    }
+
+    [Fact]
+    public async Task Every_operation_that_requires_a_token_declares_401_and_every_error_is_ProblemDetails()
+    {
+        var document = await DocumentAsync();
+
+        foreach (var (path, method, operation) in Operations(document))
+        {
+            var responses = operation.GetProperty("responses");
+            if (operation.TryGetProperty("security", out _))
+            {
+                Assert.True(responses.TryGetProperty("401", out _), $"{method} {path} does not declare 401");
+            }
+
+            foreach (var response in responses.EnumerateObject().Where(r => r.Name[0] is '4' or '5' && !path.StartsWith("/health/", StringComparison.Ordinal)))
+            {
+                Assert.True(
+                    response.Value.TryGetProperty("content", out var content) && content.TryGetProperty(ProblemJson, out _),
+                    $"{method} {path} {response.Name} is not declared as {ProblemJson}");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Each_endpoint_declares_the_errors_it_answers_with()
+    {
+        var document = await DocumentAsync();
+
+        // The contract's errors of a send: validation, no token, audience not allowed, unknown group, idempotency
+        // conflict, body too large, rate limited, store down.
+        Assert.Superset(Statuses(400, 401, 403, 404, 409, 413, 429, 503), Declared(document, "post", "/api/notifications"));
+        Assert.Superset(Statuses(401, 403, 404, 503), Declared(document, "delete", "/api/notifications/{id}"));
+        Assert.Superset(Statuses(401, 404, 503), Declared(document, "get", "/api/notifications/{id}"));
+        Assert.Superset(Statuses(400, 401, 413, 503), Declared(document, "post", "/api/notifications/read"));
+        Assert.Superset(Statuses(401, 404, 503), Declared(document, "get", "/api/groups/{name}"));
+        Assert.Superset(Statuses(400, 401, 403, 409, 413, 503), Declared(document, "post", "/api/groups"));
+        Assert.Superset(Statuses(400, 401, 403, 404, 503), Declared(document, "put", "/api/groups/{name}/members/{userId}"));
+        Assert.Superset(Statuses(401, 403, 503), Declared(document, "get", "/api/admin/stats"));
+
+        // Nothing it never answers: only the send is rate limited, and reading an inbox forbids nothing.
+        foreach (var (path, method, operation) in Operations(document).Where(o => o is not { Method: "post", Path: "/api/notifications" }))
+        {
+            Assert.False(operation.GetProperty("responses").TryGetProperty("429", out _), $"{method} {path} declares 429");
+        }
+
+        Assert.DoesNotContain("403", Declared(document, "get", "/api/notifications"));
+        Assert.DoesNotContain("409", Declared(document, "get", "/api/groups/{name}"));
+
+        // Clients are told how long to back off.
+        var send = Operation(document, "post", "/api/notifications").GetProperty("responses");
+        Assert.True(send.GetProperty("429").GetProperty("headers").TryGetProperty("Retry-After", out _));
+        Assert.True(send.GetProperty("503").GetProperty("headers").TryGetProperty("Retry-After", out _));
     }
 
     private async Task<JsonElement> DocumentAsync()
@@ -178,4 +233,9 @@ public sealed class OpenApiDocumentTests(SqliteServiceFixture service) : IClassF
 
     private static JsonElement Parameter(JsonElement operation, string name) =>
         operation.GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == name).GetProperty("schema");
+
+    private static HashSet<string> Declared(JsonElement document, string method, string path) =>
+        [.. Operation(document, method, path).GetProperty("responses").EnumerateObject().Select(r => r.Name)];
+
+    private static HashSet<string> Statuses(params int[] statuses) => [.. statuses.Select(s => s.ToString(System.Globalization.CultureInfo.InvariantCulture))];
 }
