@@ -59,8 +59,9 @@ public static class ProblemResponses
         return builder;
     }
 
-    // Metadata rather than [ProducesResponseType]: the API explorer lets a typed result's own 404 or 400 (no body
-    // declared) replace an attribute, but not this. It does not carry the description over; ProblemResponsesTransformer does.
+    // Metadata rather than [ProducesResponseType]: the API explorer lets a typed result's own response (NotFound's 404,
+    // declared without a body) replace an attribute's, but not this. It drops the description; ProblemResponsesTransformer
+    // puts it back.
     private static ProducesResponseTypeMetadata Problem(int status, string description) =>
         new(status, typeof(ProblemDetails), [ContentType]) { Description = description };
 }
