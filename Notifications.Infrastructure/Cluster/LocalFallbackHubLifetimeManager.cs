@@ -51,9 +51,9 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
 
     private readonly ConcurrentDictionary<string, LocalConnection> connections = new(StringComparer.Ordinal);
 
-    // The local members of each group (what each connection wants), so that a push to a group finds them without
-    // looking at every connection of the instance.
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, LocalConnection>> membersByGroup = new(StringComparer.Ordinal);
+    // The local members of each group (what each connection wants), and each user's local connections.
+    private readonly ConnectionIndex membersByGroup = new();
+    private readonly ConnectionIndex connectionsByUser = new();
 
     // Connections whose Redis state lags behind the local record; Redis delivery may miss them.
     private readonly ConcurrentDictionary<string, LocalConnection> unsettled = new(StringComparer.Ordinal);
@@ -114,6 +114,9 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     public IReadOnlyCollection<string> GroupsOf(string connectionId) =>
         connections.TryGetValue(connectionId, out var local) ? local.DesiredGroups : [];
 
+    /// <summary>Users and groups with a connection here (for tests: emptied entries are dropped).</summary>
+    internal (int Users, int Groups) IndexedKeys => (connectionsByUser.Count, membersByGroup.Count);
+
     /// <summary>Writes a push (or several, back to back) that came over the broadcast channel to every connection here.</summary>
     private Task WriteBroadcastHereAsync(IReadOnlyList<SerializedMessage> push)
     {
@@ -140,19 +143,12 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         var targets = new HashSet<LocalConnection>(ReferenceEqualityComparer.Instance);
         foreach (var group in groupNames)
         {
-            if (membersByGroup.TryGetValue(group, out var members))
-            {
-                foreach (var (_, member) in members)
-                {
-                    targets.Add(member);
-                }
-            }
+            membersByGroup.CollectInto(group, targets);
         }
 
-        if (userIds.Count > 0)
+        foreach (var user in userIds)
         {
-            var users = userIds.ToHashSet(StringComparer.Ordinal);
-            targets.UnionWith(connections.Select(pair => pair.Value).Where(local => local.UserId is { } user && users.Contains(user)));
+            connectionsByUser.CollectInto(user, targets);
         }
 
         return targets;
@@ -186,6 +182,12 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
                 }
             }
 
+            // Under the gate, as the disconnect: one that came first has closed it, and it must not be indexed again.
+            if (local.UserId is { } user && !local.IsClosed)
+            {
+                connectionsByUser.Add(user, local);
+            }
+
             Track(local);
         }
         finally
@@ -209,6 +211,11 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
             foreach (var group in local.DesiredGroups)
             {
                 Index(local, group, member: false);
+            }
+
+            if (local.UserId is { } user)
+            {
+                connectionsByUser.Remove(user, local);
             }
 
             // Safe while Redis is down: the Redis manager drops the connection from its channel lists before it sends
@@ -469,13 +476,11 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     {
         if (member)
         {
-            membersByGroup.GetOrAdd(groupName, static _ => new(StringComparer.Ordinal))[local.Id] = local;
+            membersByGroup.Add(groupName, local);
         }
-        else if (membersByGroup.TryGetValue(groupName, out var members))
+        else
         {
-            // An emptied group keeps its (empty) entry: dropping it could race with a member joining it on another
-            // connection's gate. Groups and roles are few.
-            members.TryRemove(local.Id, out _);
+            membersByGroup.Remove(groupName, local);
         }
     }
 

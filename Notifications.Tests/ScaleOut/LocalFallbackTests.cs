@@ -1,0 +1,145 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Notifications.Infrastructure;
+using Notifications.Infrastructure.Cluster;
+using Notifications.Tests.Infrastructure;
+using SignalRRedisOptions = Microsoft.AspNetCore.SignalR.StackExchangeRedis.RedisOptions;
+
+namespace Notifications.Tests.ScaleOut;
+
+/// <summary>
+/// The Redis scale-out manager in process, over a real redis-server, with connections that record what is written to
+/// them: what it writes to this instance's connections, and in which order, with Redis up and down.
+/// </summary>
+public sealed class LocalFallbackTests : IAsyncLifetime
+{
+    private const string User = "tab-user";
+    private const string Group = "g:team";
+
+    private RedisServer redis = null!;
+
+    public async Task InitializeAsync() => redis = await RedisServer.StartAsync();
+
+    public async Task DisposeAsync() => await redis.DisposeAsync();
+
+    [Fact]
+    public async Task A_user_or_group_whose_last_connection_leaves_is_dropped_from_the_index()
+    {
+        await using var instance = Instance.Create(redis, TimeProvider.System);
+        using var first = new RecordingConnection("first", User, stalls: false);
+        using var second = new RecordingConnection("second", User, stalls: false);
+        await instance.ConnectAsync(first, second);
+        Assert.Equal((1, 1), instance.Manager.IndexedKeys);
+
+        await instance.Manager.OnDisconnectedAsync(first).WithTimeout(what: "the first disconnect");
+        Assert.Equal((1, 1), instance.Manager.IndexedKeys);
+        await instance.Manager.RemoveFromGroupAsync(second.ConnectionId, Group).WithTimeout(what: "the group leave");
+        Assert.Equal((1, 0), instance.Manager.IndexedKeys);
+        await instance.Manager.OnDisconnectedAsync(second).WithTimeout(what: "the second disconnect");
+        Assert.Equal((0, 0), instance.Manager.IndexedKeys);
+    }
+
+    public sealed class TestHub : Hub;
+
+    /// <summary>One instance's manager, built as the app builds it, over its own Redis connection.</summary>
+    private sealed class Instance : IAsyncDisposable
+    {
+        private readonly ServiceProvider services;
+
+        private Instance(ServiceProvider services)
+        {
+            this.services = services;
+            Manager = ActivatorUtilities.CreateInstance<LocalFallbackHubLifetimeManager<TestHub>>(services);
+        }
+
+        public LocalFallbackHubLifetimeManager<TestHub> Manager { get; }
+
+        public RedisConnection Redis => services.GetRequiredService<RedisConnection>();
+
+        public PushWriter Writer => services.GetRequiredService<PushWriter>();
+
+        /// <summary><paramref name="writerClock"/> drives the push writer only; the manager and its channels run on the system clock.</summary>
+        public static Instance Create(RedisServer redis, TimeProvider writerClock)
+        {
+            var services = new ServiceCollection();
+            services.AddLogging();
+            services.AddSignalR();
+            services.AddSingleton(new RedisConnection(redis.Configuration, $"test-{Guid.NewGuid():N}", NullLogger<RedisConnection>.Instance));
+            services.AddOptions<SignalRRedisOptions>().Configure<RedisConnection>((options, connection) =>
+                options.ConnectionFactory = _ => Task.FromResult(connection.Multiplexer));
+            services.AddSingleton(TimeProvider.System);
+            services.AddSingleton(new PushWriter(Options.Create(new PushQueueOptions { MaxQueuedPushesPerConnection = 100 }), writerClock, NullLogger<PushWriter>.Instance));
+            return new Instance(services.BuildServiceProvider());
+        }
+
+        public async Task ConnectAsync(params RecordingConnection[] connections)
+        {
+            foreach (var connection in connections)
+            {
+                await Manager.OnConnectedAsync(connection).WithTimeout(what: "the connect");
+                await Manager.AddToGroupAsync(connection.ConnectionId, Group).WithTimeout(what: "the group join");
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Manager.Dispose();
+            Redis.Dispose();
+            await services.DisposeAsync();
+        }
+    }
+
+    /// <summary>A connection that records what is written to it (target and first argument); its writes may never complete.</summary>
+    private sealed class RecordingConnection : HubConnectionContext, IDisposable
+    {
+        private static readonly JsonHubProtocol Json = new();
+        private readonly TaskCompletionSource unread = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly ConcurrentQueue<string> received = new();
+        private readonly bool stalls;
+
+        public RecordingConnection(string id, string user, bool stalls)
+            : base(new DefaultConnectionContext(id), new HubConnectionContextOptions(), NullLoggerFactory.Instance)
+        {
+            this.stalls = stalls;
+            UserIdentifier = user;
+            Protocol = Json;
+        }
+
+        /// <summary>One entry per hub message, as "Target argument" (several pushes written at once are several entries).</summary>
+        public IReadOnlyList<string> Received => [.. received];
+
+        public override ValueTask WriteAsync(SerializedHubMessage message, CancellationToken cancellationToken = default)
+        {
+            foreach (var record in Encoding.UTF8.GetString(message.GetSerializedMessage(Json).Span).Split('\u001e', StringSplitOptions.RemoveEmptyEntries))
+            {
+                using var json = JsonDocument.Parse(record);
+                var root = json.RootElement;
+                received.Enqueue(root.TryGetProperty("target", out var target)
+                    ? $"{target.GetString()} {root.GetProperty("arguments")[0]}"
+                    : $"type {root.GetProperty("type")}");
+            }
+
+            return stalls ? new ValueTask(unread.Task) : default;
+        }
+
+        public override ValueTask WriteAsync(HubMessage message, CancellationToken cancellationToken = default)
+        {
+            received.Enqueue(message.GetType().Name);
+            return default;
+        }
+
+        public override void Abort()
+        {
+            // Recorded by the close message the repair writes first; nothing here reads from the connection.
+        }
+
+        public void Dispose() => unread.TrySetResult();
+    }
+}
