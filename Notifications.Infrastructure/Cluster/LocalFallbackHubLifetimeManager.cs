@@ -36,8 +36,11 @@ namespace Notifications.Infrastructure.Cluster;
 /// </para>
 /// <para>
 /// Pushes to everyone bypass the Redis manager: they travel on <see cref="RedisBroadcastChannel"/>, which writes a
-/// burst of them to each local connection at once. So do pushes to an audience of several parts, on
-/// <see cref="RedisAudienceChannel"/>, which writes each once to every local connection in any part.
+/// burst of them to each local connection at once. So do pushes to users, groups or an audience of several parts, on
+/// <see cref="RedisAudienceChannel"/>, which writes each once to every local connection in any part, found in this
+/// instance's own record (so a connection whose Redis state lags gets them too). Both write through
+/// <see cref="PushWriter"/>; the Redis manager's channels for users and groups await every write instead, so that a
+/// connection that stopped reading would hold up its user's or group's later pushes.
 /// </para>
 /// </remarks>
 public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<THub>, IAudienceLifetimeManager, IConnectionGroups, IDisposable where THub : Hub
@@ -113,6 +116,9 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
 
     public IReadOnlyCollection<string> GroupsOf(string connectionId) =>
         connections.TryGetValue(connectionId, out var local) ? local.DesiredGroups : [];
+
+    /// <summary>Both of the service's own channels are subscribed: what this instance publishes comes back to it (for tests).</summary>
+    internal bool IsListening => everyone.IsListening && audience.IsListening;
 
     /// <summary>Users and groups with a connection here (for tests: emptied entries are dropped).</summary>
     internal (int Users, int Groups) IndexedKeys => (connectionsByUser.Count, membersByGroup.Count);
@@ -267,6 +273,11 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     /// </summary>
     public async Task SendToAudienceAsync(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
+        if (userIds.Count == 0 && groupNames.Count == 0)
+        {
+            return;
+        }
+
         var invocation = new InvocationMessage(methodName, args);
         var comesBack = false;
         if (redis.IsAvailable)
@@ -331,36 +342,30 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         await Task.WhenAll(writes);
     }
 
+    /// <summary>On the audience channel, as <see cref="SendUsersAsync"/>.</summary>
     public override Task SendGroupAsync(string groupName, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        SendGroupsCoreAsync(
-            manager => manager.SendGroupAsync(groupName, methodName, args, cancellationToken), [groupName], excluded: null, methodName, args, cancellationToken);
+        SendGroupsAsync([groupName], methodName, args, cancellationToken);
 
+    /// <summary>On the audience channel, as <see cref="SendUsersAsync"/>; a connection in several of the groups gets it once.</summary>
     public override Task SendGroupsAsync(IReadOnlyList<string> groupNames, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        SendGroupsCoreAsync(
-            manager => manager.SendGroupsAsync(groupNames, methodName, args, cancellationToken), groupNames, excluded: null, methodName, args, cancellationToken);
+        SendToAudienceAsync([], [.. groupNames.Where(g => !string.IsNullOrEmpty(g)).Distinct(StringComparer.Ordinal)], methodName, args, cancellationToken);
 
     public override Task SendGroupExceptAsync(string groupName, string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default) =>
         SendGroupsCoreAsync(
             manager => manager.SendGroupExceptAsync(groupName, methodName, args, excludedConnectionIds, cancellationToken), [groupName], excludedConnectionIds, methodName, args, cancellationToken);
 
+    /// <summary>On the audience channel, as <see cref="SendUsersAsync"/>.</summary>
     public override Task SendUserAsync(string userId, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        SendAsync(
-            manager => manager.SendUserAsync(userId, methodName, args, cancellationToken),
-            local => string.Equals(local.UserId, userId, StringComparison.Ordinal),
-            static local => local.ReachedThroughBackplane,
-            new InvocationMessage(methodName, args),
-            cancellationToken);
+        SendUsersAsync([userId], methodName, args, cancellationToken);
 
-    public override Task SendUsersAsync(IReadOnlyList<string> userIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
-    {
-        var users = userIds.ToHashSet(StringComparer.Ordinal);
-        return SendAsync(
-            manager => manager.SendUsersAsync(userIds, methodName, args, cancellationToken),
-            local => local.UserId is { } user && users.Contains(user),
-            static local => local.ReachedThroughBackplane,
-            new InvocationMessage(methodName, args),
-            cancellationToken);
-    }
+    /// <summary>
+    /// On the service's audience channel, not the Redis manager's channel per user: that one awaits each write, so a
+    /// connection of the user that stopped reading (a frozen tab) would hold up the user's later pushes to the other
+    /// connections on its instance (NotificationsRead and AllRead too), up to the transport send timeout. Every
+    /// instance hears the push and finds the users' connections in its index.
+    /// </summary>
+    public override Task SendUsersAsync(IReadOnlyList<string> userIds, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
+        SendToAudienceAsync([.. userIds.Distinct(StringComparer.Ordinal)], [], methodName, args, cancellationToken);
 
     public override async Task AddToGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default)
     {

@@ -35,6 +35,9 @@ internal sealed class RedisAudienceChannel
     /// <summary>Publishes one push. True when it comes back to be written here; otherwise the caller writes it itself.</summary>
     public Task<bool> PublishAsync(AudiencePush push) => own.PublishAsync(Encode(push));
 
+    /// <summary>This instance's subscription is up: what it publishes comes back to it.</summary>
+    public bool IsListening => own.IsListening;
+
     public void Start() => own.Start();
 
     /// <summary>Ends the writing loop (at shutdown); the subscription goes with the multiplexer.</summary>

@@ -41,33 +41,13 @@ public abstract class StalledClientTests(DeliveryFixture service)
         using var ownsStalled = stalled;
         using var stop = new CancellationTokenSource();
         var pings = KeepAliveAsync(stalled, stop.Token);
+
+        // The fixture's logs are shared with the other test.
+        var closedBefore = StalledClientsClosed();
         try
         {
             using var sender = service.LongClient("stalled-client-sender", "admin");
-            var sent = 0;
-            // Until writes to it lag, or (the check of this test: without the service's bound) a push has waited for it
-            // for seconds. No more sends while a push waits for it: they would all queue behind it at once.
-            var waitedSince = (DateTime?)null;
-            while (sent < MaxBroadcasts && !writer.IsLagging(stalledUser))
-            {
-                if (writer.IsWaitingFor(stalledUser))
-                {
-                    waitedSince ??= DateTime.UtcNow;
-                    if (DateTime.UtcNow - waitedSince > TimeSpan.FromSeconds(2))
-                    {
-                        break;
-                    }
-
-                    await Task.Delay(20);
-                    continue;
-                }
-
-                // A write may wait a moment before the buffers are full.
-                waitedSince = null;
-                await sender.SendNotificationAsync(Big($"big {sent++}", new { everyone = true }));
-            }
-
-            Assert.True(writer.IsLagging(stalledUser) || waitedSince is not null, $"{sent} big broadcasts never filled the stalled client's buffers.");
+            var sent = await FillAsync(sender, writer, stalledUser, new { everyone = true });
 
             // Every kind: with Redis, a push to a user travels on SignalR's channel for the user, a broadcast and a push to
             // a role on the service's own. Two to the role both of them have: a role's channel that waited for the
@@ -82,19 +62,19 @@ public abstract class StalledClientTests(DeliveryFixture service)
                 waiting.Remove((await client.NextNotificationAsync(TimeSpan.FromSeconds(30))).Id);
             }
 
-            Assert.False(ServerClosedAStalledClient(), "The stalled client was closed before the reader got its pushes.");
+            Assert.False(ServerClosedAStalledClientSince(closedBefore), "The stalled client was closed before the reader got its pushes.");
 
             // More pushes wait for it than the limit (above what the fill may have queued while the first write was
             // given its grace): the service closes it, and says so. Pushes to an audience of two parts, one write each
             // (pushes to everyone in a row may share one) through the service's own paths with or without Redis.
             var more = 0;
-            for (; more < 3000 && !ServerClosedAStalledClient(); more++)
+            for (; more < 3000 && !ServerClosedAStalledClientSince(closedBefore); more++)
             {
                 await sender.SendNotificationAsync(Big($"more {more}", new { users = new[] { stalledUser }, roles = new[] { "nobody-has-it" } }));
             }
 
             var closes = await ClosedByServerAsync(stalled).WithTimeout(TimeSpan.FromSeconds(30), $"the server to close the connection that stopped reading ({sent} pushes to fill it, then {more})");
-            Assert.True(ServerClosedAStalledClient(), "The server never said it closed a client that stopped reading.");
+            Assert.True(ServerClosedAStalledClientSince(closedBefore), "The server never said it closed a client that stopped reading.");
 
             // A client that was only slow reads what the server sent last: nothing in it may tell the client not to
             // reconnect (a SignalR close message without allowReconnect does; SignalR clients then give up).
@@ -107,11 +87,85 @@ public abstract class StalledClientTests(DeliveryFixture service)
         }
     }
 
+    [Fact]
+    public async Task A_tab_that_stops_reading_holds_up_no_push_to_the_other_tabs_of_its_user()
+    {
+        var writer = service.Services.GetRequiredService<PushWriter>();
+        var user = TestUsers.New("two-tabs");
+
+        // Only the frozen tab's token has this role, so that pushes to it fill that tab's buffers and no other's.
+        const string FrozenTabRole = "frozen-tab";
+        await using var reading = await service.LongConnectAsync(user);
+        var (frozen, invoker) = await RawHubSocket.ConnectWithSmallReceiveBufferAsync(service.BaseUri, DeliveryFixture.LongToken(user, FrozenTabRole));
+        using var ownsInvoker = invoker;
+        using var ownsFrozen = frozen;
+        using var stop = new CancellationTokenSource();
+        var pings = KeepAliveAsync(frozen, stop.Token);
+
+        // The fixture's logs are shared with the other test.
+        var closedBefore = StalledClientsClosed();
+        try
+        {
+            using var sender = service.LongClient("frozen-tab-sender", "admin");
+            await FillAsync(sender, writer, user, new { roles = new[] { FrozenTabRole } });
+
+            // Each push to the user goes to both tabs. With Redis, SignalR's channel for the user awaited the first one's
+            // write to the frozen tab (up to the 120 s send timeout) before it wrote the next to anyone: so the read
+            // receipt, and the send after it, waited that long.
+            var first = (await sender.SendNotificationAsync(TestUsers.Notification("to the user while a tab is frozen", user))).Id;
+            Assert.Equal(first, (await reading.NextNotificationAsync(TimeSpan.FromSeconds(30))).Id);
+            await reading.InvokeAsync("MarkRead", new[] { first });
+            Assert.Equal([first], await reading.NextReadAsync());
+            var second = (await sender.SendNotificationAsync(TestUsers.Notification("to the user again", user))).Id;
+            Assert.Equal(second, (await reading.NextNotificationAsync(TimeSpan.FromSeconds(30))).Id);
+            Assert.False(ServerClosedAStalledClientSince(closedBefore), "The frozen tab was closed before the other tab got its pushes.");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await pings.WithTimeout(what: "the keep-alive loop to end");
+        }
+    }
+
+    /// <summary>
+    /// Sends big pushes to <paramref name="audience"/> until writes to <paramref name="stalledUser"/>'s connection lag,
+    /// or (what the first test checks: without the service's bound) a push has waited for it for seconds; returns how
+    /// many it sent. No more sends while a push waits for it: they would all queue behind it at once.
+    /// </summary>
+    private static async Task<int> FillAsync(HttpClient sender, PushWriter writer, string stalledUser, object audience)
+    {
+        var sent = 0;
+        var waitedSince = (DateTime?)null;
+        while (sent < MaxBroadcasts && !writer.IsLagging(stalledUser))
+        {
+            if (writer.IsWaitingFor(stalledUser))
+            {
+                waitedSince ??= DateTime.UtcNow;
+                if (DateTime.UtcNow - waitedSince > TimeSpan.FromSeconds(2))
+                {
+                    break;
+                }
+
+                await Task.Delay(20);
+                continue;
+            }
+
+            // A write may wait a moment before the buffers are full.
+            waitedSince = null;
+            await sender.SendNotificationAsync(Big($"big {sent++}", audience));
+        }
+
+        Assert.True(writer.IsLagging(stalledUser) || waitedSince is not null, $"{sent} big pushes never filled the stalled client's buffers.");
+        return sent;
+    }
+
     private static object Big(string title, object audience) =>
         new { type = "test.stalled", title, body = Body, data = new { blob = Blob }, audience };
 
-    private bool ServerClosedAStalledClient() =>
-        service.Logs.Entries.Any(e => e.Level == LogLevel.Warning && e.Message.Contains("stopped reading", StringComparison.Ordinal));
+    private bool ServerClosedAStalledClientSince(int closedBefore) => StalledClientsClosed() > closedBefore;
+
+    private int StalledClientsClosed() =>
+        service.Logs.Entries.Count(e => e.Level == LogLevel.Warning && e.Message.Contains("stopped reading", StringComparison.Ordinal));
 
     /// <summary>Pings the server so that it does not close the silent client for its 30 s timeout.</summary>
     private static async Task KeepAliveAsync(ClientWebSocket socket, CancellationToken stop)

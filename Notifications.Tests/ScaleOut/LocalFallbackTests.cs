@@ -30,6 +30,27 @@ public sealed class LocalFallbackTests : IAsyncLifetime
     public async Task DisposeAsync() => await redis.DisposeAsync();
 
     [Fact]
+    public async Task A_connection_made_while_Redis_was_down_gets_pushes_to_its_user_and_group_once_Redis_is_back()
+    {
+        await redis.KillAsync();
+        await using var instance = Instance.Create(redis, TimeProvider.System);
+        using var late = new RecordingConnection("late", User, stalls: false);
+        await instance.ConnectAsync(late);
+        Assert.False(instance.Manager.IsSettled);
+
+        await redis.StartProcessAsync();
+        await Timeouts.Eventually(
+            () => Task.FromResult(instance.Redis.IsAvailable && instance.Manager.IsListening), "the instance's own channels to be subscribed", TimeSpan.FromSeconds(30));
+
+        // The Redis manager does not know the connection (the repair will close it): the service's own channel reaches
+        // it from this instance's record.
+        await instance.Manager.SendUserAsync(User, "ReceiveNotification", [1]).WithTimeout(what: "the push to the user");
+        await instance.Manager.SendGroupAsync(Group, "ReceiveNotification", [2]).WithTimeout(what: "the push to the group");
+        await Timeouts.Eventually(() => Task.FromResult(late.Received.Count(r => r.StartsWith("ReceiveNotification", StringComparison.Ordinal)) == 2), "both pushes");
+        Assert.Equal(["ReceiveNotification 1", "ReceiveNotification 2"], late.Received.Where(r => r.StartsWith("ReceiveNotification", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task A_user_or_group_whose_last_connection_leaves_is_dropped_from_the_index()
     {
         await using var instance = Instance.Create(redis, TimeProvider.System);
