@@ -16,7 +16,7 @@ namespace Notifications.Infrastructure.Cluster;
 /// <para>
 /// <see cref="RedisHubLifetimeManager{THub}"/> delivers <c>Clients.All/User/Group</c> even to local connections only
 /// through a Redis round trip, so without Redis an instance would deliver nothing at all. This manager keeps its
-/// own record of the local connections (user, groups) and writes to the matching ones directly whenever a publish
+/// own record of the local connections (user, groups) and writes to the matching ones itself whenever a publish
 /// cannot be made.
 /// </para>
 /// <para>
@@ -40,7 +40,8 @@ namespace Notifications.Infrastructure.Cluster;
 /// <see cref="RedisAudienceChannel"/>, which writes each once to every local connection in any part, found in this
 /// instance's own record (so a connection whose Redis state lags gets them too). Both write through
 /// <see cref="PushWriter"/>; the Redis manager's channels for users and groups await every write instead, so that a
-/// connection that stopped reading would hold up its user's or group's later pushes.
+/// connection that stopped reading would hold up its user's or group's later pushes. A push that cannot be published
+/// goes through the same loop on this instance only, behind the pushes still waiting in it.
 /// </para>
 /// </remarks>
 public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<THub>, IAudienceLifetimeManager, IConnectionGroups, IDisposable where THub : Hub
@@ -119,6 +120,9 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
 
     /// <summary>Both of the service's own channels are subscribed: what this instance publishes comes back to it (for tests).</summary>
     internal bool IsListening => everyone.IsListening && audience.IsListening;
+
+    /// <summary>Pushes waiting in the broadcast and audience loops (for tests and diagnostics).</summary>
+    internal int PendingPushes => everyone.Pending + audience.Pending;
 
     /// <summary>Users and groups with a connection here (for tests: emptied entries are dropped).</summary>
     internal (int Users, int Groups) IndexedKeys => (connectionsByUser.Count, membersByGroup.Count);
@@ -238,70 +242,20 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     }
 
     /// <summary>
-    /// Through the service's own Redis channel (see <see cref="RedisBroadcastChannel"/>); straight to this instance's
-    /// connections when Redis is down or this instance's subscription is not up yet.
+    /// Through the service's own Redis channel (see <see cref="RedisBroadcastChannel"/>); when Redis is down or this
+    /// instance's subscription is not up yet, through the channel's loop on this instance only.
     /// </summary>
-    public override async Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default)
-    {
-        var invocation = new InvocationMessage(methodName, args);
-        var comesBack = false;
-        if (redis.IsAvailable)
-        {
-            try
-            {
-                comesBack = await everyone.PublishAsync([.. acceptedProtocols.Select(p => new SerializedMessage(p.Name, p.GetMessageBytes(invocation)))]);
-            }
-            catch (Exception ex) when (IsRedisFailure(ex))
-            {
-                NoteDegraded(ex);
-            }
-        }
-        else
-        {
-            NoteDegraded(null);
-        }
-
-        if (!comesBack)
-        {
-            await WriteAsync(connections.Select(pair => pair.Value), new SerializedHubMessage(invocation));
-        }
-    }
+    public override Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default) =>
+        everyone.SendAsync(Serialize(new InvocationMessage(methodName, args)), NoteDegraded);
 
     /// <summary>
-    /// Through the service's own Redis channel (see <see cref="RedisAudienceChannel"/>); straight to this instance's
-    /// connections when Redis is down or this instance's subscription is not up yet.
+    /// Through the service's own Redis channel (see <see cref="RedisAudienceChannel"/>); when Redis is down or this
+    /// instance's subscription is not up yet, through the channel's loop on this instance only.
     /// </summary>
-    public async Task SendToAudienceAsync(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames, string methodName, object?[] args, CancellationToken cancellationToken = default)
-    {
-        if (userIds.Count == 0 && groupNames.Count == 0)
-        {
-            return;
-        }
-
-        var invocation = new InvocationMessage(methodName, args);
-        var comesBack = false;
-        if (redis.IsAvailable)
-        {
-            try
-            {
-                var serialized = acceptedProtocols.Select(p => new SerializedMessage(p.Name, p.GetMessageBytes(invocation))).ToList();
-                comesBack = await audience.PublishAsync(new AudiencePush(userIds, groupNames, serialized));
-            }
-            catch (Exception ex) when (IsRedisFailure(ex))
-            {
-                NoteDegraded(ex);
-            }
-        }
-        else
-        {
-            NoteDegraded(null);
-        }
-
-        if (!comesBack)
-        {
-            await WriteAsync(InAudience(userIds, groupNames), new SerializedHubMessage(invocation));
-        }
-    }
+    public Task SendToAudienceAsync(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
+        userIds.Count == 0 && groupNames.Count == 0
+            ? Task.CompletedTask
+            : audience.SendAsync(new AudiencePush(userIds, groupNames, Serialize(new InvocationMessage(methodName, args))), NoteDegraded);
 
     public override Task SendAllExceptAsync(string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default) =>
         SendAsync(
@@ -610,6 +564,10 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
             NoteDegraded(ex);
         }
     }
+
+    /// <summary>The push in every protocol the hub accepts: another instance writes it to connections of any of them.</summary>
+    private SerializedMessage[] Serialize(InvocationMessage invocation) =>
+        [.. acceptedProtocols.Select(p => new SerializedMessage(p.Name, p.GetMessageBytes(invocation)))];
 
     private bool QuietSinceReconnect()
     {

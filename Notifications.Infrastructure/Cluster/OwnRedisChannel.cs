@@ -5,8 +5,8 @@ using StackExchange.Redis;
 namespace Notifications.Infrastructure.Cluster;
 
 /// <summary>
-/// One of the service's own Redis channels: what it publishes, and what arrives on it (its own messages too) queued in
-/// order for one reading loop. The subscription is retried until Redis is reachable.
+/// One of the service's own Redis channels: what it publishes, and what arrives on it (its own messages too, and those
+/// it could not publish) queued in order for one reading loop. The subscription is retried until Redis is reachable.
 /// </summary>
 internal sealed class OwnRedisChannel(
     RedisConnection redis, string name, string what, Func<ChannelReader<byte[]>, Task> readLoop, TimeProvider time, ILogger logger)
@@ -31,6 +31,42 @@ internal sealed class OwnRedisChannel(
         var comesBack = IsListening;
         await redis.Multiplexer.GetSubscriber().PublishAsync(channel, payload);
         return comesBack;
+    }
+
+    /// <summary>
+    /// Publishes one message, to come back to the reading loop here as it reaches every instance's. When it would not
+    /// come back (Redis unreachable, the publish failed, this instance's subscription not up yet), it is queued for the
+    /// loop here directly: so this instance's messages are written here in the order they were made, never one that
+    /// could not be published ahead of earlier ones still waiting in the loop. <paramref name="unavailable"/> hears why
+    /// Redis was not used (null: not connected).
+    /// </summary>
+    public async Task SendAsync(byte[] payload, Action<Exception?> unavailable)
+    {
+        var comesBack = false;
+        if (redis.IsAvailable)
+        {
+            try
+            {
+                comesBack = await PublishAsync(payload);
+            }
+            catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
+            {
+                unavailable(ex);
+            }
+        }
+        else
+        {
+            unavailable(null);
+        }
+
+        if (!comesBack)
+        {
+            // Started here too: with Redis down since startup nothing else may have started the loop yet.
+            Start();
+
+            // Only ever written here: the loop writes what it reads to this instance's connections and publishes nothing.
+            received.Writer.TryWrite(payload);
+        }
     }
 
     public void Start()

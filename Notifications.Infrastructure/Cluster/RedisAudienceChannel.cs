@@ -32,8 +32,14 @@ internal sealed class RedisAudienceChannel
         own = new OwnRedisChannel(redis, "audience", "audience pushes from other instances", WriteReceivedAsync, time, logger);
     }
 
-    /// <summary>Publishes one push. True when it comes back to be written here; otherwise the caller writes it itself.</summary>
-    public Task<bool> PublishAsync(AudiencePush push) => own.PublishAsync(Encode(push));
+    /// <summary>
+    /// Publishes one push, or when it would not come back here, queues it for this instance's writing loop instead (see
+    /// <see cref="OwnRedisChannel.SendAsync"/>): either way it is written here, after this instance's earlier pushes.
+    /// </summary>
+    public Task SendAsync(AudiencePush push, Action<Exception?> unavailable) => own.SendAsync(Encode(push), unavailable);
+
+    /// <summary>Pushes received and not yet taken for writing (for tests and diagnostics).</summary>
+    public int Pending => own.Pending;
 
     /// <summary>This instance's subscription is up: what it publishes comes back to it.</summary>
     public bool IsListening => own.IsListening;

@@ -52,9 +52,16 @@ internal sealed class RedisBroadcastChannel
 
     /// <summary>
     /// Publishes one push, serialized in every protocol the hub accepts. True when this instance's own subscription was
-    /// up, so the push comes back to be written to the local connections; otherwise the caller writes them itself.
+    /// up, so the push comes back to be written to the local connections; otherwise nothing writes it here (see
+    /// <see cref="SendAsync"/>, which does).
     /// </summary>
     public Task<bool> PublishAsync(IReadOnlyList<SerializedMessage> push) => own.PublishAsync(Encode(push));
+
+    /// <summary>
+    /// Publishes one push, or when it would not come back here, queues it for this instance's writing loop instead (see
+    /// <see cref="OwnRedisChannel.SendAsync"/>): either way it is written here, after this instance's earlier pushes.
+    /// </summary>
+    public Task SendAsync(IReadOnlyList<SerializedMessage> push, Action<Exception?> unavailable) => own.SendAsync(Encode(push), unavailable);
 
     public void Start() => own.Start();
 

@@ -25,9 +25,41 @@ public sealed class LocalFallbackTests : IAsyncLifetime
 
     private RedisServer redis = null!;
 
+    public static TheoryData<string> Paths => ["everyone", "user", "group", "audience"];
+
     public async Task InitializeAsync() => redis = await RedisServer.StartAsync();
 
     public async Task DisposeAsync() => await redis.DisposeAsync();
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public async Task A_push_that_cannot_be_published_is_written_after_the_pushes_still_waiting_in_the_loop(string path)
+    {
+        // The push writer's clock stands still: its wait for the stalled connection holds the loop until the test moves it.
+        var clock = new SteppedClock();
+        await using var instance = Instance.Create(redis, clock);
+        using var stalled = new RecordingConnection("stalled", User, stalls: true);
+        using var reading = new RecordingConnection("reading", User, stalls: false);
+        await instance.ConnectAsync(stalled, reading);
+        await Timeouts.Eventually(() => Task.FromResult(instance.Manager.IsListening), "the instance's own channels to be subscribed");
+
+        // The first comes back through Redis and is written; the second comes back and waits in the loop behind it.
+        await Push(instance.Manager, path, "ReceiveNotification", 1).WithTimeout(what: "the first push");
+        await Timeouts.Eventually(() => Task.FromResult(clock.Waiting == 1), "the loop to wait for the stalled connection, under its grace");
+        await Push(instance.Manager, path, "ReceiveNotification", 2).WithTimeout(what: "the second push");
+        await Timeouts.Eventually(() => Task.FromResult(instance.Manager.PendingPushes == 1), "the second push to wait in the loop");
+
+        // Then Redis is gone: the retraction of the first cannot be published, and must not overtake the second.
+        await redis.KillAsync();
+        await Timeouts.Eventually(() => Task.FromResult(!instance.Redis.IsAvailable), "the instance to notice Redis is gone");
+        var retraction = Push(instance.Manager, path, "NotificationRetracted", 1);
+        clock.Advance(PushWriter.Grace);
+        await retraction.WithTimeout(what: "the retraction");
+
+        await Timeouts.Eventually(() => Task.FromResult(reading.Received.Count == 3), "the reading connection to get all three pushes");
+        Assert.Equal(["ReceiveNotification 1", "ReceiveNotification 2", "NotificationRetracted 1"], reading.Received);
+        Assert.Equal(reading.Received, stalled.Received);
+    }
 
     [Fact]
     public async Task A_connection_made_while_Redis_was_down_gets_pushes_to_its_user_and_group_once_Redis_is_back()
@@ -65,6 +97,18 @@ public sealed class LocalFallbackTests : IAsyncLifetime
         Assert.Equal((1, 0), instance.Manager.IndexedKeys);
         await instance.Manager.OnDisconnectedAsync(second).WithTimeout(what: "the second disconnect");
         Assert.Equal((0, 0), instance.Manager.IndexedKeys);
+    }
+
+    private static Task Push(LocalFallbackHubLifetimeManager<TestHub> manager, string path, string method, long argument)
+    {
+        object?[] args = [argument];
+        return path switch
+        {
+            "everyone" => manager.SendAllAsync(method, args),
+            "user" => manager.SendUserAsync(User, method, args),
+            "group" => manager.SendGroupAsync(Group, method, args),
+            _ => manager.SendToAudienceAsync([User], [Group], method, args),
+        };
     }
 
     public sealed class TestHub : Hub;
