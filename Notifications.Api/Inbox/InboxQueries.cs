@@ -312,7 +312,11 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
 
     private static NotificationDto ToDto(Row row, ReadWatermark? watermark) =>
         NotificationDto.From(row.Notification, ReadState.Resolve(
-            row.Notification.Id, watermark?.UpToId ?? 0, watermark?.ReadAt, row.Receipt?.ReadAt, row.Receipt?.SeenAt, row.Receipt?.ArchivedAt));
+            row.Notification.Id,
+            watermark is null ? ReadAllHistory.None : new ReadAllHistory([new ReadAll(watermark.UpToId, watermark.ReadAt)]),
+            row.Receipt?.ReadAt,
+            row.Receipt?.SeenAt,
+            row.Receipt?.ArchivedAt));
 
     /// <summary>Ids strictly between <see cref="Above"/> and <see cref="Below"/>; a missing bound is open.</summary>
     private sealed record IdRange(long? Above, long? Below)

@@ -81,8 +81,7 @@ internal static class PostgresInboxReads
                 var id = reader.GetInt64(0);
                 var state = ReadState.Resolve(
                     id,
-                    reader.IsDBNull(12) ? 0 : reader.GetInt64(12),
-                    DateOrNull(reader, 13),
+                    reader.IsDBNull(12) ? ReadAllHistory.None : new ReadAllHistory([new ReadAll(reader.GetInt64(12), reader.GetDateTime(13))]),
                     DateOrNull(reader, 9),
                     DateOrNull(reader, 10),
                     DateOrNull(reader, 11));

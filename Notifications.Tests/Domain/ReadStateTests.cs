@@ -8,10 +8,12 @@ public sealed class ReadStateTests
     private static readonly DateTime T1 = T0.AddMinutes(1);
     private static readonly DateTime T2 = T0.AddMinutes(2);
 
+    private static ReadAllHistory UpTo(long id, DateTime? at) => at is { } time ? new([new ReadAll(id, time)]) : ReadAllHistory.None;
+
     [Fact]
     public void Without_watermark_or_receipt_a_notification_is_unread_unseen_and_not_archived()
     {
-        var state = ReadState.Resolve(10, watermarkId: 0, watermarkAt: null, receiptReadAt: null, receiptSeenAt: null, receiptArchivedAt: null);
+        var state = ReadState.Resolve(10, ReadAllHistory.None, receiptReadAt: null, receiptSeenAt: null, receiptArchivedAt: null);
 
         Assert.Equal(new ReadState(null, null, null), state);
         Assert.True(state.IsUnread);
@@ -20,7 +22,7 @@ public sealed class ReadStateTests
     [Fact]
     public void Watermark_equal_to_the_id_marks_it_read()
     {
-        var state = ReadState.Resolve(10, watermarkId: 10, watermarkAt: T1, null, null, null);
+        var state = ReadState.Resolve(10, UpTo(10, T1), null, null, null);
 
         Assert.Equal(T1, state.ReadAt);
         Assert.False(state.IsUnread);
@@ -29,13 +31,13 @@ public sealed class ReadStateTests
     [Fact]
     public void Watermark_above_the_id_marks_it_read()
     {
-        Assert.Equal(T1, ReadState.Resolve(10, watermarkId: 500, watermarkAt: T1, null, null, null).ReadAt);
+        Assert.Equal(T1, ReadState.Resolve(10, UpTo(500, T1), null, null, null).ReadAt);
     }
 
     [Fact]
     public void Watermark_one_below_the_id_leaves_it_unread()
     {
-        var state = ReadState.Resolve(10, watermarkId: 9, watermarkAt: T1, null, null, null);
+        var state = ReadState.Resolve(10, UpTo(9, T1), null, null, null);
 
         Assert.Null(state.ReadAt);
         Assert.Null(state.SeenAt);
@@ -45,13 +47,13 @@ public sealed class ReadStateTests
     [Fact]
     public void Read_by_watermark_implies_seen_at_the_same_time()
     {
-        Assert.Equal(T1, ReadState.Resolve(10, watermarkId: 10, watermarkAt: T1, null, null, null).SeenAt);
+        Assert.Equal(T1, ReadState.Resolve(10, UpTo(10, T1), null, null, null).SeenAt);
     }
 
     [Fact]
     public void Read_by_receipt_implies_seen_at_the_same_time()
     {
-        var state = ReadState.Resolve(10, watermarkId: 0, watermarkAt: null, receiptReadAt: T1, receiptSeenAt: null, receiptArchivedAt: null);
+        var state = ReadState.Resolve(10, ReadAllHistory.None, receiptReadAt: T1, receiptSeenAt: null, receiptArchivedAt: null);
 
         Assert.Equal(T1, state.ReadAt);
         Assert.Equal(T1, state.SeenAt);
@@ -60,7 +62,7 @@ public sealed class ReadStateTests
     [Fact]
     public void An_earlier_seen_receipt_is_kept_when_it_was_read_later()
     {
-        var state = ReadState.Resolve(10, watermarkId: 0, watermarkAt: null, receiptReadAt: T2, receiptSeenAt: T1, receiptArchivedAt: null);
+        var state = ReadState.Resolve(10, ReadAllHistory.None, receiptReadAt: T2, receiptSeenAt: T1, receiptArchivedAt: null);
 
         Assert.Equal(T2, state.ReadAt);
         Assert.Equal(T1, state.SeenAt);
@@ -69,7 +71,7 @@ public sealed class ReadStateTests
     [Fact]
     public void The_read_receipt_time_wins_over_a_watermark_that_also_covers_it()
     {
-        var state = ReadState.Resolve(10, watermarkId: 20, watermarkAt: T2, receiptReadAt: T1, receiptSeenAt: null, receiptArchivedAt: null);
+        var state = ReadState.Resolve(10, UpTo(20, T2), receiptReadAt: T1, receiptSeenAt: null, receiptArchivedAt: null);
 
         Assert.Equal(T1, state.ReadAt);
     }
@@ -77,7 +79,7 @@ public sealed class ReadStateTests
     [Fact]
     public void A_read_receipt_written_after_a_read_all_keeps_the_read_all_time()
     {
-        var state = ReadState.Resolve(10, watermarkId: 20, watermarkAt: T1, receiptReadAt: T2, receiptSeenAt: null, receiptArchivedAt: null);
+        var state = ReadState.Resolve(10, UpTo(20, T1), receiptReadAt: T2, receiptSeenAt: null, receiptArchivedAt: null);
 
         Assert.Equal(new ReadState(T1, T1, null), state);
     }
@@ -85,14 +87,14 @@ public sealed class ReadStateTests
     [Fact]
     public void A_seen_receipt_written_after_it_was_read_does_not_make_it_seen_later_than_read()
     {
-        Assert.Equal(new ReadState(T1, T1, null), ReadState.Resolve(10, watermarkId: 0, watermarkAt: null, receiptReadAt: T1, receiptSeenAt: T2, receiptArchivedAt: null));
-        Assert.Equal(new ReadState(T1, T1, null), ReadState.Resolve(10, watermarkId: 10, watermarkAt: T1, receiptReadAt: null, receiptSeenAt: T2, receiptArchivedAt: null));
+        Assert.Equal(new ReadState(T1, T1, null), ReadState.Resolve(10, ReadAllHistory.None, receiptReadAt: T1, receiptSeenAt: T2, receiptArchivedAt: null));
+        Assert.Equal(new ReadState(T1, T1, null), ReadState.Resolve(10, UpTo(10, T1), receiptReadAt: null, receiptSeenAt: T2, receiptArchivedAt: null));
     }
 
     [Fact]
     public void Seen_only_is_still_unread()
     {
-        var state = ReadState.Resolve(10, watermarkId: 0, watermarkAt: null, receiptReadAt: null, receiptSeenAt: T1, receiptArchivedAt: null);
+        var state = ReadState.Resolve(10, ReadAllHistory.None, receiptReadAt: null, receiptSeenAt: T1, receiptArchivedAt: null);
 
         Assert.Equal(new ReadState(null, T1, null), state);
         Assert.True(state.IsUnread);
@@ -101,7 +103,7 @@ public sealed class ReadStateTests
     [Fact]
     public void Archived_is_not_unread_though_never_read()
     {
-        var state = ReadState.Resolve(10, watermarkId: 0, watermarkAt: null, receiptReadAt: null, receiptSeenAt: null, receiptArchivedAt: T1);
+        var state = ReadState.Resolve(10, ReadAllHistory.None, receiptReadAt: null, receiptSeenAt: null, receiptArchivedAt: T1);
 
         Assert.Equal(new ReadState(null, null, T1), state);
         Assert.False(state.IsUnread);
@@ -110,7 +112,7 @@ public sealed class ReadStateTests
     [Fact]
     public void Archive_time_comes_from_the_receipt_beside_a_covering_watermark()
     {
-        var state = ReadState.Resolve(10, watermarkId: 10, watermarkAt: T1, receiptReadAt: null, receiptSeenAt: null, receiptArchivedAt: T2);
+        var state = ReadState.Resolve(10, UpTo(10, T1), receiptReadAt: null, receiptSeenAt: null, receiptArchivedAt: T2);
 
         Assert.Equal(new ReadState(T1, T1, T2), state);
     }
@@ -174,7 +176,7 @@ public sealed class ReadStateTests
     [MemberData(nameof(ReadStates))]
     public void The_unread_count_agrees_with_the_resolved_state_of_a_live_notification(long watermarkId, DateTime? readAt, DateTime? seenAt, DateTime? archivedAt)
     {
-        var state = ReadState.Resolve(10, watermarkId, T0, readAt, seenAt, archivedAt);
+        var state = ReadState.Resolve(10, UpTo(watermarkId, T0), readAt, seenAt, archivedAt);
 
         Assert.Equal(state.IsUnread, ReadState.CountsAsUnread(10, watermarkId, live: true, readAt, archivedAt));
         Assert.False(ReadState.CountsAsUnread(10, watermarkId, live: false, readAt, archivedAt));
@@ -184,7 +186,7 @@ public sealed class ReadStateTests
     [MemberData(nameof(ReadStates))]
     public void Read_always_implies_seen(long watermarkId, DateTime? readAt, DateTime? seenAt, DateTime? archivedAt)
     {
-        var state = ReadState.Resolve(10, watermarkId, T0, readAt, seenAt, archivedAt);
+        var state = ReadState.Resolve(10, UpTo(watermarkId, T0), readAt, seenAt, archivedAt);
 
         Assert.True(state.ReadAt is null || state.SeenAt is not null);
     }
