@@ -18,6 +18,8 @@ public abstract class NotificationsDbContext(DbContextOptions options) : DbConte
 
     public DbSet<ReadWatermark> ReadWatermarks => Set<ReadWatermark>();
 
+    public DbSet<ReadAllStep> ReadAllSteps => Set<ReadAllStep>();
+
     public DbSet<NotificationGroup> Groups => Set<NotificationGroup>();
 
     public DbSet<GroupMember> GroupMembers => Set<GroupMember>();
@@ -144,19 +146,13 @@ public abstract class NotificationsDbContext(DbContextOptions options) : DbConte
         Task.FromResult<IAsyncDisposable>(NoLock.Instance);
 
     /// <summary>
-    /// Moves the user's read-all watermark up to <paramref name="upToId"/> in one atomic upsert that never moves it
-    /// back: concurrent read-alls of one user (several tabs) neither collide on the insert nor undo each other.
-    /// PostgreSQL and SQLite share this statement.
+    /// Moves the user's read-all watermark up to <paramref name="upToId"/> and adds the step to their
+    /// <see cref="ReadAllSteps"/>, atomically (<c>ReadAllHistory.Raise</c> is the rule): never back, and no step when it
+    /// reaches no new id; the step's time is not before the previous one's. The watermark row's lock orders concurrent
+    /// read-alls of one user (several tabs), so they neither collide on the insert nor undo each other, and steps are
+    /// added in id order.
     /// </summary>
-    public virtual Task RaiseWatermarkAsync(string userId, long upToId, DateTime at, CancellationToken cancellationToken) =>
-        Database.ExecuteSqlRawAsync(
-            """
-            INSERT INTO "ReadWatermarks" ("UserId", "UpToId", "ReadAt") VALUES ({0}, {1}, {2})
-            ON CONFLICT ("UserId") DO UPDATE SET "UpToId" = excluded."UpToId", "ReadAt" = excluded."ReadAt"
-            WHERE "ReadWatermarks"."UpToId" < excluded."UpToId"
-            """,
-            [userId, upToId, at],
-            cancellationToken);
+    public abstract Task RaiseWatermarkAsync(string userId, long upToId, DateTime at, CancellationToken cancellationToken);
 
     /// <summary>Sets <paramref name="field"/> for the user on each notification, once; concurrent calls are safe.</summary>
     public abstract Task UpsertReceiptsAsync(string userId, IReadOnlyCollection<long> notificationIds, ReceiptField field, DateTime at, CancellationToken cancellationToken);

@@ -250,6 +250,24 @@ public sealed class PostgresNotificationsDbContext(DbContextOptions<PostgresNoti
         return new DrawnIds(ids, outboxIds);
     }
 
+    /// <summary>
+    /// One statement: the step is inserted from the upsert's RETURNING, which returns a row only when the watermark
+    /// moved. A concurrent read-all of the same user waits on the watermark row and re-checks the condition against
+    /// the committed row, so it adds no step unless it still reaches further.
+    /// </summary>
+    public override Task RaiseWatermarkAsync(string userId, long upToId, DateTime at, CancellationToken cancellationToken) =>
+        Database.ExecuteSqlRawAsync(
+            """
+            WITH raised AS (
+                INSERT INTO "ReadWatermarks" AS w ("UserId", "UpToId", "ReadAt") VALUES ({0}, {1}, {2})
+                ON CONFLICT ("UserId") DO UPDATE SET "UpToId" = excluded."UpToId", "ReadAt" = GREATEST(w."ReadAt", excluded."ReadAt")
+                WHERE w."UpToId" < excluded."UpToId"
+                RETURNING w."UserId", w."UpToId", w."ReadAt")
+            INSERT INTO "ReadAllSteps" ("UserId", "UpToId", "ReadAt") SELECT "UserId", "UpToId", "ReadAt" FROM raised
+            """,
+            [userId, upToId, at],
+            cancellationToken);
+
     public override Task UpsertReceiptsAsync(string userId, IReadOnlyCollection<long> notificationIds, ReceiptField field, DateTime at, CancellationToken cancellationToken)
     {
         if (notificationIds.Count == 0)

@@ -25,13 +25,15 @@ public sealed class SqlServerNotificationsDbContext(DbContextOptions<SqlServerNo
             """,
             cancellationToken);
 
+    // OUTPUT INTO writes the step only for the row the MERGE changed, in the same statement; HOLDLOCK orders one user's read-alls.
     public override Task RaiseWatermarkAsync(string userId, long upToId, DateTime at, CancellationToken cancellationToken) =>
         Database.ExecuteSqlRawAsync(
             """
             MERGE [ReadWatermarks] WITH (HOLDLOCK) AS t
             USING (SELECT {0} AS [UserId]) AS s ON t.[UserId] = s.[UserId]
-            WHEN MATCHED AND t.[UpToId] < {1} THEN UPDATE SET [UpToId] = {1}, [ReadAt] = {2}
-            WHEN NOT MATCHED THEN INSERT ([UserId], [UpToId], [ReadAt]) VALUES ({0}, {1}, {2});
+            WHEN MATCHED AND t.[UpToId] < {1} THEN UPDATE SET [UpToId] = {1}, [ReadAt] = CASE WHEN t.[ReadAt] > {2} THEN t.[ReadAt] ELSE {2} END
+            WHEN NOT MATCHED THEN INSERT ([UserId], [UpToId], [ReadAt]) VALUES ({0}, {1}, {2})
+            OUTPUT inserted.[UserId], inserted.[UpToId], inserted.[ReadAt] INTO [ReadAllSteps] ([UserId], [UpToId], [ReadAt]);
             """,
             [userId, upToId, at],
             cancellationToken);

@@ -212,6 +212,36 @@ public sealed class SqliteNotificationsDbContext(DbContextOptions<SqliteNotifica
         }
     }
 
+    /// <summary>
+    /// SQLite has no INSERT inside WITH, so the step is a second statement, copied from the watermark when the upsert
+    /// moved it. Both run in one write transaction (IMMEDIATE): no other read-all can move the watermark in between,
+    /// so the step copied is this call's. <c>max</c> compares the times as the TEXT EF Core writes, which sorts as time.
+    /// </summary>
+    public override async Task RaiseWatermarkAsync(string userId, long upToId, DateTime at, CancellationToken cancellationToken)
+    {
+        await using var transaction = await Database.BeginTransactionAsync(cancellationToken);
+        var raised = await Database.ExecuteSqlRawAsync(
+            """
+            INSERT INTO "ReadWatermarks" ("UserId", "UpToId", "ReadAt") VALUES ({0}, {1}, {2})
+            ON CONFLICT ("UserId") DO UPDATE SET "UpToId" = excluded."UpToId", "ReadAt" = max("ReadWatermarks"."ReadAt", excluded."ReadAt")
+            WHERE "ReadWatermarks"."UpToId" < excluded."UpToId"
+            """,
+            [userId, upToId, at],
+            cancellationToken);
+        if (raised > 0)
+        {
+            await Database.ExecuteSqlRawAsync(
+                """
+                INSERT INTO "ReadAllSteps" ("UserId", "UpToId", "ReadAt")
+                SELECT "UserId", "UpToId", "ReadAt" FROM "ReadWatermarks" WHERE "UserId" = {0}
+                """,
+                [userId],
+                cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
     public override Task UpsertReceiptsAsync(string userId, IReadOnlyCollection<long> notificationIds, ReceiptField field, DateTime at, CancellationToken cancellationToken)
     {
         if (notificationIds.Count == 0)

@@ -198,6 +198,23 @@ namespace Notifications.Infrastructure.Migrations.Postgres
                     b.ToTable("Outbox", (string)null);
                 });
 
+            modelBuilder.Entity("Notifications.Infrastructure.Data.ReadAllStep", b =>
+                {
+                    b.Property<string>("UserId")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)");
+
+                    b.Property<long>("UpToId")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTime>("ReadAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("UserId", "UpToId");
+
+                    b.ToTable("ReadAllSteps", (string)null);
+                });
+
             modelBuilder.Entity("Notifications.Infrastructure.Data.ReadWatermark", b =>
                 {
                     b.Property<string>("UserId")

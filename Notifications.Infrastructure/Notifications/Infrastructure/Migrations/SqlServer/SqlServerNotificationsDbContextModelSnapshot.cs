@@ -199,6 +199,23 @@ namespace Notifications.Infrastructure.Migrations.SqlServer
                     b.ToTable("Outbox", (string)null);
                 });
 
+            modelBuilder.Entity("Notifications.Infrastructure.Data.ReadAllStep", b =>
+                {
+                    b.Property<string>("UserId")
+                        .HasMaxLength(128)
+                        .HasColumnType("nvarchar(128)");
+
+                    b.Property<long>("UpToId")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTime>("ReadAt")
+                        .HasColumnType("datetime2");
+
+                    b.HasKey("UserId", "UpToId");
+
+                    b.ToTable("ReadAllSteps", (string)null);
+                });
+
             modelBuilder.Entity("Notifications.Infrastructure.Data.ReadWatermark", b =>
                 {
                     b.Property<string>("UserId")

@@ -189,6 +189,23 @@ namespace Notifications.Infrastructure.Migrations.Sqlite
                     b.ToTable("Outbox", (string)null);
                 });
 
+            modelBuilder.Entity("Notifications.Infrastructure.Data.ReadAllStep", b =>
+                {
+                    b.Property<string>("UserId")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("UpToId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("ReadAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("UserId", "UpToId");
+
+                    b.ToTable("ReadAllSteps", (string)null);
+                });
+
             modelBuilder.Entity("Notifications.Infrastructure.Data.ReadWatermark", b =>
                 {
                     b.Property<string>("UserId")
