@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
+using Notifications.Domain;
 using Notifications.Infrastructure.Data;
 
 namespace Notifications.Api.Inbox;
@@ -18,6 +19,17 @@ internal sealed class CompiledReads
     public Func<NotificationsDbContext, string, CancellationToken, Task<ReadWatermark?>> Watermark { get; } =
         EF.CompileAsyncQuery((NotificationsDbContext context, string userId, CancellationToken _) =>
             context.ReadWatermarks.AsNoTracking().FirstOrDefault(w => w.UserId == userId));
+
+    /// <summary>
+    /// The reader's read-all steps reaching <c>from</c> or beyond, by id: one range of the steps' key. Steps below it
+    /// cover no id from there on, so a sync after an id reads only the steps since.
+    /// </summary>
+    public Func<NotificationsDbContext, string, long, IAsyncEnumerable<ReadAll>> ReadAllsFrom { get; } =
+        EF.CompileAsyncQuery((NotificationsDbContext context, string userId, long from) =>
+            context.ReadAllSteps.AsNoTracking()
+                .Where(s => s.UserId == userId && s.UpToId >= from)
+                .OrderBy(s => s.UpToId)
+                .Select(s => new ReadAll(s.UpToId, s.ReadAt)));
 
     public Func<NotificationsDbContext, string, IAsyncEnumerable<GroupJoin>> Memberships { get; } =
         EF.CompileAsyncQuery((NotificationsDbContext context, string userId) =>

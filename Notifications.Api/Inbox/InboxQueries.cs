@@ -25,8 +25,13 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
                     || (a.Kind == AudienceKind.Group && db.GroupMembers.Any(m => m.UserId == userId && m.GroupName == a.Value && m.JoinedAt <= n.CreatedAt)))));
     }
 
-    public Task<ReadWatermark?> WatermarkAsync(string userId, CancellationToken cancellationToken) =>
-        CompiledReads.For(db).Watermark(db, userId, cancellationToken);
+    /// <summary>The highest id the user's read-alls reached: all the unread count and the unread filters need.</summary>
+    private async Task<long> ReadAllUpToAsync(string userId, CancellationToken cancellationToken) =>
+        (await CompiledReads.For(db).Watermark(db, userId, cancellationToken))?.UpToId ?? 0;
+
+    /// <summary>The user's read-all steps that can cover an id from <paramref name="from"/> on, in one statement.</summary>
+    private async Task<ReadAllHistory> ReadAllsAsync(string userId, long from, CancellationToken cancellationToken) =>
+        new(await CompiledReads.For(db).ReadAllsFrom(db, userId, from).ToListAsync(cancellationToken));
 
     public async Task<InboxPage> PageAsync(Viewer viewer, long? before, int? limit, bool unreadOnly, bool includeArchived, CancellationToken cancellationToken)
     {
@@ -73,7 +78,7 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
     public async Task<NotificationDto?> FindAsync(Viewer viewer, long id, CancellationToken cancellationToken)
     {
         var row = await WithReceipts(viewer).FirstOrDefaultAsync(x => x.Notification.Id == id, cancellationToken);
-        return row is null ? null : ToDto(row, await WatermarkAsync(viewer.UserId, cancellationToken));
+        return row is null ? null : ToDto(row, await ReadAllsAsync(viewer.UserId, from: id, cancellationToken));
     }
 
     /// <summary>
@@ -89,7 +94,7 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
             return await PostgresInboxReads.UnreadCountAsync(db, viewer, now, cancellationToken);
         }
 
-        var upTo = (await WatermarkAsync(viewer.UserId, cancellationToken))?.UpToId ?? 0;
+        var upTo = await ReadAllUpToAsync(viewer.UserId, cancellationToken);
         var userId = viewer.UserId;
         var roles = viewer.Roles.ToArray();
         var live = db.Notifications.AsNoTracking().Where(n => n.Id > upTo && n.RetractedAt == null && (n.ExpiresAt == null || n.ExpiresAt > now));
@@ -205,8 +210,9 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
 
     private async Task<List<NotificationDto>> EfPageAsync(Viewer viewer, DateTime now, long? before, bool unreadOnly, bool includeArchived, int count, CancellationToken cancellationToken)
     {
-        var watermark = await WatermarkAsync(viewer.UserId, cancellationToken);
-        var upTo = watermark?.UpToId ?? 0;
+        // Every step: the page may reach back to any of them, and the last one bounds an unread page.
+        var readAlls = await ReadAllsAsync(viewer.UserId, from: 0, cancellationToken);
+        var upTo = readAlls.UpToId;
         var userId = viewer.UserId;
         IQueryable<Notification> Candidates()
         {
@@ -225,7 +231,7 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
         }
 
         var page = await PageRowsAsync(viewer, Candidates, new IdRange(unreadOnly ? upTo : null, before), newestFirst: true, count, cancellationToken);
-        return [.. page.Select(x => ToDto(x, watermark))];
+        return [.. page.Select(x => ToDto(x, readAlls))];
     }
 
     /// <summary>
@@ -246,9 +252,9 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
             return [];
         }
 
-        var watermark = await WatermarkAsync(viewer.UserId, cancellationToken);
+        var readAlls = await ReadAllsAsync(viewer.UserId, from: after + 1, cancellationToken);
         var page = await PageRowsAsync(viewer, () => Live(now), new IdRange(after, horizon + 1), newestFirst: false, count, cancellationToken);
-        return [.. page.Select(x => ToDto(x, watermark))];
+        return [.. page.Select(x => ToDto(x, readAlls))];
     }
 
     /// <summary>
@@ -263,7 +269,7 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
         await using var snapshot = await sqlite.BeginReadSnapshotAsync(cancellationToken);
         var reads = CompiledReads.For(db);
         var userId = viewer.UserId;
-        var watermark = await WatermarkAsync(userId, cancellationToken);
+        var readAlls = await ReadAllsAsync(userId, from: after + 1, cancellationToken);
         var ids = new SortedSet<long>();
         await foreach (var id in reads.BroadcastIdsAfter(db, after, now, count).WithCancellation(cancellationToken))
         {
@@ -284,7 +290,7 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
         var page = new List<NotificationDto>(Math.Min(ids.Count, count));
         await foreach (var (notification, receipt) in reads.WithReceipts(db, [.. ids.Take(count)], userId).WithCancellation(cancellationToken))
         {
-            page.Add(ToDto(new Row { Notification = notification, Receipt = receipt }, watermark));
+            page.Add(ToDto(new Row { Notification = notification, Receipt = receipt }, readAlls));
         }
 
         return page;
@@ -310,10 +316,10 @@ public sealed class InboxQueries(NotificationsDbContext db, TimeProvider time)
                select new Row { Notification = n, Receipt = r };
     }
 
-    private static NotificationDto ToDto(Row row, ReadWatermark? watermark) =>
+    private static NotificationDto ToDto(Row row, ReadAllHistory readAlls) =>
         NotificationDto.From(row.Notification, ReadState.Resolve(
             row.Notification.Id,
-            watermark is null ? ReadAllHistory.None : new ReadAllHistory([new ReadAll(watermark.UpToId, watermark.ReadAt)]),
+            readAlls,
             row.Receipt?.ReadAt,
             row.Receipt?.SeenAt,
             row.Receipt?.ArchivedAt));

@@ -10,8 +10,8 @@ namespace Notifications.Api.Inbox;
 
 /// <summary>
 /// The inbox page, sync page and unread count on PostgreSQL, a page in one round trip and the count in two (its
-/// batch, then the commit of its snapshot's transaction). The read-all watermark and the reader's group memberships
-/// are read inside the statements (roles through <c>unnest</c>, groups through a lateral join on
+/// batch, then the commit of its snapshot's transaction). The read-all watermark and steps and the reader's group
+/// memberships are read inside the statements (roles through <c>unnest</c>, groups through a lateral join on
 /// <c>GroupMembers</c>), so their text is fixed for any audience and Npgsql prepares them once per connection. The same rules as <see cref="InboxQueries"/>' LINQ, which other providers run; the inbox tests run
 /// both. EF Core is bypassed here because building, caching and materializing the LINQ query cost more than the
 /// SQL itself at this size.
@@ -80,8 +80,7 @@ internal static class PostgresInboxReads
             {
                 var id = reader.GetInt64(0);
                 var state = ReadState.Resolve(
-                    id,
-                    reader.IsDBNull(12) ? ReadAllHistory.None : new ReadAllHistory([new ReadAll(reader.GetInt64(12), reader.GetDateTime(13))]),
+                    DateOrNull(reader, 12),
                     DateOrNull(reader, 9),
                     DateOrNull(reader, 10),
                     DateOrNull(reader, 11));
@@ -198,8 +197,17 @@ internal static class PostgresInboxReads
     private static DateTime? DateOrNull(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetDateTime(ordinal);
 
     /// <summary>
+    /// When read-all first covered row <c>p.id</c> (<see cref="ReadAllHistory.ReadAtOf"/>): the reader's first step at
+    /// or above it, one probe of the steps' key, made only for rows the watermark <c>w</c> covers.
+    /// </summary>
+    private const string ReadAllAt = """
+        CASE WHEN p.id <= w."UpToId" THEN (SELECT s."ReadAt" FROM "ReadAllSteps" AS s
+                                           WHERE s."UserId" = $1 AND s."UpToId" >= p.id ORDER BY s."UpToId" LIMIT 1) END
+        """;
+
+    /// <summary>
     /// One index range per part of the audience, each cut at the page size, merged by id and cut again; then the
-    /// page's rows with the reader's receipts and watermark. See <see cref="InboxQueries"/> for why per part.
+    /// page's rows with the reader's receipts and when read-all first covered each. See <see cref="InboxQueries"/> for why per part.
     /// </summary>
     private static string PageSql(bool newestFirst, bool unreadOnly, bool includeArchived)
     {
@@ -232,7 +240,7 @@ internal static class PostgresInboxReads
 
         return $"""
             SELECT n."Id", n."Type", n."Title", n."Body", n."Data", n."Priority", n."SenderId", n."CreatedAt", n."ExpiresAt",
-                   r."ReadAt", r."SeenAt", r."ArchivedAt", w."UpToId", w."ReadAt"
+                   r."ReadAt", r."SeenAt", r."ArchivedAt", {ReadAllAt}
             FROM (
                 SELECT u.id FROM (
                     (SELECT n."Id" AS id FROM "Notifications" AS n
