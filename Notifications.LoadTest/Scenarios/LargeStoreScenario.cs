@@ -92,6 +92,7 @@ public sealed class LargeStoreScenario : Scenario
             m["seed_notifications"] = seeded.Notifications;
             m["seed_audience_rows"] = seeded.AudienceRows;
             m["seed_watermarks"] = seeded.Watermarks;
+            m["seed_read_all_steps"] = seeded.ReadAllSteps;
             m["seed_first_id"] = seeded.FirstId;
             m["seed_last_id"] = seeded.LastId;
             m["seed_insert_seconds"] = seeded.InsertSeconds;

@@ -10,10 +10,11 @@ public sealed record BulkSeedResult(
     long Notifications,
     long AudienceRows,
     long Watermarks,
+    long ReadAllSteps,
     double InsertSeconds,
     double MaintenanceSeconds)
 {
-    public long Rows => Notifications + AudienceRows + Watermarks;
+    public long Rows => Notifications + AudienceRows + Watermarks + ReadAllSteps;
 
     /// <summary>Rows written per second, up to the commit (maintenance afterwards not included).</summary>
     public double RowsPerSecond => Rows / Math.Max(0.001, InsertSeconds);

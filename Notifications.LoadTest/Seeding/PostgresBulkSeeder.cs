@@ -70,21 +70,27 @@ public sealed class PostgresBulkSeeder(string connectionString) : BulkSeeder
             ct,
             ("first", firstId), ("last", lastId));
 
-        // The same forward-only upsert as the service's read-all, for users that already have a watermark.
+        // The service's read-all (PostgresNotificationsDbContext.RaiseWatermarkAsync): the watermark moves only forward,
+        // and each user it moves gets the read-all step readers date their notifications by.
         var upTo = shape.FirstHalf > 0
             ? firstId + shape.FirstHalf - 1
             : await ScalarAsync<long>(connection, transaction, "SELECT COALESCE(MAX(\"Id\"), 0) FROM \"Notifications\"", ct);
         var watermarks = await ExecuteAsync(connection, transaction, """
-            INSERT INTO "ReadWatermarks" ("UserId", "UpToId", "ReadAt")
-            SELECT 'load-user-' || u, @upTo, @readAt FROM generate_series(0, @users - 1, 2) AS u
-            ON CONFLICT ("UserId") DO UPDATE SET "UpToId" = excluded."UpToId", "ReadAt" = excluded."ReadAt"
-            WHERE "ReadWatermarks"."UpToId" < excluded."UpToId"
+            WITH raised AS (
+                INSERT INTO "ReadWatermarks" AS w ("UserId", "UpToId", "ReadAt")
+                SELECT 'load-user-' || u, @upTo, @readAt FROM generate_series(0, @users - 1, 2) AS u
+                ON CONFLICT ("UserId") DO UPDATE SET "UpToId" = excluded."UpToId", "ReadAt" = GREATEST(w."ReadAt", excluded."ReadAt")
+                WHERE w."UpToId" < excluded."UpToId"
+                RETURNING w."UserId", w."UpToId", w."ReadAt")
+            INSERT INTO "ReadAllSteps" ("UserId", "UpToId", "ReadAt") SELECT "UserId", "UpToId", "ReadAt" FROM raised
             """,
             ct,
             ("upTo", upTo), ("readAt", ReadAtOf(shape, endMs)), ("users", shape.Users));
-        AddWritten(watermarks);
+
+        // One step per watermark moved: the statement's own count is the steps'.
+        AddWritten(2 * watermarks);
         await transaction.CommitAsync(ct);
-        return new BulkSeedResult(firstId, lastId, 0, notifications, audience, watermarks, 0, 0);
+        return new BulkSeedResult(firstId, lastId, 0, notifications, audience, watermarks, watermarks, 0, 0);
     }
 
     /// <summary>
@@ -94,7 +100,7 @@ public sealed class PostgresBulkSeeder(string connectionString) : BulkSeeder
     protected override async Task<long> AfterCommitAsync(CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
-        await ExecuteAsync(connection, null, "VACUUM (ANALYZE) \"Notifications\", \"NotificationAudience\", \"ReadWatermarks\"", ct);
+        await ExecuteAsync(connection, null, "VACUUM (ANALYZE) \"Notifications\", \"NotificationAudience\", \"ReadWatermarks\", \"ReadAllSteps\"", ct);
         return await ScalarAsync<long>(connection, null, "SELECT COALESCE(MAX(\"Id\"), 0) FROM \"Notifications\"", ct);
     }
 

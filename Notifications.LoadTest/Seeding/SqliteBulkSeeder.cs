@@ -87,20 +87,31 @@ public sealed class SqliteBulkSeeder(string connectionString) : BulkSeeder
             ct,
             ("first", firstId), ("last", lastId));
 
-        // The same forward-only upsert as the service's read-all, for users that already have a watermark.
+        // The service's read-all (SqliteNotificationsDbContext.RaiseWatermarkAsync): the watermark moves only forward,
+        // and each user it moved gets the read-all step readers date their notifications by (a user already at @upTo has it).
         var upTo = shape.FirstHalf > 0 ? firstId + shape.FirstHalf - 1 : previous;
         var watermarks = await ExecuteAsync(connection, transaction, """
             WITH RECURSIVE u(i) AS (SELECT 0 UNION ALL SELECT i + 2 FROM u WHERE i + 2 < @users)
             INSERT INTO "ReadWatermarks" ("UserId", "UpToId", "ReadAt")
             SELECT 'load-user-' || i, @upTo, @readAt FROM u WHERE true
-            ON CONFLICT ("UserId") DO UPDATE SET "UpToId" = excluded."UpToId", "ReadAt" = excluded."ReadAt"
+            ON CONFLICT ("UserId") DO UPDATE SET "UpToId" = excluded."UpToId", "ReadAt" = max("ReadWatermarks"."ReadAt", excluded."ReadAt")
             WHERE "ReadWatermarks"."UpToId" < excluded."UpToId"
             """,
             ct,
             ("users", (long)shape.Users), ("upTo", upTo), ("readAt", ReadAtOf(shape, endMs)));
         AddWritten(watermarks);
+        var steps = await ExecuteAsync(connection, transaction, """
+            WITH RECURSIVE u(i) AS (SELECT 0 UNION ALL SELECT i + 2 FROM u WHERE i + 2 < @users)
+            INSERT INTO "ReadAllSteps" ("UserId", "UpToId", "ReadAt")
+            SELECT w."UserId", w."UpToId", w."ReadAt" FROM u JOIN "ReadWatermarks" AS w ON w."UserId" = 'load-user-' || u.i
+            WHERE w."UpToId" = @upTo
+            ON CONFLICT DO NOTHING
+            """,
+            ct,
+            ("users", (long)shape.Users), ("upTo", upTo));
+        AddWritten(steps);
         await transaction.CommitAsync(ct);
-        return new BulkSeedResult(firstId, lastId, 0, notifications, audience, watermarks, 0, 0);
+        return new BulkSeedResult(firstId, lastId, 0, notifications, audience, watermarks, steps, 0, 0);
     }
 
     /// <summary>
