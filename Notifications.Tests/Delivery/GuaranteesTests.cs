@@ -274,7 +274,7 @@ public abstract class GuaranteesTests(GuaranteesFixture service)
     }
 
     [Fact]
-    public async Task Parallel_read_alls_from_several_tabs_leave_one_watermark_and_log_nothing()
+    public async Task Parallel_read_alls_from_several_tabs_leave_one_watermark_and_one_step_and_log_nothing()
     {
         var user = TestUsers.New("readall");
         var newest = 0L;
@@ -296,6 +296,10 @@ public abstract class GuaranteesTests(GuaranteesFixture service)
         Assert.All(statuses, s => Assert.Equal(HttpStatusCode.NoContent, s));
         var watermark = Assert.Single(await service.QueryAsync(db => db.ReadWatermarks.Where(w => w.UserId == user).ToListAsync()));
         Assert.True(watermark.UpToId >= newest);
+
+        // Only the read-all that moved the watermark added a step; the others reached no new id.
+        var step = Assert.Single(await service.QueryAsync(db => db.ReadAllSteps.Where(s => s.UserId == user).ToListAsync()));
+        Assert.Equal((watermark.UpToId, watermark.ReadAt), (step.UpToId, step.ReadAt));
         Assert.Equal(0, (await http.GetFromJsonAsync<UnreadCount>("api/notifications/unread-count"))!.Count);
         Assert.Equal(0, await tabA.InvokeAsync<int>("GetUnreadCount"));
         var troubles = service.Logs.Entries.Skip(logsBefore).Where(e => e.Exception is not null || e.Level >= LogLevel.Error).ToList();
