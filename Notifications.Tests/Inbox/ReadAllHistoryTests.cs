@@ -52,7 +52,7 @@ public abstract class ReadAllHistoryTests(DeliveryFixture service)
         Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync("api/notifications/read-all", null).WithTimeout(what: "the third read-all")).StatusCode);
 
         var expected = new[] { (monday, firstReadAll), (friday, secondReadAll) };
-        foreach (var (door, items) in await EveryDoorAsync(http, hub, monday, friday))
+        foreach (var (door, items) in await EveryDoorAsync(user, http, hub, monday, friday))
         {
             Assert.True(
                 expected.SequenceEqual(items.Select(n => (n.Id, n.ReadAt))),
@@ -87,7 +87,7 @@ public abstract class ReadAllHistoryTests(DeliveryFixture service)
 
         Assert.True(receiptTime < firstReadAll && firstReadAll < secondReadAll, $"{receiptTime:O} < {firstReadAll:O} < {secondReadAll:O}");
         var expected = new[] { (readFirst, receiptTime), (readBetween, firstReadAll), (later, secondReadAll) };
-        foreach (var (door, items) in await EveryDoorAsync(http, hub, readFirst, readBetween, later))
+        foreach (var (door, items) in await EveryDoorAsync(user, http, hub, readFirst, readBetween, later))
         {
             Assert.True(
                 expected.SequenceEqual(items.Select(n => (n.Id, n.ReadAt))),
@@ -136,7 +136,7 @@ public abstract class ReadAllHistoryTests(DeliveryFixture service)
         var history = new ReadAllHistory(steps.Select(s => new ReadAll(s.UpToId, s.ReadAt)));
         var mine = (await http.GetFromJsonAsync<SyncPage>($"api/notifications/sync?after={first - 1}").WithTimeout(what: "a sync"))!.Items.Select(n => n.Id).ToArray();
         Assert.Equal(9, mine.Length);
-        foreach (var (door, items) in await EveryDoorAsync(http, tabB, mine))
+        foreach (var (door, items) in await EveryDoorAsync(user, http, tabB, mine))
         {
             Assert.All(items, n => Assert.True(
                 history.ReadAtOf(n.Id) == n.ReadAt,
@@ -151,8 +151,11 @@ public abstract class ReadAllHistoryTests(DeliveryFixture service)
     private static async Task<NotificationDto> GetAsync(HttpClient http, long id) =>
         (await http.GetFromJsonAsync<NotificationDto>($"api/notifications/{id}").WithTimeout(what: $"GET notification {id}"))!;
 
-    /// <summary>The notifications <paramref name="ids"/> (ascending) as each door reports them, oldest first.</summary>
-    private static async Task<List<(string Door, List<NotificationDto> Items)>> EveryDoorAsync(HttpClient http, HubClient hub, params long[] ids)
+    /// <summary>
+    /// The notifications <paramref name="ids"/> (ascending) as each door reports them, oldest first; also the sync SQL
+    /// Server runs, run on this fixture's store (the REST inbox here is the LINQ page SQL Server runs, on SQLite).
+    /// </summary>
+    private async Task<List<(string Door, List<NotificationDto> Items)>> EveryDoorAsync(string user, HttpClient http, HubClient hub, params long[] ids)
     {
         var after = ids[0] - 1;
         var inbox = (await http.GetFromJsonAsync<InboxPage>($"api/notifications?before={ids[^1] + 1}&limit=100").WithTimeout(what: "the inbox"))!.Items;
@@ -164,8 +167,10 @@ public abstract class ReadAllHistoryTests(DeliveryFixture service)
             single.Add(await GetAsync(http, id));
         }
 
+        var horizonSync = (await service.QueryAsync(db => new InboxQueries(db, service.Clock).SyncUpToHorizonAsync(Viewer.Of(user), after, 1000, CancellationToken.None))).Items;
+
         List<NotificationDto> Mine(IEnumerable<NotificationDto> items) => [.. items.Where(n => ids.Contains(n.Id)).OrderBy(n => n.Id)];
-        return [("REST inbox", Mine(inbox)), ("REST sync", Mine(sync)), ("hub Sync", Mine(hubSync)), ("GET by id", single)];
+        return [("REST inbox", Mine(inbox)), ("REST sync", Mine(sync)), ("hub Sync", Mine(hubSync)), ("GET by id", single), ("SQL Server's sync", Mine(horizonSync))];
     }
 }
 
