@@ -6,7 +6,7 @@ using Notifications.Infrastructure.Data;
 namespace Notifications.Api.Retention;
 
 /// <summary>What one cleanup run did: how many statements it took and the most rows any one of them touched.</summary>
-public sealed record RetentionResult(int KeysCleared, int ExpiredDeleted, int AgedDeleted, int Statements, int LargestStatement);
+public sealed record RetentionResult(int KeysCleared, int ExpiredDeleted, int AgedDeleted, int Statements, int LargestStatement, int ReadAllStepsDeleted);
 
 /// <summary>
 /// Frees idempotency keys whose window has passed and deletes expired and retention-aged notifications with their
@@ -40,12 +40,19 @@ public sealed class RetentionCleaner(
         var expired = await run.DeleteNotificationsAsync(db.Notifications.Where(n => n.ExpiresAt < now && n.IdempotencyKey == null));
         var aged = await run.DeleteNotificationsAsync(db.Notifications.Where(n => n.CreatedAt < ageCutoff));
 
-        var result = new RetentionResult(keys, expired, aged, run.Statements, run.LargestStatement);
-        if (keys + expired + aged > 0)
+        // A read-all step says when the notifications up to its id were read; one below every stored notification
+        // covers none any more (ids only grow), and each user would otherwise keep one row per read-all for ever.
+        var oldest = await db.Notifications.MinAsync(n => (long?)n.Id, cancellationToken);
+        var steps = oldest is { } firstStored
+            ? await run.DeleteInChunksAsync(db.ReadAllSteps.Where(s => s.UpToId < firstStored).OrderBy(s => s.UserId).ThenBy(s => s.UpToId))
+            : 0;
+
+        var result = new RetentionResult(keys, expired, aged, run.Statements, run.LargestStatement, steps);
+        if (keys + expired + aged + steps > 0)
         {
             logger.LogInformation(
-                "Retention freed {Keys} idempotency keys, deleted {Expired} expired and {Aged} aged notifications in {Statements} statements",
-                keys, expired, aged, run.Statements);
+                "Retention freed {Keys} idempotency keys, deleted {Expired} expired and {Aged} aged notifications and {Steps} read-all steps in {Statements} statements",
+                keys, expired, aged, steps, run.Statements);
         }
 
         return result;
@@ -112,14 +119,17 @@ public sealed class RetentionCleaner(
         private Task<List<long>> NextIdsAsync(IQueryable<Notification> query) =>
             query.OrderBy(n => n.Id).Select(n => n.Id).Take(batchSize).ToListAsync(cancellationToken);
 
-        private async Task DeleteInChunksAsync<T>(IQueryable<T> rows)
+        public async Task<int> DeleteInChunksAsync<T>(IQueryable<T> rows)
         {
+            var total = 0;
             int deleted;
             do
             {
                 deleted = Count(await rows.Take(batchSize).ExecuteDeleteAsync(cancellationToken));
+                total += deleted;
             }
             while (deleted == batchSize);
+            return total;
         }
     }
 }

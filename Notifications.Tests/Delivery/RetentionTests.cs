@@ -181,6 +181,41 @@ public abstract class RetentionTests(RetentionFixture service)
         await BroadcastUnreadCountTests.AssertEveryTallyMatchesTheStoreAsync(service);
     }
 
+    [Fact]
+    public async Task Read_all_steps_below_every_stored_notification_are_deleted_and_the_covering_ones_kept()
+    {
+        // Whatever earlier tests left ages out and goes first.
+        service.Clock.Advance(TimeSpan.FromDays(91));
+        await Cleaner.RunOnceAsync(CancellationToken.None).WithTimeout(what: "the cleanup of earlier rows");
+
+        var user = TestUsers.New("retention-steps");
+        using var http = service.LongClient(user);
+        var aging = await BroadcastAsync("aging");
+        await ReadAllAsync(http);
+        service.Clock.Advance(TimeSpan.FromDays(91));
+        var fresh = await BroadcastAsync("fresh");
+        await ReadAllAsync(http);
+        Assert.Equal([aging, fresh], await StepsAsync(user));
+
+        var result = await Cleaner.RunOnceAsync(CancellationToken.None).WithTimeout(what: "the cleanup");
+
+        Assert.Equal(1, result.ReadAllStepsDeleted);
+        Assert.Equal([fresh], await StepsAsync(user));
+        var stepTime = await service.QueryAsync(db => db.ReadAllSteps.Where(s => s.UserId == user).Select(s => s.ReadAt).SingleAsync());
+        var kept = await http.GetFromJsonAsync<NotificationDto>($"api/notifications/{fresh}").WithTimeout(what: "the fresh notification");
+        Assert.Equal(stepTime, kept!.ReadAt);
+        Assert.Equal(0, await UnreadCountAsync(http));
+    }
+
+    private static async Task ReadAllAsync(HttpClient http)
+    {
+        using var response = await http.PostAsync("api/notifications/read-all", null).WithTimeout(what: "read-all");
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+    }
+
+    private Task<List<long>> StepsAsync(string user) =>
+        service.QueryAsync(db => db.ReadAllSteps.Where(s => s.UserId == user).OrderBy(s => s.UpToId).Select(s => s.UpToId).ToListAsync());
+
     protected async Task<long> BroadcastAsync(string title, DateTimeOffset? expiresAt = null) =>
         (await service.SendAsAdminAsync(new { type = "test.retention", title, expiresAt, audience = new { everyone = true } }).WithTimeout(what: "a broadcast")).Id;
 
