@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
@@ -5,7 +6,7 @@ using Microsoft.OpenApi;
 namespace Notifications.Api.OpenApi;
 
 /// <summary>
-/// Types every string as <c>string</c> in the OpenAPI document. Strings are read through
+/// Types every string as <c>string</c> in the OpenAPI document, and a notification's <c>data</c> as an object. Strings are read through
 /// <see cref="Hardening.NulFreeStringConverter"/>, and System.Text.Json's schema exporter describes a type with a custom
 /// converter as <c>{}</c> (any value); lists of strings then lose their <c>items</c> as well.
 /// </summary>
@@ -20,6 +21,11 @@ internal sealed class StringSchemaTransformer : IOpenApiSchemaTransformer
             schema.Type = IsNullable(context.JsonPropertyInfo)
                 ? JsonSchemaType.String | JsonSchemaType.Null
                 : JsonSchemaType.String;
+        }
+        else if ((type.Type == typeof(JsonElement) || type.Type == typeof(JsonElement?)) && schema.Type is null)
+        {
+            // A notification's data, the only JsonElement the API reads or writes: a JSON object, or absent (null).
+            schema.Type = JsonSchemaType.Object | JsonSchemaType.Null;
         }
         else if (type.Kind is JsonTypeInfoKind.Enumerable && type.ElementType == typeof(string) && schema.Items is null)
         {

@@ -47,6 +47,25 @@ public sealed class OpenApiDocumentTests(SqliteServiceFixture service) : IClassF
     }
 
     [Fact]
+    public async Task A_notifications_data_is_an_object_or_null()
+    {
+        var document = await DocumentAsync();
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+
+        foreach (var schema in new[] { "NotificationDto", "SendNotificationRequest" })
+        {
+            // Nullable, it is "oneOf": [{"type": "null"}, {"$ref": …}]; the framework's shape for a nullable struct.
+            var data = schemas.GetProperty(schema).GetProperty("properties").GetProperty("data");
+            var parts = data.TryGetProperty("oneOf", out var oneOf) ? [.. oneOf.EnumerateArray()] : new[] { data };
+            var types = parts
+                .Select(part => part.TryGetProperty("$ref", out var reference) ? schemas.GetProperty(reference.GetString()!.Split('/')[^1]) : part)
+                .SelectMany(Types)
+                .ToList();
+            Assert.True(types.Contains("object"), $"{schema}.data: {data.GetRawText()}");
+        }
+    }
+
+    [Fact]
     public async Task Audience_lists_are_arrays_of_strings()
     {
         var document = await DocumentAsync();
