@@ -21,9 +21,9 @@ public sealed class ReadAllHistory
 
     /// <summary>
     /// When read-all first covered <paramref name="notificationId"/>: the time of the step with the lowest
-    /// <see cref="ReadAll.UpToId"/> at or above it, or null when no read-all reached it. Steps are added only by
-    /// <see cref="Raise"/>, so their times never go back as their ids rise, and that step is also the earliest one
-    /// covering it. PostgreSQL's page statement looks it up the same way (PostgresInboxReads).
+    /// <see cref="ReadAll.UpToId"/> at or above it, or null when no read-all reached it. The store adds a step only
+    /// when a read-all reaches a new id, never dated before the step below it (NotificationsDbContext.RaiseWatermarkAsync),
+    /// so that step is also the earliest one covering it. PostgreSQL's page statement looks it up the same way (PostgresInboxReads).
     /// </summary>
     public DateTime? ReadAtOf(long notificationId)
     {
@@ -42,22 +42,5 @@ public sealed class ReadAllHistory
         }
 
         return low < steps.Length ? steps[low].ReadAt : null;
-    }
-
-    /// <summary>
-    /// The step a read-all up to <paramref name="upToId"/> at <paramref name="at"/> adds: none when it reaches no id
-    /// beyond the last step (it covers nothing new, and what it covers again keeps its first time). Its time is not
-    /// before the last step's, even when <paramref name="at"/> is (two racing calls, or instances whose clocks differ),
-    /// so that a later step never claims an earlier read than one it covers. The store's upsert applies the same rule
-    /// atomically (NotificationsDbContext.RaiseWatermarkAsync).
-    /// </summary>
-    public ReadAll? Raise(long upToId, DateTime at)
-    {
-        if (upToId <= UpToId)
-        {
-            return null;
-        }
-
-        return new ReadAll(upToId, steps.Length > 0 && steps[^1].ReadAt > at ? steps[^1].ReadAt : at);
     }
 }

@@ -147,7 +147,7 @@ public abstract class NotificationsDbContext(DbContextOptions options) : DbConte
 
     /// <summary>
     /// Moves the user's read-all watermark up to <paramref name="upToId"/> and adds the step to their
-    /// <see cref="ReadAllSteps"/>, atomically (<c>ReadAllHistory.Raise</c> is the rule): never back, and no step when it
+    /// <see cref="ReadAllSteps"/>, atomically: never back, and no step when it
     /// reaches no new id; the step's time is not before the previous one's. The watermark row's lock orders concurrent
     /// read-alls of one user (several tabs), so they neither collide on the insert nor undo each other, and steps are
     /// added in id order.

@@ -48,44 +48,6 @@ public sealed class ReadAllHistoryTests
     }
 
     [Fact]
-    public void A_read_all_that_reaches_no_new_id_adds_no_step()
-    {
-        Assert.Null(MondayAndFriday.Raise(20, Friday.AddDays(1)));
-        Assert.Null(MondayAndFriday.Raise(15, Friday.AddDays(1)));
-    }
-
-    [Fact]
-    public void A_read_all_that_reaches_a_new_id_adds_a_step_at_its_own_time()
-    {
-        Assert.Equal(new ReadAll(21, Friday.AddDays(1)), MondayAndFriday.Raise(21, Friday.AddDays(1)));
-        Assert.Equal(new ReadAll(1, Monday), ReadAllHistory.None.Raise(1, Monday));
-    }
-
-    [Fact]
-    public void A_step_is_never_earlier_than_the_one_before_it()
-    {
-        Assert.Equal(new ReadAll(21, Friday), MondayAndFriday.Raise(21, Wednesday));
-    }
-
-    [Fact]
-    public void Read_alls_on_monday_then_friday_leave_mondays_notifications_read_on_monday()
-    {
-        var steps = new List<ReadAll>();
-        foreach (var (upTo, at) in new[] { (10L, Monday), (10L, Wednesday), (20L, Friday) })
-        {
-            if (new ReadAllHistory(steps).Raise(upTo, at) is { } step)
-            {
-                steps.Add(step);
-            }
-        }
-
-        var history = new ReadAllHistory(steps);
-        Assert.Equal([new ReadAll(10, Monday), new ReadAll(20, Friday)], steps);
-        Assert.Equal(Monday, history.ReadAtOf(10));
-        Assert.Equal(Friday, history.ReadAtOf(11));
-    }
-
-    [Fact]
     public void An_earlier_read_receipt_wins_over_the_read_all_that_first_covered_it()
     {
         Assert.Equal(Monday, ReadState.Resolve(15, MondayAndFriday, receiptReadAt: Monday, receiptSeenAt: null, receiptArchivedAt: null).ReadAt);
