@@ -4,6 +4,7 @@
 #
 #   ./bench.sh                 all scenarios (S1 … S6); about 27 min on a quiet 2-core machine (each warm-up waits for the JIT)
 #   ./bench.sh S3 S4           some of them
+#   ./bench.sh S6T             not in the default set: S6's two instances + Redis against one, under S4's targeted sends
 #   QUICK=1 ./bench.sh         tiny sizes, checks the pipeline in a few minutes (numbers meaningless)
 #   SELF_TEST=1 ./bench.sh     "ours" is a second baseline instance (checks the tooling without the API)
 #   PROTOCOL=messagepack ./bench.sh S3   every client speaks SignalR's MessagePack hub protocol (default json), for A/Bs
@@ -14,7 +15,7 @@
 # Knobs (environment): OUT ROUNDS JIT_WARMUP PROTOCOL (json|messagepack) BENCH_PORT_BASE REDIS_PORT PG_PORT PG_FAST PGBIN API_ENVIRONMENT
 #   OURS_GC_SERVER (unset: the API's own setting, server GC; 0: workstation GC) BASELINE_GC_SERVER (1, ASP.NET's default)
 #   S1_LEVELS S1_DURATION S1_ROUNDS S2_CONNECTIONS S3_LEVELS S3_DURATION S3_LATENCY_CONNECTIONS S4_CONNECTIONS S4_DURATION S4_SEND_CONCURRENCY S4_SEND_RATE
-#   S5_NOTIFICATIONS S5_USERS S5_DURATION S5_READ_RATE S5_READ_DURATION S5_DB S5_SEED S5_BASELINE S6_CONNECTIONS S6_DURATION S6_ROUNDS S6_PLAIN
+#   S5_NOTIFICATIONS S5_USERS S5_DURATION S5_READ_RATE S5_READ_DURATION S5_DB S5_SEED S5_BASELINE S6_CONNECTIONS S6_DURATION S6_ROUNDS S6_PLAIN S6T_SEND_RATE
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")" && pwd)
@@ -83,6 +84,8 @@ S5_READ_DURATION=${S5_READ_DURATION:-30}
 S6_CONNECTIONS=${S6_CONNECTIONS:-2000}
 S6_DURATION=${S6_DURATION:-5}
 S6_PLAIN=${S6_PLAIN:-1}
+# S6T: the open loop's rate of targeted sends, below what one instance on PostgreSQL takes, so CPU is compared at equal work
+S6T_SEND_RATE=${S6T_SEND_RATE:-2000}
 # S1 and S6 run at least 4 rounds (A B B A A B B A; QUICK: ROUNDS), where one round says little on this box: S1 restarts
 # both servers every round and one process's RSS per connection lands anywhere in 25–35 KB (plain SignalR's within
 # 26–29 KB); S6 compares two set-ups whose rates each move by a third between rounds.
@@ -374,8 +377,32 @@ for s in "${SCENARIOS[@]}"; do
         --baseline "http://127.0.0.1:$P_BASE" --baseline-label "plain-1x" --connections "$S6_CONNECTIONS" --duration "$S6_DURATION" --rounds "$S6_ROUNDS"
       stop_bg_all
       ;;
+    S6T)
+      # S6's set-up under S4's load: targeted sends to single users (the send API on the first instance, the users
+      # spread over both), so what Redis costs a push to one user shows, in sends/s, latency and CPU at a fixed rate.
+      start_redis || continue
+      if start_pg; then fresh_pg s6t; s6_env=("${PG_ENV[@]}"); else s6_env=("${SQLITE_ENV[@]}"); fi
+      redis_conf="127.0.0.1:$REDIS_PORT,abortConnect=false"
+      s6t_load=(--connections "$S6_CONNECTIONS" --duration "$S4_DURATION" --send-concurrency "$S4_SEND_CONCURRENCY"
+        --send-rate "$S6T_SEND_RATE" --rounds "$S6_ROUNDS")
+      start_bg ours-a "$P_A" "$(ours_cmd "$P_A" "$redis_conf")" "${s6_env[@]}" "Redis__Configuration=$redis_conf" "Redis__ChannelPrefix=bench"
+      start_bg ours-b "$P_B" "$(ours_cmd "$P_B" "$redis_conf")" "${s6_env[@]}" "Redis__Configuration=$redis_conf" "Redis__ChannelPrefix=bench"
+      start_bg ours-1 "$P_OURS" "$(ours_cmd "$P_OURS")" "${s6_env[@]}"
+      run S6T --scenario S4 --target "http://127.0.0.1:$P_A,http://127.0.0.1:$P_B" --target-label "ours-2x+redis" \
+        --target-pid "${PIDS[0]},${PIDS[1]}" --baseline "http://127.0.0.1:$P_OURS" --baseline-label "ours-1x" \
+        --baseline-pid "${PIDS[2]}" "${s6t_load[@]}"
+      stop_bg_all
+      [ "$S6_PLAIN" = 1 ] || continue
+      start_bg plain-a "$P_PLAIN_A" "${LT[*]} baseline --port $P_PLAIN_A --redis $redis_conf$BASELINE_REDIS_PROTOCOLS" "DOTNET_gcServer=$BASELINE_GC_SERVER"
+      start_bg plain-b "$P_PLAIN_B" "${LT[*]} baseline --port $P_PLAIN_B --redis $redis_conf$BASELINE_REDIS_PROTOCOLS" "DOTNET_gcServer=$BASELINE_GC_SERVER"
+      start_bg plain-1 "$P_BASE" "${LT[*]} baseline --port $P_BASE" "DOTNET_gcServer=$BASELINE_GC_SERVER"
+      run S6T-plain --scenario S4 --target "http://127.0.0.1:$P_PLAIN_A,http://127.0.0.1:$P_PLAIN_B" --target-label "plain-2x+redis" \
+        --target-pid "${PIDS[0]},${PIDS[1]}" --baseline "http://127.0.0.1:$P_BASE" --baseline-label "plain-1x" \
+        --baseline-pid "${PIDS[2]}" "${s6t_load[@]}"
+      stop_bg_all
+      ;;
     *)
-      echo "unknown scenario $s (S1 … S6)" >&2
+      echo "unknown scenario $s (S1 … S6, S6T)" >&2
       exit 2
       ;;
   esac
