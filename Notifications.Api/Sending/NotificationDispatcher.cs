@@ -204,28 +204,25 @@ public sealed class NotificationDispatcher(
             return;
         }
 
+        // Every push of the batch is started, in order, before any is awaited. A push can wait on the wire (with Redis, a
+        // publish's round trip; without, a lagging connection's grace): awaiting each before starting the next held the
+        // pushes to one per round trip. Order holds, as each connection's writes and each Redis publish are queued in the
+        // order they start.
+        var pushes = new List<Task>();
         for (var i = 0; i < batch.Count;)
         {
             var run = EveryoneRun.Length(batch, i);
             if (run > 1)
             {
-                await PushToEveryoneAsync(batch, i, run);
+                pushes.Add(PushToEveryoneAsync(batch, i, run));
                 i += run;
                 continue;
             }
 
-            var work = batch[i++];
-            try
-            {
-                await PushAsync(work);
-                metrics.Pushed(work.Kind, work.Notification.CreatedAt, time.GetUtcNow().UtcDateTime);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // The inbox has it; clients catch up with Sync. Do not hold the queue for one failed push.
-                logger.LogWarning(ex, "Push of notification {NotificationId} failed", work.Notification.Id);
-            }
+            pushes.Add(PushOneAsync(batch[i++]));
         }
+
+        await Task.WhenAll(pushes);
 
         var ids = batch.Select(w => w.OutboxId).ToArray();
         if (gate.DeletesPushedEntries)
@@ -244,6 +241,20 @@ public sealed class NotificationDispatcher(
         {
             // The entries stay; after their lease a sweep pushes them again (a rare, bounded duplicate).
             logger.LogWarning(ex, "Could not complete {Count} outbox entries", batch.Count);
+        }
+    }
+
+    private async Task PushOneAsync(PushWork work)
+    {
+        try
+        {
+            await PushAsync(work);
+            metrics.Pushed(work.Kind, work.Notification.CreatedAt, time.GetUtcNow().UtcDateTime);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The inbox has it; clients catch up with Sync. Do not hold the queue for one failed push.
+            logger.LogWarning(ex, "Push of notification {NotificationId} failed", work.Notification.Id);
         }
     }
 

@@ -35,39 +35,45 @@ internal sealed class OwnRedisChannel(
 
     /// <summary>
     /// Publishes one message, to come back to the reading loop here as it reaches every instance's. When it would not
-    /// come back (Redis unreachable, the publish failed, this instance's subscription not up yet), it is queued for the
-    /// loop here directly: so this instance's messages are written here in the order they were made, never one that
-    /// could not be published ahead of earlier ones still waiting in the loop. <paramref name="unavailable"/> hears why
+    /// come back (Redis unreachable, this instance's subscription not up yet), it is queued for the loop here directly,
+    /// at once: callers start sends one after another without awaiting each (a publish's round trip would otherwise cap
+    /// them), and this keeps this instance's messages written here in the order they were made. A publish that fails
+    /// is queued here when it fails, after any later one already published. <paramref name="unavailable"/> hears why
     /// Redis was not used (null: not connected).
     /// </summary>
     public async Task SendAsync(byte[] payload, Action<Exception?> unavailable)
     {
-        var comesBack = false;
-        if (redis.IsAvailable)
-        {
-            try
-            {
-                comesBack = await PublishAsync(payload);
-            }
-            catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
-            {
-                unavailable(ex);
-            }
-        }
-        else
+        // Started here too: with Redis down since startup nothing else may have started the loop yet.
+        Start();
+        if (!redis.IsAvailable)
         {
             unavailable(null);
+            QueueHere(payload);
+            return;
         }
 
+        var comesBack = IsListening;
         if (!comesBack)
         {
-            // Started here too: with Redis down since startup nothing else may have started the loop yet.
-            Start();
+            QueueHere(payload);
+        }
 
-            // Only ever written here: the loop writes what it reads to this instance's connections and publishes nothing.
-            received.Writer.TryWrite(payload);
+        try
+        {
+            await redis.Multiplexer.GetSubscriber().PublishAsync(channel, payload);
+        }
+        catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
+        {
+            unavailable(ex);
+            if (comesBack)
+            {
+                QueueHere(payload);
+            }
         }
     }
+
+    // Only ever written here: the loop writes what it reads to this instance's connections and publishes nothing.
+    private void QueueHere(byte[] payload) => received.Writer.TryWrite(payload);
 
     public void Start()
     {
