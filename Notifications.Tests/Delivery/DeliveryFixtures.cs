@@ -120,3 +120,28 @@ public sealed class PostgresGuaranteesFixture : GuaranteesFixture
 {
     protected override bool OnPostgres => true;
 }
+
+/// <summary>The guarantees on SQLite with a real redis-server of the fixture's own as the backplane.</summary>
+public sealed class RedisGuaranteesFixture : GuaranteesFixture, IAsyncLifetime
+{
+    private RedisServer? redis;
+
+    protected override bool OnPostgres => false;
+
+    protected override async Task<Dictionary<string, string?>> DatabaseSettingsAsync()
+    {
+        var settings = await base.DatabaseSettingsAsync();
+        redis = await RedisServer.StartAsync();
+        settings["Redis:Configuration"] = redis.Configuration;
+        return settings;
+    }
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await DisposeAsync();
+        if (redis is not null)
+        {
+            await redis.DisposeAsync();
+        }
+    }
+}
