@@ -11,10 +11,14 @@ try
     var app = builder.Build();
     app.MapNotificationsApi();
 
-    // Settings are checked before the database is touched: a misconfigured instance must not migrate anything.
-    app.Services.GetRequiredService<IStartupValidator>().Validate();
-
+    // An instance's settings are all checked before the database is touched: a misconfigured instance must not migrate
+    // anything. A migration job needs only the database's, which are checked as the migration reads them.
     var migrateOnly = args.Contains("--migrate-only");
+    if (!migrateOnly)
+    {
+        app.Services.GetRequiredService<IStartupValidator>().Validate();
+    }
+
     if (migrateOnly || app.Configuration.GetValue("Database:MigrateOnStartup", true))
     {
         await app.Services.MigrateNotificationsDatabaseAsync();
