@@ -44,6 +44,12 @@ public sealed record SendNotificationRequest
 
     public Audience ToAudience() => new(Audience!.Users, Audience.Roles, Audience.Groups, Audience.Everyone);
 
+    /// <summary>
+    /// <c>expiresAt</c> in UTC, cut to whole microseconds as every stored time is: each provider then keeps it as sent
+    /// (PostgreSQL would round a finer one), and two times it cannot tell apart are the same payload.
+    /// </summary>
+    public DateTime? ExpiresAtAsStored() => ExpiresAt is { } expires ? StoredTime.ToWholeMicroseconds(ToUtc(expires)) : null;
+
     public static DateTime ToUtc(DateTime value) => value.Kind switch
     {
         DateTimeKind.Utc => value,
