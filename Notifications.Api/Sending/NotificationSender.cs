@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -60,7 +58,7 @@ public sealed class NotificationSender(
         SendPolicy.EnsureMaySend(sender, audience);
         await EnsureGroupsExistAsync(audience.Groups, cancellationToken);
         Priorities.TryParse(request.Priority, out var priority);
-        var requestHash = idempotencyKey is null ? null : HashOf(request);
+        var requestHash = idempotencyKey is null ? null : RequestFingerprint.Of(request, audience);
 
         var notification = new Notification
         {
@@ -70,7 +68,7 @@ public sealed class NotificationSender(
             Data = request.Data is { ValueKind: JsonValueKind.Object } data ? data.GetRawText() : null,
             Priority = priority,
             SenderId = sender.UserId,
-            ExpiresAt = request.ExpiresAt is { } expires ? SendNotificationRequest.ToUtc(expires) : null,
+            ExpiresAt = request.ExpiresAtAsStored(),
             Everyone = audience.Everyone,
             IdempotencyKey = idempotencyKey,
             RequestHash = requestHash,
@@ -82,7 +80,7 @@ public sealed class NotificationSender(
             ],
         };
 
-        var outcome = await gate.SubmitAsync(new PendingSend(notification, cancellationToken, replayOnly));
+        var outcome = await gate.SubmitAsync(new PendingSend(notification, cancellationToken, replayOnly, request));
         if (!outcome.Replayed)
         {
             metrics.Sent(notification.Priority);
@@ -139,7 +137,7 @@ public sealed class NotificationSender(
                     {
                         if (keysInBatch.TryGetValue((notification.SenderId, key), out var first))
                         {
-                            settled.Add(first.Notification.RequestHash == notification.RequestHash
+                            settled.Add(send.HasPayloadOf(first.Notification.RequestHash)
                                 ? (send, null, null, first)
                                 : (send, null, new ConflictException("This Idempotency-Key was already used with a different payload."), null));
                             continue;
@@ -149,7 +147,7 @@ public sealed class NotificationSender(
                         {
                             if (existing.CreatedAt >= windowStart)
                             {
-                                settled.Add(existing.RequestHash == notification.RequestHash
+                                settled.Add(send.HasPayloadOf(existing.RequestHash)
                                     ? (send, new SendOutcome(new SendResult(existing.Id, existing.CreatedAt), Replayed: true), null, null)
                                     : (send, null, new ConflictException("This Idempotency-Key was already used with a different payload."), null));
                                 continue;
@@ -228,10 +226,10 @@ public sealed class NotificationSender(
         var key = (notification.SenderId, notification.IdempotencyKey!);
         if (keysInBatch.TryGetValue(key, out var first))
         {
-            return first.Notification.RequestHash == notification.RequestHash ? (send, null, null, first) : (send, null, new NothingToReplayException(), null);
+            return send.HasPayloadOf(first.Notification.RequestHash) ? (send, null, null, first) : (send, null, new NothingToReplayException(), null);
         }
 
-        return stored.TryGetValue(key, out var existing) && existing.CreatedAt >= windowStart && existing.RequestHash == notification.RequestHash
+        return stored.TryGetValue(key, out var existing) && existing.CreatedAt >= windowStart && send.HasPayloadOf(existing.RequestHash)
             ? (send, new SendOutcome(new SendResult(existing.Id, existing.CreatedAt), Replayed: true), null, null)
             : (send, null, new NothingToReplayException(), null);
     }
@@ -311,7 +309,4 @@ public sealed class NotificationSender(
 
     /// <summary>A replay-only send found nothing to replay; <see cref="ReplayAsync"/> turns it into null.</summary>
     private sealed class NothingToReplayException() : Exception("No send is stored under this Idempotency-Key with this payload.");
-
-    private static string HashOf(SendNotificationRequest request) =>
-        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(request))));
 }

@@ -6,8 +6,10 @@ using Notifications.Infrastructure.Data;
 namespace Notifications.Api.Sending;
 
 /// <summary>One send waiting for the group commit; completed with its own outcome (or error) by whoever writes it.</summary>
-public sealed class PendingSend(Notification notification, CancellationToken cancellationToken, bool replayOnly = false)
+public sealed class PendingSend(Notification notification, CancellationToken cancellationToken, bool replayOnly = false, SendNotificationRequest? request = null)
 {
+    private string? legacyRequestHash;
+
     public Notification Notification { get; } = notification;
 
     public CancellationToken CancellationToken { get; } = cancellationToken;
@@ -19,6 +21,16 @@ public sealed class PendingSend(Notification notification, CancellationToken can
     public bool ReplayOnly { get; } = replayOnly;
 
     public TaskCompletionSource<SendOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Whether a send stored or taken under this send's key has its payload. A hash stored before
+    /// <see cref="RequestFingerprint"/> is compared with this request's legacy hash, made only then, so a retry of a send
+    /// stored before the upgrade is still answered within its window.
+    /// </summary>
+    public bool HasPayloadOf(string? requestHash) =>
+        requestHash is not null
+        && (requestHash == Notification.RequestHash
+            || (request is not null && RequestFingerprint.IsLegacy(requestHash) && requestHash == (legacyRequestHash ??= RequestFingerprint.LegacyHashOf(request))));
 }
 
 /// <summary>
