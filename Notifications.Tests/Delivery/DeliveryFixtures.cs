@@ -1,8 +1,11 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Notifications.Api.Hubs;
 using Notifications.Api.Sending;
+using Notifications.Infrastructure.Cluster;
 using Notifications.Infrastructure.Data;
 using Notifications.Tests.Infrastructure;
 
@@ -134,6 +137,16 @@ public sealed class RedisGuaranteesFixture : GuaranteesFixture, IAsyncLifetime
         redis = await RedisServer.StartAsync();
         settings["Redis:Configuration"] = redis.Configuration;
         return settings;
+    }
+
+    async Task IAsyncLifetime.InitializeAsync()
+    {
+        await InitializeAsync();
+
+        // A connection made before the instance's Redis links are up is closed once they are (its client reconnects and
+        // syncs), losing the pushes in between on the wire: the tests here count pushes, so they start after that.
+        var manager = (LocalFallbackHubLifetimeManager<NotificationHub>)Services.GetRequiredService<HubLifetimeManager<NotificationHub>>();
+        await Timeouts.Eventually(() => Task.FromResult(manager.IsListening && manager.IsSettled), "the instance's Redis channels to be up", TimeSpan.FromSeconds(30));
     }
 
     async Task IAsyncLifetime.DisposeAsync()

@@ -92,6 +92,7 @@ public abstract class GroupCommitTests(GuaranteesFixture service)
         var user = TestUsers.New("drain");
         var role = TestUsers.New("drain-role");
         await using var client = await service.LongConnectAsync(user, role);
+        await client.InGroupsAsync();
         using var http = service.LongClient(TestUsers.New("drainer", 16), "admin");
 
         // Pushed entries are deleted by the next group's transaction, or alone once no send is waiting. To the user and to
