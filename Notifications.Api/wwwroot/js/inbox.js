@@ -48,6 +48,7 @@ const state = {
   listGeneration: 0,
   unread: 0,
   retracted: new Set(),
+  archived: new Set(), // archived here (or being archived): never listed again
   expiryTimers: new Map(),
   seenQueue: new Set(),
   seenTimer: null,
@@ -98,6 +99,7 @@ function resetState() {
   state.items.clear();
   state.expanded.clear();
   state.retracted.clear();
+  state.archived.clear();
   for (const t of state.expiryTimers.values()) clearTimeout(t);
   state.expiryTimers.clear();
   state.nextBefore = null;
@@ -161,7 +163,7 @@ async function startApp() {
     onUnauthorized,
     afterId: topId,
     onNotification,
-    onUnreadCount: (n) => setUnread(n),
+    onUnreadCount: (n) => setUnread(n), // the server's count after a read-state change: it wins
     onRead: (ids) => ids.forEach((id) => markLocalRead(id)),
     onAllRead: ({ upToId }) => {
       for (const n of state.items.values()) if (n.id <= upToId) markLocalRead(n.id);
@@ -178,7 +180,16 @@ async function startApp() {
 }
 
 // ---- unread badge -----------------------------------------------------------------------------------
+//
+// The badge shows the server's unread count. It is set two ways:
+// - absolutely, by the pushed UnreadCountChanged (the server sends one after each read-state change of this user —
+//   read, read-all, archive, from any tab — counted after the change committed, one after another, so the last one
+//   pushed is never older than the last change) and by a fetched count (refreshUnreadCount);
+// - relatively, by a live arrival (+1: a send pushes no count) and by this page's own read, read-all and archive,
+//   which change the count BEFORE their call (localChange). The call's own push may arrive before or after the
+//   call's response; either way it only sets the number the page already shows, so nothing is taken off twice.
 
+/** An absolute count: a push, a fetch, or a reset. */
 function setUnread(n) {
   state.unread = Math.max(0, Math.floor(Number(n) || 0));
   ui.badge.dataset.count = String(state.unread);
@@ -189,12 +200,35 @@ function setUnread(n) {
   document.title = state.unread ? `(${state.unread}) Notifications` : 'Notifications';
 }
 
+/** A local change of the count by delta. */
+function addUnread(delta) {
+  setUnread(state.unread + delta);
+}
+
 async function refreshUnreadCount() {
   try {
     const r = await api('GET', '/api/notifications/unread-count');
     setUnread(r.data?.count);
   } catch {
     /* keep the local count */
+  }
+}
+
+/**
+ * One of this page's own read-state changes: apply() changes the list and the count at once, before call() runs;
+ * undo() puts them back when the call fails. A failed call may still have happened on the server (a lost response),
+ * and pushes may have set the count meanwhile, so the count is fetched afterwards too.
+ */
+async function localChange(apply, call, undo) {
+  apply();
+  try {
+    await call();
+    return true;
+  } catch (e) {
+    undo();
+    notifyError(e);
+    void refreshUnreadCount();
+    return false;
   }
 }
 
@@ -251,7 +285,7 @@ function renderChrome() {
 /** Inserts or replaces an item, keeping the list newest first. */
 function upsert(n) {
   const id = Number(n.id);
-  if (!Number.isFinite(id) || state.retracted.has(id) || n.archivedAt || isExpired(n)) return;
+  if (!Number.isFinite(id) || state.retracted.has(id) || state.archived.has(id) || n.archivedAt || isExpired(n)) return;
   if (state.filter === 'unread' && n.readAt && !state.items.has(id)) return;
   n = { ...n, id };
   state.items.set(id, n);
@@ -404,47 +438,61 @@ function markLocalUnread(id) {
 }
 
 async function markRead(id) {
-  const changed = markLocalRead(id);
-  if (changed) setUnread(state.unread - 1);
-  try {
-    await api('POST', `/api/notifications/${encodeURIComponent(id)}/read`);
-  } catch (e) {
-    if (changed) {
+  let changed = false;
+  await localChange(
+    () => {
+      changed = markLocalRead(id);
+      if (changed) addUnread(-1);
+    },
+    () => api('POST', `/api/notifications/${encodeURIComponent(id)}/read`),
+    () => {
+      if (!changed) return;
       markLocalUnread(id);
-      setUnread(state.unread + 1);
-    }
-    notifyError(e);
-  }
+      addUnread(1);
+    },
+  );
 }
 
 async function markAllRead() {
   ui.markAll.disabled = true;
-  const before = state.unread;
   const changed = [...state.items.values()].filter((n) => !n.readAt).map((n) => n.id);
-  changed.forEach((id) => markLocalRead(id));
-  setUnread(0);
-  try {
-    await api('POST', '/api/notifications/read-all');
-  } catch (e) {
-    changed.forEach((id) => markLocalUnread(id));
-    setUnread(before);
-    notifyError(e);
-  } finally {
-    renderChrome();
-  }
+  let lowered = 0;
+  await localChange(
+    () => {
+      changed.forEach((id) => markLocalRead(id));
+      lowered = state.unread;
+      addUnread(-lowered);
+    },
+    () => api('POST', '/api/notifications/read-all'),
+    () => {
+      changed.forEach((id) => markLocalUnread(id));
+      addUnread(lowered);
+    },
+  );
+  renderChrome();
 }
 
 async function archive(id, btn) {
-  btn.disabled = true;
   const n = state.items.get(id);
-  try {
-    await api('POST', `/api/notifications/${encodeURIComponent(id)}/archive`);
-    removeItem(id);
-    if (n && !n.readAt) setUnread(state.unread - 1); // the server also pushes UnreadCountChanged
-  } catch (e) {
-    btn.disabled = false;
-    notifyError(e);
-  }
+  if (!n) return;
+  btn.disabled = true;
+  const unread = !n.readAt;
+  // Off the list and off the count before the call, like a read: the server pushes the new count to all of this
+  // user's tabs before the call returns, and that push must find the change made, not make it a second time.
+  await localChange(
+    () => {
+      state.archived.add(id);
+      removeItem(id);
+      if (unread) addUnread(-1);
+    },
+    () => api('POST', `/api/notifications/${encodeURIComponent(id)}/archive`),
+    () => {
+      state.archived.delete(id);
+      upsert(n);
+      renderChrome();
+      if (unread) addUnread(1);
+    },
+  );
 }
 
 // ---- seen receipts ----------------------------------------------------------------------------------
@@ -475,7 +523,7 @@ function onNotification(n, { source }) {
   renderChrome();
   if (source === 'live' && !known && !n.readAt) {
     // A send does not push UnreadCountChanged: count each arrival ourselves.
-    setUnread(state.unread + 1);
+    addUnread(1);
   }
   if (!known && !n.readAt && (source === 'live' || state.toastSync)) {
     toast(ui.toasts, {

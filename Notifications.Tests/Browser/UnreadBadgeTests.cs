@@ -1,0 +1,224 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using Notifications.Tests.Infrastructure;
+using static Microsoft.Playwright.Assertions;
+
+namespace Notifications.Tests.Browser;
+
+/// <summary>
+/// The inbox's badge against the server's unread count when the page's own change and the server's pushed
+/// <c>UnreadCountChanged</c> race. The server pushes the count to every tab of the user before the REST call returns;
+/// on the wire either may reach the page first. These tests put both in a chosen order: the page's hub WebSocket is
+/// routed through the test (pushes can be held), and the REST response is held until the test lets it go.
+/// </summary>
+[Collection(BrowserCollection.Name)]
+public sealed partial class UnreadBadgeTests(BrowserFixture browser)
+{
+    /// <summary>
+    /// Counts, per kind of call (archive, read, unread-count), the page's calls on the way and the responses it has
+    /// finished handling: a response is counted in a task queued once the page has it (with its body, when it reads
+    /// one), so the page's own continuation (plain awaits, and any call it starts from there) has run by then.
+    /// </summary>
+    private const string CountCalls = """
+        (() => {
+          window.callsInFlight = {};
+          window.callsHandled = {};
+          const kinds = [['archive', /\/api\/notifications\/\d+\/archive$/], ['read', /\/api\/notifications\/\d+\/read$/], ['unread-count', /\/api\/notifications\/unread-count$/]];
+          const fetch = window.fetch.bind(window);
+          window.fetch = async (input, init) => {
+            const kind = kinds.find(([, re]) => re.test(String(input)))?.[0];
+            if (!kind) return fetch(input, init);
+            window.callsInFlight[kind] = (window.callsInFlight[kind] || 0) + 1;
+            const done = () => setTimeout(() => {
+              window.callsInFlight[kind]--;
+              window.callsHandled[kind] = (window.callsHandled[kind] || 0) + 1;
+            }, 0);
+            let response;
+            try {
+              response = await fetch(input, init);
+            } catch (e) {
+              done();
+              throw e;
+            }
+            if (response.status === 204) {
+              done(); // the page reads no body
+            } else {
+              const text = response.text.bind(response);
+              response.text = () => text().finally(done);
+            }
+            return response;
+          };
+        })();
+        """;
+
+    [Theory(Timeout = 120_000)]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Archiving_an_unread_notification_leaves_the_badge_at_the_servers_count_whether_the_push_or_the_response_comes_first(bool pushFirst)
+    {
+        var reader = TestUsers.New(pushFirst ? "archive-push" : "archive-resp");
+        await browser.MarkAllReadAsync(reader);
+        var ids = new List<long>();
+        for (var i = 0; i < 3; i++)
+        {
+            ids.Add(await browser.SendAsync(TestUsers.Notification($"Archive me {i}", reader)));
+        }
+
+        await using var session = browser.NewSession();
+        var tab = await session.NewDeviceAsync("inbox");
+        var pushes = new HubPushes();
+        await tab.Page.RouteWebSocketAsync(HubSocket(), pushes.Route);
+        await tab.Page.AddInitScriptAsync(CountCalls);
+        var fetched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await tab.Page.RouteAsync(ArchiveCall(), async route =>
+        {
+            var response = await route.FetchAsync(); // the server archives, and pushes the new count, now
+            fetched.TrySetResult();
+            await release.Task;
+            await route.FulfillAsync(new RouteFulfillOptions { Response = response });
+        });
+
+        await tab.SignInAsync("/", reader);
+        await Expect(tab.TestId("badge")).ToHaveAttributeAsync("data-count", "3");
+        await tab.TestId("bell").ClickAsync();
+        await Expect(tab.InboxItem(ids[0])).ToHaveAttributeAsync("data-read", "false");
+
+        var countPushes = pushes.CountPushes;
+        pushes.Hold = !pushFirst;
+        await tab.InboxItem(ids[0]).GetByTestId("archive").ClickAsync();
+        await fetched.Task.WithTimeout(BrowserFixture.Patience, "the archive call to reach the server");
+        await pushes.WaitForCountPushAsync(countPushes + 1, "the count push of the archive");
+        var serverCount = await ServerUnreadCountAsync(reader);
+        Assert.Equal(2, serverCount);
+
+        if (pushFirst)
+        {
+            // The push is in the page (delivered in order before this evaluation runs); now the response follows it.
+            await tab.EvaluateAsync("() => new Promise((r) => setTimeout(r, 0))", "a round trip after the push");
+            release.SetResult();
+            await WaitForAsync(tab, "() => window.callsHandled.archive >= 1", "the archive response to be handled");
+        }
+        else
+        {
+            // The response first, with the push held; then the push.
+            release.SetResult();
+            await WaitForAsync(tab, "() => window.callsHandled.archive >= 1", "the archive response to be handled");
+            pushes.Hold = false;
+            pushes.ReleaseHeld();
+            await tab.EvaluateAsync("() => new Promise((r) => setTimeout(r, 0))", "a round trip after the push");
+        }
+
+        var expected = serverCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(expected, await tab.TestId("badge").GetAttributeAsync("data-count").WithTimeout(BrowserFixture.Patience, "the badge's count"));
+        await Expect(tab.TestId("badge")).ToHaveTextAsync(expected);
+        await Expect(tab.Page).ToHaveTitleAsync($"({expected}) Notifications");
+        await Expect(tab.Page.Locator("#stat-unread")).ToHaveTextAsync(expected);
+        await Expect(tab.InboxItem(ids[0])).ToHaveCountAsync(0);
+
+        // Nothing later takes it off again (a late local change would land within this round trip and the next).
+        await tab.EvaluateAsync("() => new Promise((r) => setTimeout(r, 200))", "a short wait");
+        Assert.Equal(expected, await tab.TestId("badge").GetAttributeAsync("data-count").WithTimeout(BrowserFixture.Patience, "the badge's count"));
+        Assert.Equal(serverCount, await ServerUnreadCountAsync(reader));
+        session.AssertNoConsoleErrors();
+    }
+
+    private async Task<int> ServerUnreadCountAsync(string userId)
+    {
+        using var http = browser.Server.Client(userId);
+        using var json = JsonDocument.Parse(await http.GetStringAsync("api/notifications/unread-count").WithTimeout(what: "the server's unread count"));
+        return json.RootElement.GetProperty("count").GetInt32();
+    }
+
+    private static Task WaitForAsync(BrowserTab tab, string condition, string what) =>
+        tab.Page.WaitForFunctionAsync(condition).WithTimeout(BrowserFixture.Patience, $"{what} in tab {tab.Name}");
+
+    [GeneratedRegex(@"/hubs/notifications")]
+    private static partial Regex HubSocket();
+
+    [GeneratedRegex(@"/api/notifications/\d+/archive$")]
+    private static partial Regex ArchiveCall();
+
+    /// <summary>The page's hub WebSocket, passed through; frames carrying <c>UnreadCountChanged</c> can be held back.</summary>
+    private sealed class HubPushes
+    {
+        private readonly Lock gate = new();
+        private readonly List<string> held = [];
+        private IWebSocketRoute? page;
+        private int countPushes;
+
+        /// <summary>While true, frames with an <c>UnreadCountChanged</c> are kept from the page.</summary>
+        public bool Hold { get; set; }
+
+        /// <summary>How many frames with an <c>UnreadCountChanged</c> came from the server (held or not).</summary>
+        public int CountPushes => Volatile.Read(ref countPushes);
+
+        public void Route(IWebSocketRoute toPage)
+        {
+            page = toPage;
+            var server = toPage.ConnectToServer();
+            toPage.OnMessage(frame =>
+            {
+                if (frame.Text is { } text)
+                {
+                    server.Send(text);
+                }
+                else
+                {
+                    server.Send(frame.Binary ?? []);
+                }
+            });
+            server.OnMessage(frame =>
+            {
+                if (frame.Text is { } text && text.Contains("\"UnreadCountChanged\"", StringComparison.Ordinal))
+                {
+                    lock (gate)
+                    {
+                        if (Hold)
+                        {
+                            held.Add(text);
+                        }
+                        else
+                        {
+                            toPage.Send(text);
+                        }
+
+                        Interlocked.Increment(ref countPushes);
+                    }
+                }
+                else if (frame.Text is { } other)
+                {
+                    toPage.Send(other);
+                }
+                else
+                {
+                    toPage.Send(frame.Binary ?? []);
+                }
+            });
+        }
+
+        public void ReleaseHeld()
+        {
+            lock (gate)
+            {
+                foreach (var text in held)
+                {
+                    page!.Send(text);
+                }
+
+                held.Clear();
+            }
+        }
+
+        public async Task WaitForCountPushAsync(int atLeast, string what)
+        {
+            var deadline = DateTime.UtcNow + BrowserFixture.Patience;
+            while (CountPushes < atLeast)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}.");
+                await Task.Delay(20);
+            }
+        }
+    }
+}
