@@ -124,6 +124,75 @@ public sealed partial class UnreadBadgeTests(BrowserFixture browser)
         session.AssertNoConsoleErrors();
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task A_fetched_count_older_than_a_read_pushed_meanwhile_does_not_overwrite_the_badge()
+    {
+        // A retraction pushes no count: the page asks for it. Here that answer is counted before the user's read, and
+        // reaches the page after the read's own push.
+        var reader = TestUsers.New("stale-count");
+        await browser.MarkAllReadAsync(reader);
+        var ids = new List<long>();
+        for (var i = 0; i < 3; i++)
+        {
+            ids.Add(await browser.SendAsync(TestUsers.Notification($"Count me {i}", reader)));
+        }
+
+        await using var session = browser.NewSession();
+        var tab = await session.NewDeviceAsync("inbox");
+        await tab.Page.AddInitScriptAsync(CountCalls);
+        var armed = 0;
+        var fetched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await tab.Page.RouteAsync(UnreadCountCall(), async route =>
+        {
+            if (Interlocked.CompareExchange(ref armed, 0, 1) != 1)
+            {
+                await route.ContinueAsync();
+                return;
+            }
+
+            var response = await route.FetchAsync(); // counted by the server now
+            fetched.TrySetResult();
+            await release.Task;
+            await route.FulfillAsync(new RouteFulfillOptions { Response = response });
+        });
+
+        await tab.SignInAsync("/", reader);
+        await Expect(tab.TestId("badge")).ToHaveAttributeAsync("data-count", "3");
+        await tab.TestId("bell").ClickAsync();
+        await Expect(tab.InboxItem(ids[2])).ToBeVisibleAsync();
+        // The page asks for the count when it starts, and again after its first catch-up: both are done before this.
+        await WaitForAsync(
+            tab,
+            "() => window.callsHandled['unread-count'] >= 2 && !window.callsInFlight['unread-count']",
+            "the page's own count requests to finish");
+        var countsHandled = await tab.EvaluateAsync<int>("() => window.callsHandled['unread-count'] || 0", "the count requests handled so far");
+
+        Volatile.Write(ref armed, 1);
+        using (var admin = browser.Server.Client("setup-admin", "admin"))
+        {
+            using var retracted = await admin.DeleteAsync($"api/notifications/{ids[2]}").WithTimeout(what: "the retraction");
+            retracted.EnsureSuccessStatusCode();
+        }
+
+        await fetched.Task.WithTimeout(BrowserFixture.Patience, "the page to ask for the count after the retraction");
+        await Expect(tab.InboxItem(ids[2])).ToHaveCountAsync(0);
+        await tab.InboxItem(ids[0]).GetByTestId("mark-read").ClickAsync();
+        await WaitForAsync(tab, "() => window.callsHandled.read >= 1", "the read to be handled");
+        Assert.Equal(1, await ServerUnreadCountAsync(reader));
+        await Expect(tab.TestId("badge")).ToHaveAttributeAsync("data-count", "1"); // the read's push
+
+        release.SetResult();
+        await WaitForAsync(
+            tab,
+            $"() => window.callsHandled['unread-count'] >= {countsHandled + 1} && !window.callsInFlight['unread-count']",
+            "the held count to be handled");
+        Assert.Equal("1", await tab.TestId("badge").GetAttributeAsync("data-count").WithTimeout(BrowserFixture.Patience, "the badge's count"));
+        await Expect(tab.Page).ToHaveTitleAsync("(1) Notifications");
+        Assert.Equal(1, await ServerUnreadCountAsync(reader));
+        session.AssertNoConsoleErrors();
+    }
+
     private async Task<int> ServerUnreadCountAsync(string userId)
     {
         using var http = browser.Server.Client(userId);
@@ -136,6 +205,9 @@ public sealed partial class UnreadBadgeTests(BrowserFixture browser)
 
     [GeneratedRegex(@"/hubs/notifications")]
     private static partial Regex HubSocket();
+
+    [GeneratedRegex(@"/api/notifications/unread-count$")]
+    private static partial Regex UnreadCountCall();
 
     [GeneratedRegex(@"/api/notifications/\d+/archive$")]
     private static partial Regex ArchiveCall();

@@ -188,9 +188,25 @@ async function startApp() {
 // - relatively, by a live arrival (+1: a send pushes no count) and by this page's own read, read-all and archive,
 //   which change the count BEFORE their call (localChange). The call's own push may arrive before or after the
 //   call's response; either way it only sets the number the page already shows, so nothing is taken off twice.
+// A fetched count is only as new as the moment the server counted, and nothing says which changes it includes: it is
+// not asked for while this page's own changes are in flight (it may miss them; it is asked once they are done), and
+// it is dropped and asked again when the count moved while it was on the way.
+
+const unreadSync = { version: 0, busy: 0, refreshing: false, wanted: false };
 
 /** An absolute count: a push, a fetch, or a reset. */
 function setUnread(n) {
+  unreadSync.version++;
+  showUnread(n);
+}
+
+/** A local change of the count by delta. */
+function addUnread(delta) {
+  unreadSync.version++;
+  showUnread(state.unread + delta);
+}
+
+function showUnread(n) {
   state.unread = Math.max(0, Math.floor(Number(n) || 0));
   ui.badge.dataset.count = String(state.unread);
   ui.badge.textContent = state.unread > 99 ? '99+' : String(state.unread);
@@ -200,17 +216,32 @@ function setUnread(n) {
   document.title = state.unread ? `(${state.unread}) Notifications` : 'Notifications';
 }
 
-/** A local change of the count by delta. */
-function addUnread(delta) {
-  setUnread(state.unread + delta);
-}
-
 async function refreshUnreadCount() {
+  if (unreadSync.busy > 0 || unreadSync.refreshing) {
+    unreadSync.wanted = true;
+    return;
+  }
+  unreadSync.refreshing = true;
+  unreadSync.wanted = false;
   try {
-    const r = await api('GET', '/api/notifications/unread-count');
-    setUnread(r.data?.count);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const version = unreadSync.version;
+      const r = await api('GET', '/api/notifications/unread-count');
+      if (unreadSync.busy > 0) {
+        unreadSync.wanted = true; // asked again when this page's changes are done
+        return;
+      }
+      if (version === unreadSync.version) {
+        setUnread(r.data?.count);
+        return;
+      }
+      // The count moved while this one was on the way, and this one may be older than that change: ask again.
+    }
   } catch {
     /* keep the local count */
+  } finally {
+    unreadSync.refreshing = false;
+    if (unreadSync.wanted && unreadSync.busy === 0) void refreshUnreadCount();
   }
 }
 
@@ -220,15 +251,19 @@ async function refreshUnreadCount() {
  * and pushes may have set the count meanwhile, so the count is fetched afterwards too.
  */
 async function localChange(apply, call, undo) {
+  unreadSync.busy++;
   apply();
   try {
     await call();
     return true;
   } catch (e) {
     undo();
+    unreadSync.wanted = true;
     notifyError(e);
-    void refreshUnreadCount();
     return false;
+  } finally {
+    unreadSync.busy--;
+    if (unreadSync.busy === 0 && unreadSync.wanted) void refreshUnreadCount();
   }
 }
 
