@@ -33,6 +33,13 @@ public sealed partial class NotificationsClient : IAsyncDisposable
 
     // Cancelled by Stop/Dispose. Replaced (not disposed) on Start: a callback may still hold the old one.
     private CancellationTokenSource _lifetime = new();
+
+    // What the app's token provider is given while StartAsync runs: the caller's token linked with the lifetime, so a
+    // provider that hangs cannot keep StartAsync from being cancelled. Default (none) otherwise: reconnects get the
+    // lifetime's. A token, not its source, so a provider call never touches a source StartAsync has disposed.
+    private readonly Lock _startTokenLock = new();
+    private CancellationToken _startToken;
+
     private volatile bool _running;
     private int _state;
     private int _restartPending;
@@ -109,7 +116,9 @@ public sealed partial class NotificationsClient : IAsyncDisposable
 
     /// <summary>
     /// Connects, then syncs everything after <see cref="Cursor"/> before returning (raising <see cref="NotificationReceived"/>
-    /// for each). If the connection or that first sync fails, the connection is stopped and the error is thrown.
+    /// for each). If the connection or that first sync fails, or
+    /// <paramref name="cancellationToken"/> is cancelled first, the connection is stopped and the error
+    /// (<see cref="OperationCanceledException"/> when cancelled) is thrown; the client may be started again.
     /// Calling it while started does nothing.
     /// </summary>
     /// <remarks>Called from inside an event handler, the first sync runs in the background instead of being awaited.</remarks>
@@ -131,16 +140,16 @@ public sealed partial class NotificationsClient : IAsyncDisposable
             Volatile.Write(ref _restartPending, 0);
             _running = true;
             SetState(NotificationsConnectionState.Connecting);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
+            SetStartToken(linked.Token);
             try
             {
-                await _connection.StartAsync(cancellationToken);
+                await _connection.StartAsync(linked.Token);
                 SetState(NotificationsConnectionState.Connected);
                 Log.Connected(_logger, Cursor);
-
-                using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
                 await SyncOrScheduleAsync(linked.Token);
             }
-            catch
+            catch (Exception error)
             {
                 // All or nothing: a connection whose first sync failed would look healthy while the inbox is stale.
                 _running = false;
@@ -155,7 +164,19 @@ public sealed partial class NotificationsClient : IAsyncDisposable
                 }
 
                 SetState(NotificationsConnectionState.Disconnected);
+
+                // SignalR may wrap what the token provider threw when it honoured the caller's token (or fail the
+                // negotiate with it): the caller asked to cancel, and that is what it gets.
+                if (cancellationToken.IsCancellationRequested && error is not OperationCanceledException)
+                {
+                    throw new OperationCanceledException("StartAsync was cancelled.", error, cancellationToken);
+                }
+
                 throw;
+            }
+            finally
+            {
+                SetStartToken(default);
             }
         }
         finally
@@ -205,7 +226,7 @@ public sealed partial class NotificationsClient : IAsyncDisposable
             .WithUrl(HubUrl(options.ServerUrl), http =>
             {
                 // Invoked by SignalR on every negotiate/connect, including automatic reconnects: always a fresh token.
-                http.AccessTokenProvider = async () => await options.AccessTokenProvider(_lifetime.Token);
+                http.AccessTokenProvider = async () => await options.AccessTokenProvider(ProviderToken());
                 options.ConfigureHttpConnection?.Invoke(http);
             })
             .WithAutomaticReconnect(_schedule);
@@ -221,6 +242,22 @@ public sealed partial class NotificationsClient : IAsyncDisposable
         }
 
         return builder.Build();
+    }
+
+    private void SetStartToken(CancellationToken token)
+    {
+        lock (_startTokenLock)
+        {
+            _startToken = token;
+        }
+    }
+
+    private CancellationToken ProviderToken()
+    {
+        lock (_startTokenLock)
+        {
+            return _startToken.CanBeCanceled ? _startToken : _lifetime.Token;
+        }
     }
 
     internal static Uri HubUrl(Uri serverUrl)

@@ -7,7 +7,10 @@ namespace Notifications.Client;
 /// <param name="ServerUrl">Base url of the service; the hub path <c>/hubs/notifications</c> is appended.</param>
 /// <param name="AccessTokenProvider">
 /// Returns a bearer token. Called on every connect and reconnect (not cached by the SDK) so that an
-/// expired token is replaced: the server closes a connection when its token expires.
+/// expired token is replaced: the server closes a connection when its token expires. Honour its token: it is
+/// cancelled by <see cref="NotificationsClient.StopAsync"/> and <see cref="NotificationsClient.DisposeAsync"/>, and
+/// during <see cref="NotificationsClient.StartAsync"/> also by that call's token (a provider that ignores it keeps
+/// them waiting).
 /// </param>
 public sealed record NotificationsClientOptions(Uri ServerUrl, Func<CancellationToken, Task<string>> AccessTokenProvider)
 {

@@ -297,6 +297,34 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
         Assert.Equal(NotificationsConnectionState.Disconnected, client.Client.State);
     }
 
+    [Fact]
+    public async Task Start_is_cancelled_by_its_token_while_the_token_provider_waits_and_a_later_start_succeeds()
+    {
+        var olive = TestUsers.New("olive");
+        var identityProviderBack = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = ClientRecorder.OptionsFor(service.BaseUri, olive) with
+        {
+            // An identity provider that hangs until it is back, and honours the token it is given.
+            AccessTokenProvider = async ct =>
+            {
+                await identityProviderBack.Task.WaitAsync(ct);
+                return TestTokens.For(olive);
+            },
+        };
+        await using var client = new ClientRecorder(options);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => client.Client.StartAsync(cancel.Token).WithTimeout(TimeSpan.FromSeconds(10), "the cancelled StartAsync to return"));
+        Assert.Equal(NotificationsConnectionState.Disconnected, client.Client.State);
+
+        identityProviderBack.SetResult();
+        await client.Client.StartAsync().WithTimeout(what: "the next StartAsync");
+        Assert.Equal(NotificationsConnectionState.Connected, client.Client.State);
+        var id = await Send(olive, "after the cancelled start");
+        Assert.Equal([id], (await client.ReceiveThroughAsync(id)).Select(n => n.Id));
+    }
+
     private Task<long> Send(string user, string title) =>
         service.SendAsync("admin-1", TestUsers.Notification(title, user));
 
