@@ -49,6 +49,13 @@ public sealed partial class NotificationsClient : IAsyncDisposable
     public const int MaxSyncPageSize = 1000;
 
     public NotificationsClient(NotificationsClientOptions options)
+        : this(options, TimeProvider.System)
+    {
+    }
+
+    /// <param name="options">See <see cref="NotificationsClientOptions"/>.</param>
+    /// <param name="clock">Measures the reorder window (tests move it by hand).</param>
+    internal NotificationsClient(NotificationsClientOptions options, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(options.ServerUrl);
@@ -69,7 +76,7 @@ public sealed partial class NotificationsClient : IAsyncDisposable
         _options = options;
         _logger = options.LoggerFactory?.CreateLogger<NotificationsClient>() ?? NullLogger<NotificationsClient>.Instance;
         _schedule = new ReconnectSchedule(options.ReconnectDelays);
-        _tracker = new DeliveryTracker(options.InitialCursor, options.DedupCapacity, options.ReorderWindow, TimeProvider.System);
+        _tracker = new DeliveryTracker(options.InitialCursor, options.DedupCapacity, options.ReorderWindow, clock);
         _pump = new EventPump(_logger);
         _connection = BuildConnection(options);
         RegisterHubHandlers();
@@ -185,11 +192,19 @@ public sealed partial class NotificationsClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Disconnects and stops all reconnect attempts. <see cref="StartAsync"/> may be called again later.</summary>
+    /// <summary>
+    /// Disconnects and stops all reconnect attempts. <see cref="StartAsync"/> may be called again later; it then resumes
+    /// like a reconnect after a drop at this moment.
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
         // Cancel before queueing on the lock so an in-flight StartAsync sync or restart attempt ends promptly.
         _running = false;
+
+        // A stop is a drop the app asked for, and pushes still on the wire are lost with it just the same: the next
+        // start's catch-up resumes from the reorder window before now (however much later it comes), and live pushes
+        // that land before it completes do not move the cursor past what was sent while stopped.
+        _tracker.MarkDisconnected();
         await _lifetime.CancelAsync();
 
         await _lifecycle.WaitAsync(cancellationToken);

@@ -18,9 +18,11 @@ public sealed class ClientRecorder : IAsyncDisposable
     private readonly Channel<NotificationsConnectionState> states = Channel.CreateUnbounded<NotificationsConnectionState>();
     private readonly List<long> deliveredIds = [];
 
-    public ClientRecorder(NotificationsClientOptions options)
+    /// <param name="options">The client's options.</param>
+    /// <param name="clock">Measures the client's reorder window; null = the real clock.</param>
+    public ClientRecorder(NotificationsClientOptions options, TimeProvider? clock = null)
     {
-        Client = new NotificationsClient(options);
+        Client = new NotificationsClient(options, clock ?? TimeProvider.System);
         Client.NotificationReceived += n =>
         {
             lock (deliveredIds)
