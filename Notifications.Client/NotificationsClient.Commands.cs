@@ -49,11 +49,12 @@ public sealed partial class NotificationsClient
 
     /// <summary>
     /// Manual catch-up: fetches everything after <see cref="Cursor"/> page by page and raises
-    /// <see cref="NotificationReceived"/> for ids not raised before; returns when all of them were raised.
+    /// <see cref="NotificationReceived"/> for ids not raised before, then <see cref="Synced"/>; returns when all of them
+    /// were raised.
     /// </summary>
     /// <remarks>Called from inside an event handler, it is scheduled in the background and returns at once
     /// (waiting there would deadlock: the handler occupies the dispatcher the sync needs).</remarks>
-    public Task SyncAsync(CancellationToken cancellationToken = default) => SyncOrScheduleAsync(cancellationToken);
+    public Task SyncAsync(CancellationToken cancellationToken = default) => SyncOrScheduleAsync(reconnected: false, cancellationToken);
 
     private Task InvokeWithIdsAsync(string method, IEnumerable<long> ids, CancellationToken cancellationToken)
     {

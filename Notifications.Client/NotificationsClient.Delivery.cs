@@ -25,18 +25,20 @@ public sealed partial class NotificationsClient
     }
 
     // Runs on the pump only, so the claim and the handlers of one id never race with another delivery.
-    private async Task DeliverAsync(NotificationMessage message, bool live)
+    // Returns whether it was raised (false for a duplicate or a retracted id).
+    private async Task<bool> DeliverAsync(NotificationMessage message, bool live)
     {
         if (!_tracker.TryClaim(message.Id, live))
         {
             Log.Duplicate(_logger, message.Id);
-            return;
+            return false;
         }
 
         await RaiseAsync(NotificationReceived, message, nameof(NotificationReceived));
 
         // After the handlers: a persisted Cursor then never covers a notification the app did not process.
         _tracker.Advance(message.Id, live);
+        return true;
     }
 
     private async Task RetractAsync(long id)
@@ -47,32 +49,38 @@ public sealed partial class NotificationsClient
         }
     }
 
-    private async Task DeliverPageAsync(SyncPage page)
+    private async Task<int> DeliverPageAsync(SyncPage page)
     {
+        var raised = 0;
         foreach (var message in page.Items)
         {
-            await DeliverAsync(message, live: false);
+            if (await DeliverAsync(message, live: false))
+            {
+                raised++;
+            }
         }
 
         _tracker.Advance(page.Cursor, live: false);
+        return raised;
     }
 
-    private Task SyncOrScheduleAsync(CancellationToken cancellationToken)
+    private Task SyncOrScheduleAsync(bool reconnected, CancellationToken cancellationToken)
     {
         if (!EventPump.IsInsidePump)
         {
-            return SyncCoreAsync(cancellationToken);
+            return SyncCoreAsync(reconnected, cancellationToken);
         }
 
-        StartBackground(CatchUpAsync, "sync requested from an event handler");
+        StartBackground(token => CatchUpAsync(reconnected, token), "sync requested from an event handler");
         return Task.CompletedTask;
     }
 
-    private async Task SyncCoreAsync(CancellationToken cancellationToken)
+    private async Task SyncCoreAsync(bool reconnected, CancellationToken cancellationToken)
     {
         await _syncGate.WaitAsync(cancellationToken);
         var start = _tracker.BeginSync();
         var completed = false;
+        SyncInfo info;
         try
         {
             var afterId = start.AfterId;
@@ -83,8 +91,10 @@ public sealed partial class NotificationsClient
                     HubMethodNames.Sync, afterId, _options.SyncPageSize, cancellationToken);
 
                 // Wait until the page was raised before fetching the next: a large backlog then never piles up in memory.
-                await _pump.RunAsync(() => DeliverPageAsync(page), cancellationToken);
-                delivered += page.Items.Count;
+                // The pump ran the page before RunAsync returns, so reading its count here is safe.
+                var raised = 0;
+                await _pump.RunAsync(async () => raised = await DeliverPageAsync(page), cancellationToken);
+                delivered += raised;
 
                 if (!page.HasMore)
                 {
@@ -103,6 +113,7 @@ public sealed partial class NotificationsClient
 
             _tracker.EndSync(start);
             completed = true;
+            info = new SyncInfo(reconnected, delivered, Cursor);
             Log.Synced(_logger, start.AfterId, delivered, Cursor);
         }
         finally
@@ -114,6 +125,11 @@ public sealed partial class NotificationsClient
 
             _syncGate.Release();
         }
+
+        // On the pump, behind the NotificationReceived events of every page: an app that re-fetches its unread count
+        // here has counted all the catch-up raised (live pushes queued meanwhile come before or after, each once).
+        // Awaited, so StartAsync returns after its handlers, as after those of the notifications.
+        await _pump.RunAsync(() => RaiseAsync(Synced, info, nameof(Synced)), cancellationToken);
     }
 
     private Task OnReconnecting(Exception? error)
@@ -130,7 +146,7 @@ public sealed partial class NotificationsClient
 
         // Pushes sent while we were away are lost on the wire; Sync fetches them from the store.
         // In the background: SignalR raises this event from its reconnect loop, which should not wait for us.
-        StartBackground(CatchUpAsync, "reconnected");
+        StartBackground(token => CatchUpAsync(reconnected: true, token), "reconnected");
         return Task.CompletedTask;
     }
 
@@ -182,20 +198,20 @@ public sealed partial class NotificationsClient
 
             SetState(NotificationsConnectionState.Connected);
             Log.Connected(_logger, Cursor);
-            await CatchUpAsync(cancellationToken);
+            await CatchUpAsync(reconnected: true, cancellationToken);
             return;
         }
     }
 
     // Catch-up after a reconnect: retried while the connection stays up; after another drop the next
     // Reconnected/restart runs its own catch-up, which resumes where this one stopped.
-    private async Task CatchUpAsync(CancellationToken cancellationToken)
+    private async Task CatchUpAsync(bool reconnected, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await SyncCoreAsync(cancellationToken);
+                await SyncCoreAsync(reconnected, cancellationToken);
                 return;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -97,6 +97,16 @@ public sealed partial class NotificationsClient : IAsyncDisposable
     /// <summary>The notification was retracted by its sender or an admin; drop it. Raised once per id.</summary>
     public event Func<long, Task>? Retracted;
 
+    /// <summary>
+    /// A catch-up completed: on <see cref="StartAsync"/>, after every reconnect, and after <see cref="SyncAsync"/>. Raised
+    /// after the <see cref="NotificationReceived"/> events of everything it fetched, so the inbox is complete up to here.
+    /// Read changes made while this client was away (another device's read-all, an archive) are not pushed again: this
+    /// is the moment to re-fetch the unread count (<see cref="GetUnreadCountAsync"/>) and then apply live changes.
+    /// (<see cref="ConnectionStateChanged"/> comes before the catch-up; a handler here that calls
+    /// <see cref="SyncAsync"/> starts another catch-up, and so another of these.)
+    /// </summary>
+    public event Func<SyncInfo, Task>? Synced;
+
     /// <summary>The SDK's connection state changed (see <see cref="NotificationsConnectionState"/>).</summary>
     public event Func<NotificationsConnectionState, Task>? ConnectionStateChanged;
 
@@ -123,7 +133,7 @@ public sealed partial class NotificationsClient : IAsyncDisposable
 
     /// <summary>
     /// Connects, then syncs everything after <see cref="Cursor"/> before returning (raising <see cref="NotificationReceived"/>
-    /// for each). If the connection or that first sync fails, or
+    /// for each, then <see cref="Synced"/>). If the connection or that first sync fails, or
     /// <paramref name="cancellationToken"/> is cancelled first, the connection is stopped and the error
     /// (<see cref="OperationCanceledException"/> when cancelled) is thrown; the client may be started again.
     /// Calling it while started does nothing.
@@ -154,7 +164,7 @@ public sealed partial class NotificationsClient : IAsyncDisposable
                 await _connection.StartAsync(linked.Token);
                 SetState(NotificationsConnectionState.Connected);
                 Log.Connected(_logger, Cursor);
-                await SyncOrScheduleAsync(linked.Token);
+                await SyncOrScheduleAsync(reconnected: false, linked.Token);
             }
             catch (Exception error)
             {

@@ -1,4 +1,7 @@
+using System.Net.Http.Json;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Notifications.Api.Inbox;
 using Notifications.Client;
 using Notifications.Tests.Infrastructure;
 
@@ -121,6 +124,67 @@ public sealed class ClientReconnectTests(SqliteServiceFixture service) : IClassF
         }
     }
 
+    [Fact]
+    public async Task An_app_following_the_readme_ends_a_reconnect_with_the_servers_unread_count_though_another_device_read_all_meanwhile()
+    {
+        var user = TestUsers.New("ruth");
+
+        NotificationsClient? sdk = null;
+        bool Starting() => sdk!.State == NotificationsConnectionState.Connecting;
+
+        // As above: the first connect's token expires (after five seconds: the start and two live pushes come first, also
+        // on a busy machine), and the reconnect waits at the gate.
+        var tokens = new TokenSource(user) { Lifetime = () => Starting() ? TimeSpan.FromSeconds(5) : TimeSpan.FromHours(1) };
+        tokens.Hold(() => !Starting());
+        await using var client = new ClientRecorder(new NotificationsClientOptions(service.BaseUri, tokens.GetAsync)
+        {
+            ReconnectDelays = [TimeSpan.Zero, TimeSpan.FromMilliseconds(250)],
+        });
+        sdk = client.Client;
+        var app = new BadgeApp(client.Client);
+        await client.Client.StartAsync().WithTimeout(what: "the SDK client to start");
+        try
+        {
+            Assert.False((await client.NextSyncAsync()).Info.Reconnected);
+            long[] shown = [await Send(user, "one"), await Send(user, "two")];
+            await app.WaitForAsync($"received {shown[^1]}");
+            Assert.Equal(2, app.Badge);
+
+            await tokens.WaitUntilHeldAsync(TimeSpan.FromSeconds(30));
+            using var otherDevice = service.Client(user);
+            (await otherDevice.PostAsync("api/notifications/read-all", null).WithTimeout(what: "the other device's read-all")).EnsureSuccessStatusCode();
+            long[] missed = [await Send(user, "missed 1"), await Send(user, "missed 2"), await Send(user, "missed, then archived")];
+            (await otherDevice.PostAsync($"api/notifications/{missed[^1]}/archive", null).WithTimeout(what: "the archive")).EnsureSuccessStatusCode();
+            Assert.Equal(NotificationsConnectionState.Reconnecting, client.Client.State);
+
+            tokens.Release();
+            var resync = await client.NextReconnectSyncAsync();
+            await app.WaitForAsync("resynced");
+
+            // Synced came after the catch-up raised every missed notification, and the count fetched there is the truth.
+            Assert.Equal([.. shown, .. missed], resync.RaisedBefore);
+            Assert.Equal(missed.Length, resync.Info.Received);
+            Assert.Equal(missed[^1], resync.Info.Cursor);
+            Assert.Equal(2, await ServerCountAsync(otherDevice));
+            Assert.Equal(2, app.Badge);
+
+            // Live changes apply on top of it.
+            var live = await Send(user, "live again");
+            await app.WaitForAsync($"received {live}");
+            Assert.Equal(3, await ServerCountAsync(otherDevice));
+            Assert.Equal(3, app.Badge);
+        }
+        finally
+        {
+            tokens.Release();
+        }
+    }
+
+    private static async Task<int> ServerCountAsync(HttpClient http) =>
+        (await http.GetFromJsonAsync<UnreadCount>("api/notifications/unread-count").WithTimeout(what: "the unread count"))!.Count;
+
+    private Task<long> Send(string user, string title) => service.SendAsync("admin-1", TestUsers.Notification(title, user));
+
     private static Task<long> SendAsync(ServiceProcess server, string user, string title) => server.SendAsync("admin-1", TestUsers.Notification(title, user));
 
     private static void DeleteQuietly(string directory)
@@ -131,6 +195,49 @@ public sealed class ClientReconnectTests(SqliteServiceFixture service) : IClassF
         }
         catch (IOException)
         {
+        }
+    }
+
+    /// <summary>An app's unread badge, kept by the rules of Notifications.Client/README.md ("Unread badge").</summary>
+    private sealed class BadgeApp
+    {
+        private readonly Channel<string> steps = Channel.CreateUnbounded<string>();
+        private int badge;
+
+        public BadgeApp(NotificationsClient client)
+        {
+            // Handlers run one at a time, so these updates never race; the test reads the badge between steps.
+            client.Synced += async info =>
+            {
+                Volatile.Write(ref badge, await client.GetUnreadCountAsync());
+                steps.Writer.TryWrite(info.Reconnected ? "resynced" : "synced");
+            };
+            client.NotificationReceived += n =>
+            {
+                if (n.ReadAt is null && n.ArchivedAt is null)
+                {
+                    Interlocked.Increment(ref badge);
+                }
+
+                steps.Writer.TryWrite($"received {n.Id}");
+                return Task.CompletedTask;
+            };
+            client.UnreadCountChanged += count =>
+            {
+                Volatile.Write(ref badge, count);
+                steps.Writer.TryWrite("count pushed");
+                return Task.CompletedTask;
+            };
+        }
+
+        public int Badge => Volatile.Read(ref badge);
+
+        /// <summary>Reads the app's steps until <paramref name="step"/> is done.</summary>
+        public async Task WaitForAsync(string step)
+        {
+            while (await steps.Reader.ReadAsync().AsTask().WithTimeout(what: $"the app's step '{step}'") != step)
+            {
+            }
         }
     }
 }

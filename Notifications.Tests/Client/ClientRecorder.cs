@@ -16,6 +16,7 @@ public sealed class ClientRecorder : IAsyncDisposable
     private readonly Channel<long> allReads = Channel.CreateUnbounded<long>();
     private readonly Channel<long> retractions = Channel.CreateUnbounded<long>();
     private readonly Channel<NotificationsConnectionState> states = Channel.CreateUnbounded<NotificationsConnectionState>();
+    private readonly Channel<SyncRecord> syncs = Channel.CreateUnbounded<SyncRecord>();
     private readonly List<long> deliveredIds = [];
 
     /// <param name="options">The client's options.</param>
@@ -38,6 +39,9 @@ public sealed class ClientRecorder : IAsyncDisposable
         Client.AllRead += upTo => Write(allReads, upTo);
         Client.Retracted += id => Write(retractions, id);
         Client.ConnectionStateChanged += s => Write(states, s);
+
+        // Handlers run one at a time in the SDK's order, so this is exactly what was raised before the Synced.
+        Client.Synced += info => Write(syncs, new SyncRecord(info, DeliveredIds));
     }
 
     public NotificationsClient Client { get; }
@@ -94,6 +98,22 @@ public sealed class ClientRecorder : IAsyncDisposable
 
     public bool HasPendingNotification => notifications.Reader.TryPeek(out _);
 
+    /// <summary>The next Synced event, with the ids NotificationReceived had raised before it.</summary>
+    public Task<SyncRecord> NextSyncAsync() => syncs.Reader.ReadAsync().AsTask().WithTimeout(what: "Synced");
+
+    /// <summary>Reads Synced events until one of a reconnect comes.</summary>
+    public async Task<SyncRecord> NextReconnectSyncAsync()
+    {
+        while (true)
+        {
+            var sync = await NextSyncAsync();
+            if (sync.Info.Reconnected)
+            {
+                return sync;
+            }
+        }
+    }
+
     public Task<int> NextUnreadCountAsync() => unreadCounts.Reader.ReadAsync().AsTask().WithTimeout(what: "UnreadCountChanged");
 
     public Task<IReadOnlyList<long>> NextReadAsync() => reads.Reader.ReadAsync().AsTask().WithTimeout(what: "NotificationsRead");
@@ -121,3 +141,6 @@ public sealed class ClientRecorder : IAsyncDisposable
         return Task.CompletedTask;
     }
 }
+
+/// <summary>A Synced event and the ids NotificationReceived raised before it (in order).</summary>
+public sealed record SyncRecord(SyncInfo Info, IReadOnlyList<long> RaisedBefore);

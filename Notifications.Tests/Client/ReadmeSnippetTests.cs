@@ -34,8 +34,8 @@ public sealed class ReadmeSnippetTests(SqliteServiceFixture service) : IClassFix
             client.NotificationReceived += n => inbox.AddAsync(n);   // once per id, live or caught up
             client.Retracted += id => inbox.RemoveAsync(id);
             client.UnreadCountChanged += count => ui.SetBadgeAsync(count); // after read/read-all/archive; a send does not push it
+            client.Synced += async _ => await ui.SetBadgeAsync(await client.GetUnreadCountAsync()); // after each catch-up
             await client.StartAsync();                               // connects, then catches up before returning
-            await ui.SetBadgeAsync(await client.GetUnreadCountAsync());
             await client.MarkReadAsync(inbox.Newest.Id);             // pushes NotificationsRead + UnreadCountChanged to all the user's clients
             store.SaveCursor(client.ResumeCursor);                   // persist it now and then, e.g. on shutdown
             // README snippet ends
