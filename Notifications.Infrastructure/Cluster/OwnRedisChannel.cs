@@ -11,7 +11,8 @@ namespace Notifications.Infrastructure.Cluster;
 /// <remarks>
 /// Messages are published by one loop, in the order they were sent, each time everything that waits as one contiguous
 /// Redis batch: callers start sends without awaiting each (a publish's round trip would otherwise cap them), and
-/// StackExchange.Redis keeps no order between publishes that wait for its connection's write lock at the same time.
+/// StackExchange.Redis documents no order between publishes that wait for its connection's write lock at the same
+/// time; a batch is written as one block, in order.
 /// </remarks>
 internal sealed class OwnRedisChannel(
     RedisConnection redis, string name, string what, Func<ChannelReader<byte[]>, Task> readLoop, TimeProvider time, ILogger logger)
