@@ -1,11 +1,8 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.SignalR;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Notifications.Api.Hubs;
 using Notifications.Api.Sending;
-using Notifications.Infrastructure.Cluster;
 using Notifications.Infrastructure.Data;
 using Notifications.Tests.Infrastructure;
 
@@ -106,12 +103,14 @@ public abstract class GuaranteesFixture : DeliveryFixture
     public const int IdempotencyWindowHours = 2;
     public const int RetentionBatchSize = 10;
 
-    protected override Dictionary<string, string?> ExtraSettings() => new()
+    public static Dictionary<string, string?> Settings => new()
     {
         ["Idempotency:WindowHours"] = IdempotencyWindowHours.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Retention:BatchSize"] = RetentionBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Retention:IntervalSeconds"] = "86400",
     };
+
+    protected override Dictionary<string, string?> ExtraSettings() => Settings;
 }
 
 public sealed class SqliteGuaranteesFixture : GuaranteesFixture
@@ -125,36 +124,7 @@ public sealed class PostgresGuaranteesFixture : GuaranteesFixture
 }
 
 /// <summary>The guarantees on SQLite with a real redis-server of the fixture's own as the backplane.</summary>
-public sealed class RedisGuaranteesFixture : GuaranteesFixture, IAsyncLifetime
+public sealed class RedisGuaranteesFixture : RedisDeliveryFixture
 {
-    private RedisServer? redis;
-
-    protected override bool OnPostgres => false;
-
-    protected override async Task<Dictionary<string, string?>> DatabaseSettingsAsync()
-    {
-        var settings = await base.DatabaseSettingsAsync();
-        redis = await RedisServer.StartAsync();
-        settings["Redis:Configuration"] = redis.Configuration;
-        return settings;
-    }
-
-    async Task IAsyncLifetime.InitializeAsync()
-    {
-        await InitializeAsync();
-
-        // A connection made before the instance's Redis links are up is closed once they are (its client reconnects and
-        // syncs), losing the pushes in between on the wire: the tests here count pushes, so they start after that.
-        var manager = (LocalFallbackHubLifetimeManager<NotificationHub>)Services.GetRequiredService<HubLifetimeManager<NotificationHub>>();
-        await Timeouts.Eventually(() => Task.FromResult(manager.IsListening && manager.IsSettled), "the instance's Redis channels to be up", TimeSpan.FromSeconds(30));
-    }
-
-    async Task IAsyncLifetime.DisposeAsync()
-    {
-        await DisposeAsync();
-        if (redis is not null)
-        {
-            await redis.DisposeAsync();
-        }
-    }
+    protected override Dictionary<string, string?> ExtraSettings() => GuaranteesFixture.Settings;
 }

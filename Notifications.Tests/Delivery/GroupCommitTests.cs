@@ -11,7 +11,7 @@ namespace Notifications.Tests.Delivery;
 /// Sends that arrive together are committed together (one transaction per group); each request must still get
 /// exactly the answer it would get alone: a conflict or a replay in the group does not touch the others.
 /// </summary>
-public abstract class GroupCommitTests(GuaranteesFixture service)
+public abstract class GroupCommitTests(DeliveryFixture service)
 {
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(90);
 

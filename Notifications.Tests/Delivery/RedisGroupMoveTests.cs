@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Notifications.Api.Hubs;
+using Notifications.Infrastructure.Cluster;
 using Notifications.Tests.Infrastructure;
 
 namespace Notifications.Tests.Delivery;
@@ -39,6 +40,16 @@ public class RedisDeliveryFixture : DeliveryFixture, IAsyncLifetime
         redis = await RedisServer.StartAsync();
         settings["Redis:Configuration"] = redis.Configuration;
         return settings;
+    }
+
+    async Task IAsyncLifetime.InitializeAsync()
+    {
+        await InitializeAsync();
+
+        // A connection made before the instance's Redis links are up is closed once they are (its client reconnects and
+        // syncs), losing the pushes in between on the wire: tests that count pushes start after that.
+        var manager = (LocalFallbackHubLifetimeManager<NotificationHub>)Services.GetRequiredService<HubLifetimeManager<NotificationHub>>();
+        await Timeouts.Eventually(() => Task.FromResult(manager.IsListening && manager.IsSettled), "the instance's Redis channels to be up", TimeSpan.FromSeconds(30));
     }
 
     async Task IAsyncLifetime.DisposeAsync()
