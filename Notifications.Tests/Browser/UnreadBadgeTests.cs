@@ -58,12 +58,7 @@ public sealed partial class UnreadBadgeTests(BrowserFixture browser)
     public async Task Archiving_an_unread_notification_leaves_the_badge_at_the_servers_count_whether_the_push_or_the_response_comes_first(bool pushFirst)
     {
         var reader = TestUsers.New(pushFirst ? "archive-push" : "archive-resp");
-        await browser.MarkAllReadAsync(reader);
-        var ids = new List<long>();
-        for (var i = 0; i < 3; i++)
-        {
-            ids.Add(await browser.SendAsync(TestUsers.Notification($"Archive me {i}", reader)));
-        }
+        var ids = await ThreeUnreadAsync(reader, "Archive me");
 
         await using var session = browser.NewSession();
         var tab = await session.NewDeviceAsync("inbox");
@@ -130,12 +125,7 @@ public sealed partial class UnreadBadgeTests(BrowserFixture browser)
         // A retraction pushes no count: the page asks for it. Here that answer is counted before the user's read, and
         // reaches the page after the read's own push.
         var reader = TestUsers.New("stale-count");
-        await browser.MarkAllReadAsync(reader);
-        var ids = new List<long>();
-        for (var i = 0; i < 3; i++)
-        {
-            ids.Add(await browser.SendAsync(TestUsers.Notification($"Count me {i}", reader)));
-        }
+        var ids = await ThreeUnreadAsync(reader, "Count me");
 
         await using var session = browser.NewSession();
         var tab = await session.NewDeviceAsync("inbox");
@@ -191,6 +181,19 @@ public sealed partial class UnreadBadgeTests(BrowserFixture browser)
         await Expect(tab.Page).ToHaveTitleAsync("(1) Notifications");
         Assert.Equal(1, await ServerUnreadCountAsync(reader));
         session.AssertNoConsoleErrors();
+    }
+
+    /// <summary>A user with nothing unread, then three notifications sent to them.</summary>
+    private async Task<List<long>> ThreeUnreadAsync(string reader, string title)
+    {
+        await browser.MarkAllReadAsync(reader);
+        var ids = new List<long>();
+        for (var i = 0; i < 3; i++)
+        {
+            ids.Add(await browser.SendAsync(TestUsers.Notification($"{title} {i}", reader)));
+        }
+
+        return ids;
     }
 
     private async Task<int> ServerUnreadCountAsync(string userId)
