@@ -204,25 +204,36 @@ public sealed class NotificationDispatcher(
             return;
         }
 
-        // Every push of the batch is started, in order, before any is awaited. A push can wait on the wire (with Redis, a
-        // publish's round trip; without, a lagging connection's grace): awaiting each before starting the next held the
-        // pushes to one per round trip. Order holds, as each connection's writes and each Redis publish are queued in the
-        // order they start.
-        var pushes = new List<Task>();
+        // Pushes to users, roles and groups are started, in order, before any is awaited: each can wait on the wire (with
+        // Redis, a publish's round trip; without, a lagging connection's grace), and awaiting each before starting the
+        // next held them to one per round trip. Order holds, as each connection's writes and each Redis channel's
+        // publishes are queued in the order they start. Pushes to everyone still go one write at a time, after what
+        // was started before them: that wait is what lets a burst of broadcasts share a write.
+        var started = new List<Task>();
         for (var i = 0; i < batch.Count;)
         {
             var run = EveryoneRun.Length(batch, i);
-            if (run > 1)
+            if (run == 0)
             {
-                pushes.Add(PushToEveryoneAsync(batch, i, run));
-                i += run;
+                started.Add(PushOneAsync(batch[i++]));
                 continue;
             }
 
-            pushes.Add(PushOneAsync(batch[i++]));
+            await Task.WhenAll(started);
+            started.Clear();
+            if (run > 1)
+            {
+                await PushToEveryoneAsync(batch, i, run);
+            }
+            else
+            {
+                await PushOneAsync(batch[i]);
+            }
+
+            i += run;
         }
 
-        await Task.WhenAll(pushes);
+        await Task.WhenAll(started);
 
         var ids = batch.Select(w => w.OutboxId).ToArray();
         if (gate.DeletesPushedEntries)
