@@ -63,6 +63,7 @@ public static class ApiExtensions
         services.AddSingleton<NotificationDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<NotificationDispatcher>());
         services.AddNotificationsDelivery();
+        services.AddSingleton<RecentJoins>();
         services.AddHostedService<MembershipMover>();
         services.AddHostedService<UnreadCountPusher>();
         services.AddHostedService<InstanceReporter>();

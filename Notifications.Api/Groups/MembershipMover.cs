@@ -21,6 +21,7 @@ public sealed class MembershipMover(
     IHubContext<NotificationHub, INotificationClient> hub,
     HubLifetimeManager<NotificationHub> lifetime,
     IServiceScopeFactory scopes,
+    RecentJoins recentJoins,
     ILogger<MembershipMover> logger) : IHostedService
 {
     private const int UsersPerRead = 500;
@@ -36,6 +37,12 @@ public sealed class MembershipMover(
 
     private async Task ApplyAsync(MembershipChanged change)
     {
+        // Heard whether or not the user has a connection here: pushes of sends made before the join leave from here too.
+        if (change.Joined)
+        {
+            recentJoins.Heard(change.Group);
+        }
+
         var connections = registry.ConnectionsOf(change.UserId);
         if (connections.Count == 0)
         {
@@ -66,6 +73,8 @@ public sealed class MembershipMover(
     /// <summary>Moves every connection here into exactly the groups the database has its user in.</summary>
     private async Task ResyncAsync(CancellationToken cancellationToken)
     {
+        // Joins made while this instance could not hear them are unknown, and could be to any group.
+        recentJoins.Heard(null);
         if (lifetime is not IConnectionGroups connectionGroups)
         {
             return;

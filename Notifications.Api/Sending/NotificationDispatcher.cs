@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Notifications.Api.Groups;
 using Notifications.Api.Hardening;
 using Notifications.Api.Hubs;
 using Notifications.Api.Inbox;
@@ -24,12 +25,13 @@ public sealed class NotificationDispatcher(
     IOptions<OutboxOptions> options,
     NotificationsMetrics metrics,
     SendGate gate,
+    RecentJoins recentJoins,
     TimeProvider time,
     ILogger<NotificationDispatcher> logger) : BackgroundService
 {
     private const int BatchSize = 256;
 
-    // A taken-over group push with late joiners is sent to its members by name up to this many (see WithoutLateJoinersAsync).
+    // A group push with late joiners is sent to its members by name up to this many (see WithoutLateJoinersAsync).
     private const int MaxListedMembers = 10_000;
 
     // Both of the service's lifetime managers (AddNotificationsBackplane) write to an audience of several parts once
@@ -80,6 +82,7 @@ public sealed class NotificationDispatcher(
                     batch.Add(work);
                 }
 
+                await LeaveOutLateJoinersAsync(batch, stoppingToken);
                 await PushAndCompleteAsync(batch, stoppingToken);
                 batch.Clear();
             }
@@ -153,7 +156,7 @@ public sealed class NotificationDispatcher(
             var targets = PushTargets.Of(notification);
             if (entry.Kind == OutboxKind.Send)
             {
-                targets = await WithoutLateJoinersAsync(db, notification, targets, cancellationToken);
+                targets = await WithoutLateJoinersAsync(db, notification.Id, notification.CreatedAt, targets, fresh: false, cancellationToken);
             }
 
             work.Add(new PushWork(entry.Id, entry.Kind, NotificationDto.From(notification), targets));
@@ -163,15 +166,16 @@ public sealed class NotificationDispatcher(
     }
 
     /// <summary>
-    /// A group's push reaches whoever is in the group when it is written; a taken-over push is written late, maybe
-    /// long after its send (an instance died, the store was down), when members may have joined who may not see it
-    /// (members see what was sent since they joined). If any did, the push goes to the members of the send's time,
-    /// listed by user, instead of to the groups; too many to list, and the groups' part is left to their next Sync.
+    /// A group's push reaches whoever is in the group when it is written, which may be after members joined who may not
+    /// see it (members see what was sent since they joined): a fresh push a moment after its send (the commit, the
+    /// dispatcher's queue), a taken-over one maybe long after (an instance died, the store was down). If any did, the
+    /// push goes to the members of the send's time, listed by user, instead of to the groups. Too many to list: a
+    /// taken-over push leaves the groups' part to their next Sync; a fresh one goes to the groups as they are, since
+    /// holding back thousands of members' push for the few who joined within that moment would cost more than it saves.
     /// </summary>
-    private async Task<PushTargets> WithoutLateJoinersAsync(NotificationsDbContext db, Notification notification, PushTargets targets, CancellationToken cancellationToken)
+    private async Task<PushTargets> WithoutLateJoinersAsync(NotificationsDbContext db, long notificationId, DateTime createdAt, PushTargets targets, bool fresh, CancellationToken cancellationToken)
     {
         var groups = targets.Groups;
-        var createdAt = notification.CreatedAt;
         if (groups.Length == 0 || !await db.GroupMembers.AnyAsync(m => groups.Contains(m.GroupName) && m.JoinedAt > createdAt, cancellationToken))
         {
             return targets;
@@ -185,13 +189,58 @@ public sealed class NotificationDispatcher(
             .ToListAsync(cancellationToken);
         if (members.Count > MaxListedMembers)
         {
+            if (fresh)
+            {
+                logger.LogInformation(
+                    "Notification {NotificationId} is pushed to its groups as they are, members who joined since its send included: too many members to list",
+                    notificationId);
+                return targets;
+            }
+
             logger.LogWarning(
                 "Notification {NotificationId} was taken over after members joined its groups; its groups' members get it at their next Sync, not live",
-                notification.Id);
+                notificationId);
             members = [];
         }
 
         return targets with { Users = [.. targets.Users.Union(members, StringComparer.Ordinal)], Groups = [] };
+    }
+
+    /// <summary>
+    /// Fresh sends to groups that someone may have joined since the send was created (<see cref="RecentJoins"/>) go to
+    /// the members of the send's time instead, as a taken-over push does. If the store cannot say, the push goes to the
+    /// groups as it is: a push is never held back for the check.
+    /// </summary>
+    private async Task LeaveOutLateJoinersAsync(List<PushWork> batch, CancellationToken cancellationToken)
+    {
+        NotificationsDbContext? db = null;
+        AsyncServiceScope? scope = null;
+        try
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var work = batch[i];
+                if (work.Kind != OutboxKind.Send || work.Targets.Groups.Length == 0 || !recentJoins.MayHaveJoinedSince(work.Targets.Groups, work.Notification.CreatedAt))
+                {
+                    continue;
+                }
+
+                scope ??= scopes.CreateAsyncScope();
+                db ??= scope.Value.ServiceProvider.GetRequiredService<NotificationsDbContext>();
+                batch[i] = work with { Targets = await WithoutLateJoinersAsync(db, work.Notification.Id, work.Notification.CreatedAt, work.Targets, fresh: true, cancellationToken) };
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogWarning(ex, "Could not check for members who joined groups after their sends; pushing to the groups as they are");
+        }
+        finally
+        {
+            if (scope is { } created)
+            {
+                await created.DisposeAsync();
+            }
+        }
     }
 
     private static bool IsLive(Notification? notification, DateTime now) =>
