@@ -83,6 +83,55 @@ public sealed partial class LiveUpdatesTests(BrowserFixture browser)
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task Archive_in_one_tab_takes_the_item_off_the_users_other_tab_and_off_no_other_users_tab()
+    {
+        var reader = TestUsers.New("archive-tabs");
+        var other = TestUsers.New("archive-other");
+        await browser.MarkAllReadAsync(reader);
+        await browser.MarkAllReadAsync(other);
+        // One notification to both users (one row, one id in both inboxes), and one to the reader alone.
+        var shared = await browser.SendAsync(TestUsers.Notification("Team offsite moved to Friday", reader, other));
+        var kept = await browser.SendAsync(TestUsers.Notification("Invoice 1003 is due", reader));
+        await using var session = browser.NewSession();
+        var tabA = await session.InboxAsync(reader, "tab-a");
+        var tabB = await session.NewTabAsync(tabA, "tab-b");
+        await tabB.SignInAsync("/", reader);
+
+        // A third tab of the same browser: first the reader, then, after a sign-out without a reload, the other user.
+        var tabC = await session.NewTabAsync(tabA, "tab-c");
+        await tabC.SignInAsync("/", reader);
+        await tabC.TestId("signout").ClickAsync();
+        await tabC.TestId("signin-user").FillAsync(other);
+        await tabC.TestId("signin-roles").FillAsync("");
+        await tabC.TestId("signin-submit").ClickAsync();
+        await Expect(tabC.TestId("user-chip")).ToHaveTextAsync(other);
+        await Expect(tabC.TestId("connection-state")).ToHaveAttributeAsync("data-state", "connected");
+
+        foreach (var tab in new[] { tabA, tabB, tabC })
+        {
+            await tab.TestId("bell").ClickAsync();
+            await Expect(tab.InboxItem(shared)).ToHaveCountAsync(1);
+        }
+
+        await Expect(tabB.InboxItem(kept)).ToHaveCountAsync(1);
+        await Expect(tabB.TestId("badge")).ToHaveAttributeAsync("data-count", "2");
+
+        await tabA.InboxItem(shared).GetByTestId("archive").ClickAsync();
+
+        await Expect(tabA.InboxItem(shared)).ToHaveCountAsync(0);
+        await Expect(tabB.InboxItem(shared)).ToHaveCountAsync(0); // polls up to BrowserFixture.Patience
+        await Expect(tabB.InboxItem(kept)).ToHaveCountAsync(1);
+        // The badge is the server's pushed count, taken off once (by the push, not again by the other tab's word).
+        await Expect(tabB.TestId("badge")).ToHaveAttributeAsync("data-count", "1");
+        await tabB.EvaluateAsync($"() => new Promise((r) => setTimeout(r, {Timeouts.Absence.TotalMilliseconds}))", "a short wait");
+        Assert.Equal("1", await tabB.TestId("badge").GetAttributeAsync("data-count").WithTimeout(BrowserFixture.Patience, "tab B's badge count"));
+
+        // The other user's tab heard nothing: the notification is still in their inbox, and listed.
+        await Expect(tabC.InboxItem(shared)).ToHaveCountAsync(1);
+        session.AssertNoConsoleErrors();
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task Dashboard_funnel_shows_delivery_and_the_read_without_a_reload()
     {
         var reader = TestUsers.New("funnel");

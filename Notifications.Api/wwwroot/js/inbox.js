@@ -38,6 +38,7 @@ const ui = {
 
 let client = null;
 let api = null;
+let otherTabs = null; // BroadcastChannel to this user's other tabs of this browser, or null
 
 const state = {
   filter: 'all',
@@ -89,6 +90,7 @@ function showSignIn(message = '') {
 async function signOut(message = '') {
   const c = client;
   client = null;
+  closeOtherTabs();
   session.clear();
   resetState();
   if (c) await c.stop().catch(() => {});
@@ -119,6 +121,7 @@ async function startApp() {
   ui.userChip.title = s.roles?.length ? `Roles: ${s.roles.join(', ')}` : 'No roles';
   ui.welcome.textContent = s.userId ? `Hello, ${s.userId}` : 'Hello';
   showConnectionState(ui.conn, 'connecting');
+  openOtherTabs(s.userId);
 
   let expiredShown = false;
   const getToken = tokenProvider(session, () => {
@@ -188,6 +191,8 @@ async function startApp() {
 // - relatively, by a live arrival (+1: a send pushes no count) and by this page's own read, read-all and archive,
 //   which change the count BEFORE their call (localChange). The call's own push may arrive before or after the
 //   call's response; either way it only sets the number the page already shows, so nothing is taken off twice.
+// Another tab's archive (told on the BroadcastChannel, see otherTabs) changes only the list, never the count: the
+// archive's own UnreadCountChanged reaches this tab too and sets it, so a -1 here would take it off twice.
 // A fetched count is only as new as the moment the server counted, and nothing says which changes it includes: it is
 // not asked for while this page's own changes are in flight (it may miss them; it is asked once they are done), and
 // it is dropped and asked again when the count moved while it was on the way.
@@ -514,7 +519,7 @@ async function archive(id, btn) {
   const unread = !n.readAt;
   // Off the list and off the count before the call, like a read: the server pushes the new count to all of this
   // user's tabs before the call returns, and that push must find the change made, not make it a second time.
-  await localChange(
+  const archived = await localChange(
     () => {
       state.archived.add(id);
       removeItem(id);
@@ -528,6 +533,47 @@ async function archive(id, btn) {
       if (unread) addUnread(1);
     },
   );
+  // Told only once it is done: a failed archive is undone here and must not vanish from the other tabs.
+  if (archived) tellOtherTabs({ type: 'archived', id });
+}
+
+// ---- the user's other tabs ----------------------------------------------------------------------------
+//
+// The server pushes a read and a read-all to all of the user's connections (onRead, onAllRead), and the count after an
+// archive (UnreadCountChanged), but not the archive itself: without a word from the acting tab, the user's other tabs
+// would list the item until they reload. Tabs of one browser tell each other here; other browsers and devices still
+// drop it on their next page load. The channel is named after the user, so tabs of two users signed in side by side,
+// or one after the other in one tab (it is closed on sign-out), never hear each other. Reads are not sent here: the
+// server's pushes carry them already.
+
+function openOtherTabs(userId) {
+  closeOtherTabs();
+  if (typeof BroadcastChannel !== 'function' || !userId) return; // an old browser: other tabs catch up on reload
+  otherTabs = new BroadcastChannel(`notifications.inbox:${userId}`);
+  otherTabs.onmessage = (e) => onOtherTab(e.data);
+}
+
+function closeOtherTabs() {
+  otherTabs?.close();
+  otherTabs = null;
+}
+
+function tellOtherTabs(message) {
+  try {
+    otherTabs?.postMessage(message);
+  } catch (e) {
+    console.warn('[inbox] could not tell the other tabs', e?.message || e);
+  }
+}
+
+function onOtherTab(message) {
+  if (message?.type !== 'archived') return;
+  const id = Number(message.id);
+  if (!Number.isFinite(id)) return;
+  // What the acting tab did, bar the count (see unreadSync): off the list, and never listed again by a later page,
+  // catch-up or push.
+  state.archived.add(id);
+  removeItem(id);
 }
 
 // ---- seen receipts ----------------------------------------------------------------------------------
