@@ -2,7 +2,7 @@
 import { createNotificationsClient } from './notifications-client.js';
 import {
   $, el, clear, createSession, tokenProvider, createApi, itemsOf, renderSignIn, showConnectionState,
-  priorityTag, timeEl, absoluteTime, startRelativeClock, toast, splitList, ApiError,
+  priorityTag, timeEl, absoluteTime, startRelativeClock, toast, splitList, retryDelayMs, retryPause, ApiError,
 } from './common.js';
 
 const POLL_MS = 2500;
@@ -67,6 +67,7 @@ const ui = {
 let api = null;
 let client = null;
 let timers = [];
+let startRun = 0; // counts start-ups, sign-outs and denials: a start-up still retrying stops once it is no longer the last
 const sent = { items: new Map(), nextBefore: null, hasMore: false, olderLoaded: false, refreshing: false, again: false };
 let lastAttempt = null; // {payload, key, done} for Idempotency-Key reuse on a retry of the same payload
 
@@ -108,6 +109,7 @@ function showSignIn(message = '') {
 }
 
 async function signOut(message = '') {
+  startRun++;
   stopTimers();
   const c = client;
   client = null;
@@ -124,6 +126,7 @@ function stopTimers() {
 }
 
 function showDenied(s, reason) {
+  startRun++;
   stopTimers();
   if (client) {
     void client.stop().catch(() => {});
@@ -136,6 +139,8 @@ function showDenied(s, reason) {
 }
 
 async function startApp() {
+  const run = ++startRun;
+  const isCurrent = () => run === startRun && !!session.get();
   const s = session.get();
   clear(ui.signinRoot);
   ui.userChip.textContent = s.userId || 'Signed in';
@@ -171,16 +176,27 @@ async function startApp() {
 
   void loadGroups();
   await refreshSent(true);
+  if (!isCurrent()) return;
+  timers.push(setInterval(() => void pollStats(), POLL_MS));
+  timers.push(setInterval(() => void refreshSent(false), POLL_MS));
 
-  // The admin's own hub connection: anything arriving on it means "something was sent": refresh now.
-  let topId = 0;
-  try {
-    const top = await api('GET', '/api/notifications?limit=1&status=all&includeArchived=true');
-    topId = Number(itemsOf(top.data)[0]?.id) || 0;
-  } catch {
-    /* start from 0 */
+  // The admin's own hub connection: anything arriving on it means "something was sent": refresh now. Its catch-up
+  // starts after the newest id of the admin's own inbox; started from 0 it would replay that whole inbox, only to
+  // refresh the list once more. So the read is retried until it answers (the list and the stats refresh on their
+  // timers meanwhile, and the connection pill says "Connecting…").
+  let topId = null;
+  for (let attempt = 1; topId === null; attempt++) {
+    try {
+      const top = await api('GET', '/api/notifications?limit=1&status=all&includeArchived=true');
+      topId = Number(itemsOf(top.data)[0]?.id) || 0;
+    } catch (e) {
+      if (!isCurrent()) return;
+      console.warn('[admin] newest id:', errorText(e));
+      await retryPause(retryDelayMs(attempt));
+    }
+    if (!isCurrent()) return;
   }
-  if (!session.get() || client) return;
+  if (client) return;
   client = createNotificationsClient({
     getToken,
     onUnauthorized,
@@ -191,9 +207,6 @@ async function startApp() {
     onStateChange: (st) => showConnectionState(ui.conn, st),
     onError: (e) => console.warn('[admin]', e?.message || e),
   });
-
-  timers.push(setInterval(() => void pollStats(), POLL_MS));
-  timers.push(setInterval(() => void refreshSent(false), POLL_MS));
 }
 
 // ---- stats ------------------------------------------------------------------------------------------

@@ -204,6 +204,29 @@ export function createApi({ getToken, onUnauthorized }) {
   };
 }
 
+/**
+ * How long to wait before retry `attempt` (1, 2, …) of a call the page cannot start without: 1 s, 2 s, 4 s, 8 s,
+ * then 15 s each time, ±20 % so that many pages do not retry in step. Never giving up: a page that stopped retrying
+ * would need a reload, which is what the user was spared.
+ */
+export function retryDelayMs(attempt) {
+  const ms = Math.min(15_000, 1000 * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ms * (0.8 + Math.random() * 0.4));
+}
+
+/** Waits ms, or less when the browser comes back online (a retry is then worth making at once). */
+export function retryPause(ms) {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      window.removeEventListener('online', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    window.addEventListener('online', done);
+  });
+}
+
 export function itemsOf(data) {
   if (Array.isArray(data)) return data;
   if (data && Array.isArray(data.items)) return data.items;

@@ -2,7 +2,7 @@
 import { createNotificationsClient } from './notifications-client.js';
 import {
   $, el, clear, createSession, tokenProvider, createApi, itemsOf, renderSignIn, showConnectionState,
-  priorityTag, timeEl, absoluteTime, startRelativeClock, toast, ApiError,
+  priorityTag, timeEl, absoluteTime, startRelativeClock, toast, retryDelayMs, retryPause, ApiError,
 } from './common.js';
 
 const PAGE = 20;
@@ -39,6 +39,7 @@ const ui = {
 let client = null;
 let api = null;
 let otherTabs = null; // BroadcastChannel to this user's other tabs of this browser, or null
+let startRun = 0; // counts start-ups and sign-outs: a start-up still retrying stops once it is no longer the last
 
 const state = {
   filter: 'all',
@@ -54,7 +55,6 @@ const state = {
   seenQueue: new Set(),
   seenTimer: null,
   expanded: new Set(),
-  toastSync: false,
 };
 
 startRelativeClock();
@@ -90,6 +90,7 @@ function showSignIn(message = '') {
 async function signOut(message = '') {
   const c = client;
   client = null;
+  startRun++;
   closeOtherTabs();
   session.clear();
   resetState();
@@ -112,6 +113,8 @@ function resetState() {
 }
 
 async function startApp() {
+  const run = ++startRun;
+  const isCurrent = () => run === startRun && !!session.get();
   const s = session.get();
   ui.signinRoot.hidden = true;
   clear(ui.signinRoot);
@@ -141,25 +144,14 @@ async function startApp() {
   };
   api = createApi({ getToken, onUnauthorized });
 
-  // Inbox first, then connect: the hub catch-up starts after the newest id we already know.
-  let topId = 0;
-  let topKnown = false;
-  try {
-    const [, count, top] = await Promise.all([
-      loadPage(true),
-      api('GET', '/api/notifications/unread-count'),
-      api('GET', '/api/notifications?limit=1&status=all&includeArchived=true'),
-    ]);
-    setUnread(Number(count.data?.count) || 0);
-    topId = Number(itemsOf(top.data)[0]?.id) || 0;
-    topKnown = true;
-  } catch (e) {
-    setPanelStatus(errorText(e));
-  }
-  if (!session.get()) return; // signed out meanwhile
+  void loadGroups();
 
-  // When the newest id is unknown the first catch-up replays history: list it, but do not toast it.
-  state.toastSync = topKnown;
+  // Inbox first, then connect: the hub's catch-up starts after the newest id of the inbox, so it brings what arrived
+  // since, not the user's whole history (which it would replay from 0, listed and toasted). The page does not connect
+  // without that id: a failed start-up read is retried until it answers (loadStart).
+  const topId = await loadStart(isCurrent);
+  if (topId === null) return; // signed out, or signed in again, meanwhile
+
   client = createNotificationsClient({
     baseUrl: '',
     getToken,
@@ -173,13 +165,39 @@ async function startApp() {
     },
     onRetracted,
     onStateChange: (st) => showConnectionState(ui.conn, st),
-    onSync: () => {
-      state.toastSync = true;
-      void refreshUnreadCount();
-    },
+    onSync: () => void refreshUnreadCount(),
     onError: (e) => console.warn('[inbox]', e?.message || e),
   });
-  void loadGroups();
+}
+
+/**
+ * The start-up reads: the newest id of the inbox (archived ones included), then the first page, each retried with a
+ * growing pause (retryDelayMs) and the error in the panel until it answers. Returns the newest id, or null when this
+ * start-up is no longer current. The newest id is read before the page, never beside or after it: ids become visible
+ * in id order (docs/delivery.md), so whatever commits after that read is above it and comes with the catch-up, and
+ * the page, read later, has everything below it. Read after the page, a send committed in between (or during the
+ * retries) would be in neither. The unread count is not waited for: it is fetched again after the first catch-up.
+ */
+async function loadStart(isCurrent) {
+  let topId = null;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (topId === null) {
+        const top = await api('GET', '/api/notifications?limit=1&status=all&includeArchived=true');
+        if (!isCurrent()) return null;
+        topId = Number(itemsOf(top.data)[0]?.id) || 0;
+        void refreshUnreadCount();
+      }
+      await loadPage(true);
+      return isCurrent() ? topId : null;
+    } catch (e) {
+      if (!isCurrent()) return null;
+      const ms = retryDelayMs(attempt);
+      setPanelStatus(`${errorText(e)} — retrying in ${Math.max(1, Math.round(ms / 1000))} s…`);
+      await retryPause(ms);
+      if (!isCurrent()) return null;
+    }
+  }
 }
 
 // ---- unread badge -----------------------------------------------------------------------------------
@@ -316,7 +334,8 @@ function setPanelStatus(text) {
 }
 
 function renderChrome() {
-  ui.empty.hidden = state.items.size > 0 || state.loading;
+  // Not while the status line shows an error: "No notifications yet" would be a guess.
+  ui.empty.hidden = state.items.size > 0 || state.loading || !!ui.panelStatus.textContent;
   ui.empty.textContent = state.filter === 'unread' ? "You're all caught up — nothing unread." : 'No notifications yet.';
   ui.loadMore.hidden = !state.hasMore;
   ui.markAll.disabled = state.unread === 0 && ![...state.items.values()].some((n) => !n.readAt);
@@ -606,7 +625,8 @@ function onNotification(n, { source }) {
     // A send does not push UnreadCountChanged: count each arrival ourselves.
     addUnread(1);
   }
-  if (!known && !n.readAt && (source === 'live' || state.toastSync)) {
+  // A catch-up starts after the newest id the page knew (loadStart): what it brings arrived since, so it is news too.
+  if (!known && !n.readAt) {
     toast(ui.toasts, {
       id,
       title: n.title || 'New notification',
