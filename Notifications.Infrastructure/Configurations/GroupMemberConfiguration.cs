@@ -16,5 +16,9 @@ internal sealed class GroupMemberConfiguration : IEntityTypeConfiguration<GroupM
 
         // Loaded on every connect and every inbox query: "which groups is this user in".
         builder.HasIndex(m => m.UserId);
+
+        // "Who joined these groups after this send was created": asked for a group send pushed after a join was heard,
+        // and for a taken-over one, without reading every member of a large group.
+        builder.HasIndex(m => new { m.GroupName, m.JoinedAt });
     }
 }

@@ -52,6 +52,8 @@ namespace Notifications.Infrastructure.Migrations.Postgres
 
                     b.HasIndex("UserId");
 
+                    b.HasIndex("GroupName", "JoinedAt");
+
                     b.ToTable("GroupMembers", (string)null);
                 });
 

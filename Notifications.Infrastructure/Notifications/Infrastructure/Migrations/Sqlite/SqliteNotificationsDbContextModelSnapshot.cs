@@ -47,6 +47,8 @@ namespace Notifications.Infrastructure.Migrations.Sqlite
 
                     b.HasIndex("UserId");
 
+                    b.HasIndex("GroupName", "JoinedAt");
+
                     b.ToTable("GroupMembers", (string)null);
                 });
 
