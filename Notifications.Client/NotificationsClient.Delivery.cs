@@ -64,18 +64,22 @@ public sealed partial class NotificationsClient
         return raised;
     }
 
+    // Set while Synced handlers run: a sync they ask for raises no Synced of its own, which would call them again.
+    private static readonly AsyncLocal<bool> InsideSynced = new();
+
     private Task SyncOrScheduleAsync(bool reconnected, CancellationToken cancellationToken)
     {
+        var raiseSynced = !InsideSynced.Value;
         if (!EventPump.IsInsidePump)
         {
-            return SyncCoreAsync(reconnected, cancellationToken);
+            return SyncCoreAsync(reconnected, raiseSynced, cancellationToken);
         }
 
-        StartBackground(token => CatchUpAsync(reconnected, token), "sync requested from an event handler");
+        StartBackground(token => CatchUpAsync(reconnected, token, raiseSynced), "sync requested from an event handler");
         return Task.CompletedTask;
     }
 
-    private async Task SyncCoreAsync(bool reconnected, CancellationToken cancellationToken)
+    private async Task SyncCoreAsync(bool reconnected, bool raiseSynced, CancellationToken cancellationToken)
     {
         await _syncGate.WaitAsync(cancellationToken);
         var start = _tracker.BeginSync();
@@ -129,7 +133,16 @@ public sealed partial class NotificationsClient
         // On the pump, behind the NotificationReceived events of every page: an app that re-fetches its unread count
         // here has counted all the catch-up raised (live pushes queued meanwhile come before or after, each once).
         // Awaited, so StartAsync returns after its handlers, as after those of the notifications.
-        await _pump.RunAsync(() => RaiseAsync(Synced, info, nameof(Synced)), cancellationToken);
+        if (raiseSynced)
+        {
+            await _pump.RunAsync(
+                async () =>
+                {
+                    InsideSynced.Value = true;
+                    await RaiseAsync(Synced, info, nameof(Synced));
+                },
+                cancellationToken);
+        }
     }
 
     private Task OnReconnecting(Exception? error)
@@ -205,13 +218,13 @@ public sealed partial class NotificationsClient
 
     // Catch-up after a reconnect: retried while the connection stays up; after another drop the next
     // Reconnected/restart runs its own catch-up, which resumes where this one stopped.
-    private async Task CatchUpAsync(bool reconnected, CancellationToken cancellationToken)
+    private async Task CatchUpAsync(bool reconnected, CancellationToken cancellationToken, bool raiseSynced = true)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await SyncCoreAsync(reconnected, cancellationToken);
+                await SyncCoreAsync(reconnected, raiseSynced, cancellationToken);
                 return;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -127,6 +127,28 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
     }
 
     [Fact]
+    public async Task A_sync_asked_for_by_a_Synced_handler_raises_no_Synced_of_its_own()
+    {
+        var fay = TestUsers.New("fay");
+        await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, fay));
+        var handled = 0;
+        client.Client.Synced += async _ =>
+        {
+            Interlocked.Increment(ref handled);
+            await client.Client.SyncAsync();
+        };
+
+        await client.Client.SyncAsync().WithTimeout(what: "a manual sync");
+        var sentinel = await Send(fay, "sentinel");
+        await client.ReceiveThroughAsync(sentinel);
+
+        // The handler's own sync ran in the background meanwhile; had it raised Synced, the handler would be called
+        // again and again.
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        Assert.Equal(1, Volatile.Read(ref handled));
+    }
+
+    [Fact]
     public async Task MarkRead_shows_in_rest_and_reaches_the_users_other_client()
     {
         var erin = TestUsers.New("erin");
