@@ -9,8 +9,8 @@ namespace Notifications.Api.Retention;
 public sealed record RetentionResult(int KeysCleared, int ExpiredDeleted, int AgedDeleted, int Statements, int LargestStatement, int ReadAllStepsDeleted);
 
 /// <summary>
-/// Frees idempotency keys whose window has passed and deletes expired and retention-aged notifications with their
-/// audience, receipts and outbox rows. Each statement touches at most <see cref="RetentionOptions.BatchSize"/> rows, and
+/// Frees idempotency keys whose window has passed and deletes expired and retention-aged notifications whose key is
+/// free with their audience, receipts and outbox rows. Each statement touches at most <see cref="RetentionOptions.BatchSize"/> rows, and
 /// each batch of that many notifications is deleted, with all of its rows and its broadcasts' tallies, in one
 /// transaction, so sends, reads and syncs never wait long behind it and never see half a batch. Every instance runs
 /// it, unsynchronised: two runs may pick the same batch, and the one that finds its rows gone deletes and subtracts
@@ -32,13 +32,14 @@ public sealed class RetentionCleaner(
         var keyCutoff = now.AddHours(-idempotency.Value.WindowHours);
         var ageCutoff = now.AddDays(-options.Value.Days);
 
-        // Keys first: an expired notification keeps its row while its key may still be replayed (else a replay
-        // within the window would send again), and is deleted in the same run once the key is free.
+        // Keys first: an expired or aged notification keeps its row while its key may still be replayed (else a
+        // replay within the window would send it again), and is deleted in the same run once the key is free. So a
+        // Retention:Days shorter than Idempotency:WindowHours keeps keyed sends for the window, and no longer.
         var keys = await run.UpdateInBatchesAsync(
             db.Notifications.Where(n => n.IdempotencyKey != null && n.CreatedAt < keyCutoff),
             s => s.SetProperty(n => n.IdempotencyKey, (string?)null).SetProperty(n => n.RequestHash, (string?)null));
         var expired = await run.DeleteNotificationsAsync(db.Notifications.Where(n => n.ExpiresAt < now && n.IdempotencyKey == null));
-        var aged = await run.DeleteNotificationsAsync(db.Notifications.Where(n => n.CreatedAt < ageCutoff));
+        var aged = await run.DeleteNotificationsAsync(db.Notifications.Where(n => n.CreatedAt < ageCutoff && n.IdempotencyKey == null));
 
         // A read-all step says when the notifications up to its id were read; one below every stored notification
         // covers none any more (ids only grow), and each user would otherwise keep one row per read-all for ever.

@@ -6,7 +6,10 @@ public sealed class RetentionOptions
 {
     public const string Section = "Retention";
 
-    /// <summary>Notifications older than this are deleted, read or not.</summary>
+    /// <summary>
+    /// Notifications older than this are deleted, read or not; one sent with an Idempotency-Key stays until its key's
+    /// window (Idempotency:WindowHours) has passed too, so a retry within the window is replayed, never sent again.
+    /// </summary>
     [Range(1, 36_500)]
     public int Days { get; set; } = 90;
 

@@ -39,6 +39,10 @@ public sealed class IdempotencyOptions
 {
     public const string Section = "Idempotency";
 
+    /// <summary>
+    /// How long an Idempotency-Key replays its send. Retention keeps a keyed send at least this long, also when
+    /// Retention:Days is shorter, so a retry within the window always finds it.
+    /// </summary>
     [Range(1, 24 * 30)]
     public int WindowHours { get; set; } = 24;
 }

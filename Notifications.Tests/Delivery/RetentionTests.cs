@@ -1,11 +1,13 @@
 using System.Data.Common;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Notifications.Api.Inbox;
 using Notifications.Api.Retention;
+using Notifications.Api.Sending;
 using Notifications.Infrastructure.Data;
 using Notifications.Tests.Inbox;
 using Notifications.Tests.Infrastructure;
@@ -89,9 +91,23 @@ public sealed class RetentionGate : IDbCommandInterceptor, IDbTransactionInterce
     }
 }
 
-/// <summary>The guarantees fixture (cleanup run by the tests only, batches of 10) with <see cref="RetentionGate"/> in the app's DbContext.</summary>
+/// <summary>
+/// The guarantees fixture (cleanup run by the tests only, batches of 10) with <see cref="RetentionGate"/> in the app's
+/// DbContext, and a retention shorter than the idempotency window: a send ages out a day before its key does.
+/// </summary>
 public abstract class RetentionFixture : GuaranteesFixture
 {
+    public const int RetentionDays = 1;
+    public const int KeyWindowHours = 48;
+
+    protected override Dictionary<string, string?> ExtraSettings()
+    {
+        var settings = base.ExtraSettings();
+        settings["Retention:Days"] = RetentionDays.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["Idempotency:WindowHours"] = KeyWindowHours.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return settings;
+    }
+
     protected override void ConfigureServices(IServiceCollection services)
     {
         base.ConfigureServices(services);
@@ -205,6 +221,64 @@ public abstract class RetentionTests(RetentionFixture service)
         var kept = await http.GetFromJsonAsync<NotificationDto>($"api/notifications/{fresh}").WithTimeout(what: "the fresh notification");
         Assert.Equal(stepTime, kept!.ReadAt);
         Assert.Equal(0, await UnreadCountAsync(http));
+    }
+
+    [Fact]
+    public async Task A_retry_past_the_retention_age_but_within_the_key_window_is_replayed_and_the_send_goes_once_its_key_is_free()
+    {
+        // Whatever earlier tests left, keyed or not, ages out and goes first.
+        service.Clock.Advance(TimeSpan.FromDays(91));
+        await Cleaner.RunOnceAsync(CancellationToken.None).WithTimeout(what: "the cleanup of earlier rows");
+
+        var user = TestUsers.New("retention-key");
+        using var http = service.LongClient(user);
+        using var sender = service.LongClient("retention-sender", "admin");
+        var toUser = new { type = "test.retention", title = $"keyed {Guid.NewGuid()}", audience = new { users = new[] { user } } };
+        var toEveryone = new { type = "test.retention", title = $"keyed broadcast {Guid.NewGuid()}", audience = new { everyone = true } };
+        var (userKey, everyoneKey) = (Guid.NewGuid().ToString(), Guid.NewGuid().ToString());
+        var sentAt = service.Clock.GetUtcNow();
+        var first = await SendWithKeyAsync(sender, toUser, userKey);
+        var firstBroadcast = await SendWithKeyAsync(sender, toEveryone, everyoneKey);
+        var unkeyed = (await service.SendAsAdminAsync(TestUsers.Notification("unkeyed", user)).WithTimeout(what: "a send without a key")).Id;
+        Assert.False(first.Replayed || firstBroadcast.Replayed);
+        long[] keyed = [first.Result.Id, firstBroadcast.Result.Id];
+
+        // Past Retention:Days, within Idempotency:WindowHours: the keyed sends stay, the other one goes.
+        service.Clock.Advance(TimeSpan.FromDays(RetentionFixture.RetentionDays) + TimeSpan.FromHours(6));
+        var within = await Cleaner.RunOnceAsync(CancellationToken.None).WithTimeout(what: "the cleanup within the key window");
+
+        // A client retrying a send whose answer it never got learns the stored one, and nothing is sent twice.
+        var retry = await SendWithKeyAsync(sender, toUser, userKey);
+        var broadcastRetry = await SendWithKeyAsync(sender, toEveryone, everyoneKey);
+        Assert.Equal((first.Result, true), (retry.Result, retry.Replayed));
+        Assert.Equal((firstBroadcast.Result, true), (broadcastRetry.Result, broadcastRetry.Replayed));
+        Assert.Equal((0, 1), (within.KeysCleared, within.AgedDeleted));
+        Assert.Equal(keyed, await service.QueryAsync(db => db.Notifications.Where(n => keyed.Contains(n.Id) || n.Id == unkeyed).OrderBy(n => n.Id).Select(n => n.Id).ToListAsync()));
+        Assert.Equal(1, await service.QueryAsync(db => db.Notifications.CountAsync(n => n.Title == toUser.title)));
+        Assert.Equal(1, await service.QueryAsync(db => db.Notifications.CountAsync(n => n.Title == toEveryone.title)));
+        Assert.Equal([firstBroadcast.Result.Id, first.Result.Id], await UnreadIdsAsync(http));
+        Assert.Equal(2, await UnreadCountAsync(http));
+        await BroadcastUnreadCountTests.AssertEveryTallyMatchesTheStoreAsync(service);
+
+        // Once the window has passed, the run that frees the keys deletes the rows: retention still ends.
+        service.Clock.Advance(sentAt.AddHours(RetentionFixture.KeyWindowHours + 1) - service.Clock.GetUtcNow());
+        var after = await Cleaner.RunOnceAsync(CancellationToken.None).WithTimeout(what: "the cleanup after the key window");
+        Assert.Equal((2, 2), (after.KeysCleared, after.AgedDeleted));
+        Assert.False(await service.QueryAsync(db => db.Notifications.AnyAsync(n => keyed.Contains(n.Id))));
+        Assert.Empty(await UnreadIdsAsync(http));
+        Assert.Equal(0, await UnreadCountAsync(http));
+        await BroadcastUnreadCountTests.AssertEveryTallyMatchesTheStoreAsync(service);
+    }
+
+    private static async Task<(SendResult Result, bool Replayed)> SendWithKeyAsync(HttpClient sender, object body, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/notifications") { Content = JsonContent.Create(body) };
+        request.Headers.Add(SendEndpoints.IdempotencyKeyHeader, key);
+        using var response = await sender.SendAsync(request).WithTimeout(what: "a send with an Idempotency-Key");
+        var text = await response.Content.ReadAsStringAsync().WithTimeout(what: "the send's response body");
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"The send failed with {(int)response.StatusCode}: {text}");
+        var replayed = response.Headers.TryGetValues("Idempotent-Replayed", out var values) && values.Single() == "true";
+        return (JsonSerializer.Deserialize<SendResult>(text, DeliveryFixture.Json)!, replayed);
     }
 
     private static async Task ReadAllAsync(HttpClient http)
