@@ -34,11 +34,34 @@ public static class StoreFailures
     /// provider's exception (DbUpdateException from SaveChanges; InvalidOperationException "transient failure" from
     /// its execution strategy), so wrappers are judged by what they hold.
     /// </summary>
-    public static bool IsUnavailable(Exception exception) =>
-        SaysUnavailable(exception)
+    public static bool IsUnavailable(Exception exception) => AnyInside(exception, SaysUnavailable);
+
+    /// <summary>
+    /// Whether <paramref name="exception"/>, or anything it wraps, is a foreign key violation: a row written for a
+    /// notification (a receipt, an outbox entry) whose notification is gone. Retention can delete it between a
+    /// caller's check that it is there and the write, so the callers that write such rows treat this as "no longer
+    /// there" rather than as a bug. A data error all the same: never <see cref="IsUnavailable"/>.
+    /// </summary>
+    public static bool IsForeignKeyViolation(Exception exception) => AnyInside(exception, SaysForeignKeyViolation);
+
+    private static bool AnyInside(Exception exception, Func<Exception, bool> says) =>
+        says(exception)
         || (exception is AggregateException aggregate
-            ? aggregate.InnerExceptions.Any(IsUnavailable)
-            : exception.InnerException is { } inner && IsUnavailable(inner));
+            ? aggregate.InnerExceptions.Any(inner => AnyInside(inner, says))
+            : exception.InnerException is { } inner && AnyInside(inner, says));
+
+    private static bool SaysForeignKeyViolation(Exception exception) => exception switch
+    {
+        PostgresException postgres => postgres.SqlState == PostgresErrorCodes.ForeignKeyViolation,
+        SqliteException sqlite => sqlite.SqliteExtendedErrorCode == SqliteForeignKeyConstraint,
+
+        // 547 also covers CHECK constraints; the model has none, so on SQL Server it is always a foreign key.
+        SqlException sqlServer => sqlServer.Errors.Cast<SqlError>().Any(e => e.Number == 547),
+        _ => false,
+    };
+
+    // SQLITE_CONSTRAINT_FOREIGNKEY: SQLITE_CONSTRAINT (19) | 3 << 8.
+    private const int SqliteForeignKeyConstraint = 787;
 
     private static bool SaysUnavailable(Exception exception) => exception switch
     {

@@ -118,6 +118,60 @@ public sealed class StoreFailuresTests
     }
 
     [Fact]
+    public void Only_a_foreign_key_violation_says_a_referenced_notification_is_gone_also_when_wrapped()
+    {
+        Assert.True(StoreFailures.IsForeignKeyViolation(PostgresError("23503")));
+        Assert.True(StoreFailures.IsForeignKeyViolation(new DbUpdateException("saving", PostgresError("23503"))));
+        Assert.True(StoreFailures.IsForeignKeyViolation(new SqliteException("FOREIGN KEY constraint failed", 19, 787)));
+        Assert.True(StoreFailures.IsForeignKeyViolation(new AggregateException(new InvalidOperationException("unrelated"), new DbUpdateException("saving", PostgresError("23503")))));
+
+        Assert.False(StoreFailures.IsForeignKeyViolation(PostgresError("23505")));
+        Assert.False(StoreFailures.IsForeignKeyViolation(PostgresError("57P01")));
+        Assert.False(StoreFailures.IsForeignKeyViolation(new SqliteException("UNIQUE constraint failed: Groups.Name", 19, 2067)));
+        Assert.False(StoreFailures.IsForeignKeyViolation(new SqliteException("constraint failed", 19)));
+        Assert.False(StoreFailures.IsForeignKeyViolation(new DbUpdateConcurrencyException("expected to affect 1 row(s), but actually affected 0 row(s).")));
+        Assert.False(StoreFailures.IsUnavailable(new DbUpdateException("saving", PostgresError("23503"))));
+    }
+
+    [Fact]
+    public async Task A_receipt_for_a_notification_that_is_not_stored_is_a_foreign_key_violation_on_real_SQLite_and_PostgreSQL()
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory("notifications-store-failures-").FullName, "n.db");
+        var postgres = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
+        try
+        {
+            await using (var sqlite = SqliteContext($"Data Source={file};Pooling=false"))
+            {
+                await AssertForeignKeyViolationAsync(sqlite);
+            }
+
+            await using (var db = PostgresContext(postgres))
+            {
+                await AssertForeignKeyViolationAsync(db);
+            }
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            TestRunCleanup.DeleteDirectory(Path.GetDirectoryName(file)!);
+        }
+
+        // Through the receipt upsert the inbox writes with, and through SaveChanges.
+        static async Task AssertForeignKeyViolationAsync(NotificationsDbContext db)
+        {
+            await db.Database.MigrateAsync().WithTimeout();
+            var upsert = await Assert.ThrowsAnyAsync<DbException>(
+                () => db.UpsertReceiptsAsync("u", [4711], ReceiptField.Read, DateTime.UtcNow, CancellationToken.None).WithTimeout());
+            Assert.True(StoreFailures.IsForeignKeyViolation(upsert), upsert.ToString());
+            Assert.False(StoreFailures.IsUnavailable(upsert));
+
+            db.Receipts.Add(new Receipt { UserId = "u", NotificationId = 4711 });
+            var saving = await Assert.ThrowsAsync<DbUpdateException>(() => db.SaveChangesAsync().WithTimeout());
+            Assert.True(StoreFailures.IsForeignKeyViolation(saving), saving.ToString());
+        }
+    }
+
+    [Fact]
     public void A_DbUpdateException_with_no_database_error_inside_is_not_unavailable()
     {
         Assert.False(StoreFailures.IsUnavailable(new DbUpdateConcurrencyException("The database operation was expected to affect 1 row(s), but actually affected 0 row(s).")));
