@@ -27,15 +27,12 @@ public sealed class ReadStateService(
             throw new DomainException($"At most {MaxIdsPerCall} ids per call.");
         }
 
-        var visible = await inbox.VisibleIdsAsync(viewer, ids, cancellationToken);
+        var visible = await UpsertVisibleAsync(viewer, ids, field, cancellationToken);
         if (visible.Count == 0)
         {
             return visible;
         }
 
-        // Sorted, so concurrent upserts of overlapping ids by one user take their row locks in the same order.
-        visible.Sort();
-        await db.UpsertReceiptsAsync(viewer.UserId, visible, field, time.GetUtcNow().UtcDateTime, cancellationToken);
         metrics.Receipts(field, visible.Count);
         switch (field)
         {
@@ -48,6 +45,41 @@ public sealed class ReadStateService(
                 break;
             default:
                 break;
+        }
+
+        return visible;
+    }
+
+    /// <summary>
+    /// Upserts the receipts of the visible ones of <paramref name="ids"/>; returns those. Retention may delete one of
+    /// them after it was found visible: its delete commits while the upsert waits on it (PostgreSQL: on its row lock;
+    /// SQLite: on the write lock), and the upsert fails on the foreign key, all of its rows with it. Such an id is no
+    /// longer visible, as if it had been gone before the call, so the rest are checked again and upserted without it.
+    /// Every retry has fewer ids, so this ends; a violation that leaves every id visible is not that race and is thrown.
+    /// </summary>
+    private async Task<List<long>> UpsertVisibleAsync(Viewer viewer, IReadOnlyCollection<long> ids, ReceiptField field, CancellationToken cancellationToken)
+    {
+        var visible = await inbox.VisibleIdsAsync(viewer, ids, cancellationToken);
+        var at = time.GetUtcNow().UtcDateTime;
+        while (visible.Count > 0)
+        {
+            // Sorted, so concurrent upserts of overlapping ids by one user take their row locks in the same order.
+            visible.Sort();
+            try
+            {
+                await db.UpsertReceiptsAsync(viewer.UserId, visible, field, at, cancellationToken);
+                return visible;
+            }
+            catch (Exception ex) when (StoreFailures.IsForeignKeyViolation(ex))
+            {
+                var stillVisible = await inbox.VisibleIdsAsync(viewer, visible, cancellationToken);
+                if (stillVisible.Count == visible.Count)
+                {
+                    throw;
+                }
+
+                visible = stillVisible;
+            }
         }
 
         return visible;

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Notifications.Api.Inbox;
 using Notifications.Api.Retention;
 using Notifications.Api.Sending;
@@ -16,13 +17,67 @@ namespace Notifications.Tests.Delivery;
 
 /// <summary>
 /// Holds or fails the database work of the runs a test marks (<see cref="RunAsync{T}"/>), and nothing else: the app's
-/// own traffic passes untouched, so it stays registered for the fixture's lifetime.
+/// own traffic passes untouched (a test may only watch it start: <see cref="AppCommandsStarted"/>), so it stays
+/// registered for the fixture's lifetime.
 /// </summary>
 public sealed class RetentionGate : IDbCommandInterceptor, IDbTransactionInterceptor
 {
     public const string InjectedFailure = "injected: the notifications delete of a retention batch failed";
 
     private static readonly AsyncLocal<Behaviour?> Marked = new();
+
+    private readonly Lock watchesLock = new();
+    private readonly List<Watch> watches = [];
+
+    /// <summary>
+    /// Completes once the app's own traffic has started <paramref name="count"/> commands whose text contains
+    /// <paramref name="text"/>, counted from now. The command may still wait on a lock; what it read before has been read.
+    /// </summary>
+    public Task AppCommandsStarted(string text, int count) =>
+        AddWatch(count, (command, _) => command?.CommandText.Contains(text, StringComparison.Ordinal) == true);
+
+    private Task AddWatch(int count, Func<DbCommand?, DbContext?, bool> matches)
+    {
+        var watch = new Watch(count, matches);
+        lock (watchesLock)
+        {
+            watches.Add(watch);
+        }
+
+        return watch.Done.Task;
+    }
+
+    private void NoteAppWork(DbCommand? command, DbContext? context)
+    {
+        if (Marked.Value is not null)
+        {
+            return;
+        }
+
+        lock (watchesLock)
+        {
+            watches.RemoveAll(w => w.Note(command, context));
+        }
+    }
+
+    private sealed class Watch(int count, Func<DbCommand?, DbContext?, bool> matches)
+    {
+        private int left = count;
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Counts a match; true when the watch is done.</summary>
+        public bool Note(DbCommand? command, DbContext? context)
+        {
+            if (matches(command, context) && --left == 0)
+            {
+                Done.TrySetResult();
+                return true;
+            }
+
+            return false;
+        }
+    }
 
     /// <summary>What a marked run meets: its first commit held until released, or its notifications delete failing.</summary>
     public sealed class Behaviour(bool holdFirstCommit, bool failNotificationsDelete)
@@ -80,6 +135,7 @@ public sealed class RetentionGate : IDbCommandInterceptor, IDbTransactionInterce
         DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
     {
         Marked.Value?.BeforeCommand(command);
+        NoteAppWork(command, null);
         return ValueTask.FromResult(result);
     }
 
@@ -87,6 +143,7 @@ public sealed class RetentionGate : IDbCommandInterceptor, IDbTransactionInterce
         DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
     {
         Marked.Value?.BeforeCommand(command);
+        NoteAppWork(command, null);
         return ValueTask.FromResult(result);
     }
 }
@@ -100,6 +157,8 @@ public abstract class RetentionFixture : GuaranteesFixture
     public const int RetentionDays = 1;
     public const int KeyWindowHours = 48;
 
+    public RetentionGate Gate { get; } = new();
+
     protected override Dictionary<string, string?> ExtraSettings()
     {
         var settings = base.ExtraSettings();
@@ -111,7 +170,7 @@ public abstract class RetentionFixture : GuaranteesFixture
     protected override void ConfigureServices(IServiceCollection services)
     {
         base.ConfigureServices(services);
-        var gate = new RetentionGate();
+        var gate = Gate;
         if (OnPostgres)
         {
             services.ConfigureDbContext<PostgresNotificationsDbContext>(o => o.AddInterceptors(gate));
@@ -268,6 +327,96 @@ public abstract class RetentionTests(RetentionFixture service)
         Assert.Empty(await UnreadIdsAsync(http));
         Assert.Equal(0, await UnreadCountAsync(http));
         await BroadcastUnreadCountTests.AssertEveryTallyMatchesTheStoreAsync(service);
+    }
+
+    [Fact]
+    public async Task Reads_seens_archives_and_acks_racing_the_delete_of_their_notification_ignore_it_in_a_list_and_answer_404_for_it_alone()
+    {
+        var (user, gone, kept) = await OneAgedAndOneFreshNotificationAsync("retention-race-read");
+        using var http = service.LongClient(user);
+
+        // A connection runs one invocation at a time: one tab per hub call, so all three wait on the delete together.
+        await using var ackTab = await service.LongConnectAsync(user);
+        await using var seenTab = await service.LongConnectAsync(user);
+        await using var readTab = await service.LongConnectAsync(user);
+        var logsBefore = service.Logs.Entries.Count;
+
+        // Retention has deleted the aged one and waits to commit; each write below has found it visible and then
+        // runs into the delete (PostgreSQL: its row lock; SQLite: the write lock), which commits under it.
+        var (cleanup, hold) = StartHeldCleanup();
+        await hold.Reached.WithTimeout(what: "the cleanup to reach the commit of its batch");
+        var upserts = service.Gate.AppCommandsStarted("INSERT INTO \"Receipts\"", 7);
+        long[] both = [gone, kept];
+        var list = PostStatusAsync(http, "api/notifications/read", new { ids = both });
+        var singles = new[]
+        {
+            PostStatusAsync(http, $"api/notifications/{gone}/read"),
+            PostStatusAsync(http, $"api/notifications/{gone}/seen"),
+            PostStatusAsync(http, $"api/notifications/{gone}/archive"),
+        };
+        var hubCalls = new[] { ackTab.InvokeAsync("Ack", both), seenTab.InvokeAsync("MarkSeen", both), readTab.InvokeAsync("MarkRead", both) };
+        try
+        {
+            await upserts.WithTimeout(what: "every write to reach its receipt upsert");
+        }
+        finally
+        {
+            hold.Release();
+        }
+
+        Assert.Equal(1, (await cleanup.WithTimeout(what: "the held cleanup")).AgedDeleted);
+        Assert.Equal(HttpStatusCode.NoContent, await list.WithTimeout(what: "the list read"));
+        Assert.All(await Task.WhenAll(singles).WithTimeout(what: "the single-id writes"), s => Assert.Equal(HttpStatusCode.NotFound, s));
+        await Task.WhenAll(hubCalls).WithTimeout(what: "the hub acks and reads");
+
+        // The ids that were still there are marked, and only they are pushed as read.
+        var receipt = Assert.Single(await service.QueryAsync(db => db.Receipts.Where(r => r.UserId == user).ToListAsync()));
+        Assert.Equal(kept, receipt.NotificationId);
+        Assert.NotNull(receipt.DeliveredAt);
+        Assert.NotNull(receipt.SeenAt);
+        Assert.NotNull(receipt.ReadAt);
+        Assert.Null(receipt.ArchivedAt);
+        Assert.Equal([kept], await ackTab.NextReadAsync());
+        Assert.Equal([kept], await ackTab.NextReadAsync());
+        Assert.Equal(0, await UnreadCountAsync(http));
+        AssertNothingWentWrongSince(logsBefore);
+    }
+
+    /// <summary>A user with one notification a day past Retention:Days and one sent just now, nothing else to clean up.</summary>
+    private async Task<(string User, long Aged, long Fresh)> OneAgedAndOneFreshNotificationAsync(string prefix)
+    {
+        // Whatever earlier tests left ages out and goes first, so the held batch below holds the aged one alone.
+        service.Clock.Advance(TimeSpan.FromDays(91));
+        await Cleaner.RunOnceAsync(CancellationToken.None).WithTimeout(what: "the cleanup of earlier rows");
+        var user = TestUsers.New(prefix);
+        var aged = (await service.SendAsAdminAsync(TestUsers.Notification("aging", user)).WithTimeout(what: "a send")).Id;
+        service.Clock.Advance(TimeSpan.FromDays(RetentionFixture.RetentionDays + 1));
+        var fresh = (await service.SendAsAdminAsync(TestUsers.Notification("fresh", user)).WithTimeout(what: "a send")).Id;
+        return (user, aged, fresh);
+    }
+
+    private (Task<RetentionResult> Run, RetentionGate.Behaviour Hold) StartHeldCleanup()
+    {
+        var hold = RetentionGate.Behaviour.HoldFirstCommit();
+        var cleaner = Cleaner;
+        return (RetentionGate.RunAsync(hold, () => cleaner.RunOnceAsync(CancellationToken.None)), hold);
+    }
+
+    private void AssertNothingWentWrongSince(int logsBefore)
+    {
+        // Warnings without an exception are allowed: a loaded machine makes Kestrel warn about its heartbeat. EF Core
+        // logs each failed command itself, the statement that met the delete too (as it does for a duplicate group
+        // name that becomes a 409); what must not appear is a request or hub call that failed (a 500, a hub error).
+        var troubles = service.Logs.Entries.Skip(logsBefore)
+            .Where(e => (e.Exception is not null || e.Level >= LogLevel.Error) && e.Category != DbLoggerCategory.Database.Command.Name)
+            .ToList();
+        Assert.True(troubles.Count == 0, string.Join('\n', troubles.Select(e => $"{e.Level} {e.Category}: {e.Message} {e.Exception}")));
+    }
+
+    private static async Task<HttpStatusCode> PostStatusAsync(HttpClient http, string path, object? body = null)
+    {
+        using var response = body is null ? await http.PostAsync(path, null) : await http.PostAsJsonAsync(path, body);
+        return response.StatusCode;
     }
 
     private static async Task<(SendResult Result, bool Replayed)> SendWithKeyAsync(HttpClient sender, object body, string key)
