@@ -256,7 +256,25 @@ public sealed class NotificationSender(
         notification.RetractedAt = now;
         var entry = new OutboxEntry { NotificationId = id, Kind = OutboxKind.Retract, CreatedAt = now, LeaseUntil = now.AddSeconds(outbox.Value.LeaseSeconds), LeasedBy = instance.Id };
         Db.Outbox.Add(entry);
-        await Db.SaveChangesAsync(cancellationToken);
+        try
+        {
+            await Db.SaveChangesAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is DbUpdateConcurrencyException || StoreFailures.IsForeignKeyViolation(ex))
+        {
+            // Retention deleted it after it was read above: the update waited on the delete's lock and then found no
+            // row, or the outbox entry failed its foreign key. Gone for everyone, as a retracted one is: 404, nothing
+            // pushed. Anything else that fails this way, with the notification still stored, is not that race. The
+            // failed changes are dropped first, so nothing else saved in this scope writes them again.
+            Db.ChangeTracker.Clear();
+            if (await Db.Notifications.AnyAsync(n => n.Id == id, cancellationToken))
+            {
+                throw;
+            }
+
+            throw new NotFoundException($"Notification {id} was not found.");
+        }
+
         dispatcher.Enqueue(new PushWork(entry.Id, OutboxKind.Retract, NotificationDto.From(notification), PushTargets.Of(notification)));
     }
 

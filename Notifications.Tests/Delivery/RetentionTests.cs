@@ -17,10 +17,10 @@ namespace Notifications.Tests.Delivery;
 
 /// <summary>
 /// Holds or fails the database work of the runs a test marks (<see cref="RunAsync{T}"/>), and nothing else: the app's
-/// own traffic passes untouched (a test may only watch it start: <see cref="AppCommandsStarted"/>), so it stays
-/// registered for the fixture's lifetime.
+/// own traffic passes untouched (a test may only watch it start: <see cref="AppCommandsStarted"/>,
+/// <see cref="AppRetractionsSaving"/>), so it stays registered for the fixture's lifetime.
 /// </summary>
-public sealed class RetentionGate : IDbCommandInterceptor, IDbTransactionInterceptor
+public sealed class RetentionGate : IDbCommandInterceptor, IDbTransactionInterceptor, ISaveChangesInterceptor
 {
     public const string InjectedFailure = "injected: the notifications delete of a retention batch failed";
 
@@ -35,6 +35,14 @@ public sealed class RetentionGate : IDbCommandInterceptor, IDbTransactionInterce
     /// </summary>
     public Task AppCommandsStarted(string text, int count) =>
         AddWatch(count, (command, _) => command?.CommandText.Contains(text, StringComparison.Ordinal) == true);
+
+    /// <summary>
+    /// Completes once the app has started saving <paramref name="count"/> retractions, counted from now: each has read
+    /// its notification and begins the transaction that marks it (which may wait on a lock or SQLite's write lock).
+    /// </summary>
+    public Task AppRetractionsSaving(int count) =>
+        AddWatch(count, (_, context) => context?.ChangeTracker.Entries<Notification>()
+            .Any(e => e.State == EntityState.Modified && e.Entity.RetractedAt is not null) == true);
 
     private Task AddWatch(int count, Func<DbCommand?, DbContext?, bool> matches)
     {
@@ -144,6 +152,13 @@ public sealed class RetentionGate : IDbCommandInterceptor, IDbTransactionInterce
     {
         Marked.Value?.BeforeCommand(command);
         NoteAppWork(command, null);
+        return ValueTask.FromResult(result);
+    }
+
+    public ValueTask<InterceptionResult<int>> SavingChangesAsync(
+        DbContextEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+    {
+        NoteAppWork(null, eventData.Context);
         return ValueTask.FromResult(result);
     }
 }
@@ -382,6 +397,37 @@ public abstract class RetentionTests(RetentionFixture service)
         AssertNothingWentWrongSince(logsBefore);
     }
 
+    [Fact]
+    public async Task A_retraction_racing_the_delete_of_its_notification_answers_404_and_pushes_nothing()
+    {
+        var (user, gone, kept) = await OneAgedAndOneFreshNotificationAsync("retention-race-retract");
+        using var admin = service.LongClient("admin-delivery", "admin");
+        await using var hub = await service.LongConnectAsync(user);
+        var logsBefore = service.Logs.Entries.Count;
+
+        var (cleanup, hold) = StartHeldCleanup();
+        await hold.Reached.WithTimeout(what: "the cleanup to reach the commit of its batch");
+        var saving = service.Gate.AppRetractionsSaving(1);
+        var retraction = DeleteStatusAsync(admin, $"api/notifications/{gone}");
+        try
+        {
+            await saving.WithTimeout(what: "the retraction to read its notification and start saving");
+        }
+        finally
+        {
+            hold.Release();
+        }
+
+        Assert.Equal(1, (await cleanup.WithTimeout(what: "the held cleanup")).AgedDeleted);
+        Assert.Equal(HttpStatusCode.NotFound, await retraction.WithTimeout(what: "the retraction"));
+        Assert.False(await service.QueryAsync(db => db.Outbox.AnyAsync(o => o.NotificationId == gone)));
+
+        // The retraction of the one still there is pushed, and is the first retraction the user hears of.
+        Assert.Equal(HttpStatusCode.NoContent, await DeleteStatusAsync(admin, $"api/notifications/{kept}").WithTimeout(what: "a retraction"));
+        Assert.Equal(kept, await hub.NextRetractionAsync());
+        AssertNothingWentWrongSince(logsBefore);
+    }
+
     /// <summary>A user with one notification a day past Retention:Days and one sent just now, nothing else to clean up.</summary>
     private async Task<(string User, long Aged, long Fresh)> OneAgedAndOneFreshNotificationAsync(string prefix)
     {
@@ -405,10 +451,11 @@ public abstract class RetentionTests(RetentionFixture service)
     private void AssertNothingWentWrongSince(int logsBefore)
     {
         // Warnings without an exception are allowed: a loaded machine makes Kestrel warn about its heartbeat. EF Core
-        // logs each failed command itself, the statement that met the delete too (as it does for a duplicate group
+        // logs each failed command and save itself, the one that met the delete too (as it does for a duplicate group
         // name that becomes a 409); what must not appear is a request or hub call that failed (a 500, a hub error).
+        string[] efCoreOwn = [DbLoggerCategory.Database.Command.Name, DbLoggerCategory.Update.Name];
         var troubles = service.Logs.Entries.Skip(logsBefore)
-            .Where(e => (e.Exception is not null || e.Level >= LogLevel.Error) && e.Category != DbLoggerCategory.Database.Command.Name)
+            .Where(e => (e.Exception is not null || e.Level >= LogLevel.Error) && !efCoreOwn.Contains(e.Category))
             .ToList();
         Assert.True(troubles.Count == 0, string.Join('\n', troubles.Select(e => $"{e.Level} {e.Category}: {e.Message} {e.Exception}")));
     }
@@ -416,6 +463,12 @@ public abstract class RetentionTests(RetentionFixture service)
     private static async Task<HttpStatusCode> PostStatusAsync(HttpClient http, string path, object? body = null)
     {
         using var response = body is null ? await http.PostAsync(path, null) : await http.PostAsJsonAsync(path, body);
+        return response.StatusCode;
+    }
+
+    private static async Task<HttpStatusCode> DeleteStatusAsync(HttpClient http, string path)
+    {
+        using var response = await http.DeleteAsync(path);
         return response.StatusCode;
     }
 
