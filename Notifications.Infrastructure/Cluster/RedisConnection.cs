@@ -28,7 +28,10 @@ public sealed class RedisConnection : IDisposable
             options.ReconnectRetryPolicy = new ExponentialRetry(deltaBackOffMilliseconds: 500, maxDeltaBackOffMilliseconds: 2000);
             var connection = ConnectionMultiplexer.Connect(options);
             connection.ConnectionFailed += (_, e) =>
+            {
                 logger.LogWarning("Redis connection to {Endpoint} failed ({ConnectionType}): {FailureType}", e.EndPoint, e.ConnectionType, e.FailureType);
+                Failed?.Invoke(this, EventArgs.Empty);
+            };
             connection.ConnectionRestored += (_, e) =>
             {
                 logger.LogInformation("Redis connection to {Endpoint} restored ({ConnectionType})", e.EndPoint, e.ConnectionType);
@@ -57,6 +60,12 @@ public sealed class RedisConnection : IDisposable
 
     /// <summary>Raised when a Redis link comes back, so that work held back during the outage can be done at once.</summary>
     public event EventHandler? Restored;
+
+    /// <summary>
+    /// Raised when a Redis link fails (and again at each failed attempt to reconnect it), so that what this instance may
+    /// have missed from the other instances from then on can be made up once it is back.
+    /// </summary>
+    public event EventHandler? Failed;
 
     public void Dispose()
     {
