@@ -32,7 +32,11 @@ namespace Notifications.Infrastructure.Cluster;
 /// local subscriber and the Redis manager drops it.
 /// </para>
 /// <para>
-/// Pushes from other instances during the outage are lost (pub/sub has no replay); clients catch up with Sync.
+/// Pushes from other instances during the outage are lost on the wire (pub/sub has no replay), so they are made up from
+/// the database once Redis is back (see <see cref="IMissedPushes"/>): this instance pushes again to its own connections
+/// what was sent from a little before its link failed until then, and an instance that could not publish some of its
+/// own pushes asks every instance, on a channel of the service's own, to do the same for the window since its first
+/// one. Connections that stayed open so get them live; clients drop the ones they had by id.
 /// </para>
 /// <para>
 /// Pushes to everyone bypass the Redis manager: they travel on <see cref="RedisBroadcastChannel"/>, which writes a
@@ -44,8 +48,16 @@ namespace Notifications.Infrastructure.Cluster;
 /// goes through the same loop on this instance only, behind the pushes still waiting in it.
 /// </para>
 /// </remarks>
-public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<THub>, IAudienceLifetimeManager, IConnectionGroups, IDisposable where THub : Hub
+public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<THub>, IAudienceLifetimeManager, IConnectionGroups, IMissedPushes, IDisposable where THub : Hub
 {
+    /// <summary>
+    /// How far before the recorded time (a link's failure, the first push that could not be published) a replay starts.
+    /// A push published just before a failure was noticed may not have reached every instance (the link was already
+    /// dead, or Redis died with it in hand), and send times are the sending instance's clock, which may be a little
+    /// off this one's. Replaying more costs duplicates only.
+    /// </summary>
+    internal static readonly TimeSpan ReplayMargin = TimeSpan.FromSeconds(10);
+
     private static readonly TimeSpan RepairInterval = TimeSpan.FromSeconds(1);
     private static readonly CloseMessage ReconnectClose = new("The Redis backplane is back; reconnect.", allowReconnect: true);
 
@@ -72,7 +84,14 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     private readonly IHubProtocol[] acceptedProtocols;
     private readonly RedisBroadcastChannel everyone;
     private readonly RedisAudienceChannel audience;
+    private readonly RedisMissedPushesChannel missed;
+    private Func<MissedWindow, Task>? replayHandler;
     private long availableSince;
+
+    // UTC ticks, 0 when none: when this instance's link to Redis first failed since the last repair, and when its first
+    // push since then could not be published. Each asks the repair for a replay (see IMissedPushes).
+    private long linkLostAt;
+    private long unpublishedSince;
     private RedisHubLifetimeManager<THub>? backplane;
     private int resyncAll;
     private int degraded;
@@ -101,25 +120,33 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
             Interlocked.Exchange(ref availableSince, time.GetTimestamp());
             _ = RepairAsync();
         };
+        redis.Failed += (_, _) => RecordEarliest(ref linkLostAt, time.GetUtcNow().UtcTicks);
         repairTimer = time.CreateTimer(_ => _ = RepairAsync(), null, RepairInterval, RepairInterval);
         acceptedProtocols = [.. (hubOptions.Value.SupportedProtocols ?? globalHubOptions.Value.SupportedProtocols ?? [])
             .Select(name => protocols.GetProtocol(name, null)).OfType<IHubProtocol>()];
         everyone = new RedisBroadcastChannel(redis, WriteBroadcastHereAsync, time, logger);
         audience = new RedisAudienceChannel(redis, WriteAudienceHereAsync, time, logger);
+        missed = new RedisMissedPushesChannel(redis, RequestReplayAsync, time, logger);
 
         // Off the constructor's thread: the first use of the multiplexer connects, and waits while Redis is down.
         Task.Run(everyone.Start);
         Task.Run(audience.Start);
+        Task.Run(missed.Start);
     }
 
-    /// <summary>True when Redis delivery reaches every local connection and nothing is held back (for tests and diagnostics).</summary>
-    public bool IsSettled => Volatile.Read(ref degraded) == 0 && Volatile.Read(ref resyncAll) == 0 && unsettled.IsEmpty;
+    /// <summary>
+    /// True when Redis delivery reaches every local connection and nothing is held back, replays of missed pushes
+    /// included (for tests and diagnostics).
+    /// </summary>
+    public bool IsSettled =>
+        Volatile.Read(ref degraded) == 0 && Volatile.Read(ref resyncAll) == 0 && unsettled.IsEmpty
+        && Interlocked.Read(ref linkLostAt) == 0 && Interlocked.Read(ref unpublishedSince) == 0;
 
     public IReadOnlyCollection<string> GroupsOf(string connectionId) =>
         connections.TryGetValue(connectionId, out var local) ? local.DesiredGroups : [];
 
-    /// <summary>Both of the service's own channels are subscribed: what this instance publishes comes back to it (for tests).</summary>
-    internal bool IsListening => everyone.IsListening && audience.IsListening;
+    /// <summary>The service's own channels are subscribed: what this instance publishes comes back to it (for tests).</summary>
+    internal bool IsListening => everyone.IsListening && audience.IsListening && missed.IsListening;
 
     /// <summary>Pushes waiting in the broadcast and audience loops (for tests and diagnostics).</summary>
     internal int PendingPushes => everyone.Pending + audience.Pending;
@@ -162,6 +189,31 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         }
 
         return targets;
+    }
+
+    public void OnReplayRequested(Func<MissedWindow, Task> handler)
+    {
+        if (Interlocked.CompareExchange(ref replayHandler, handler, null) is not null)
+        {
+            throw new InvalidOperationException("Replays of missed pushes already have a handler.");
+        }
+    }
+
+    /// <summary>As a push to everyone that came back from Redis is written here (serialized as <see cref="Serialize"/> does).</summary>
+    public Task WriteToEveryoneHereAsync(string methodName, object?[] args) =>
+        WriteBroadcastHereAsync(Serialize(new InvocationMessage(methodName, args)));
+
+    /// <summary>As a push to an audience that came back from Redis is written here.</summary>
+    public Task WriteToAudienceHereAsync(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames, string methodName, object?[] args) =>
+        userIds.Count == 0 && groupNames.Count == 0
+            ? Task.CompletedTask
+            : WriteAudienceHereAsync(new AudiencePush(userIds, groupNames, Serialize(new InvocationMessage(methodName, args))));
+
+    /// <summary>The repair closes them all, as after a Redis call that failed half-way.</summary>
+    public void ReconnectEveryoneHere()
+    {
+        Interlocked.Exchange(ref resyncAll, 1);
+        _ = RepairAsync();
     }
 
     /// <summary>
@@ -246,7 +298,7 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     /// instance's subscription is not up yet, through the channel's loop on this instance only.
     /// </summary>
     public override Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        everyone.SendAsync(Serialize(new InvocationMessage(methodName, args)), NoteDegraded);
+        everyone.SendAsync(Serialize(new InvocationMessage(methodName, args)), NoteUnpublished);
 
     /// <summary>
     /// Through the service's own Redis channel (see <see cref="RedisAudienceChannel"/>); when Redis is down or this
@@ -255,7 +307,7 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     public Task SendToAudienceAsync(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
         userIds.Count == 0 && groupNames.Count == 0
             ? Task.CompletedTask
-            : audience.SendAsync(new AudiencePush(userIds, groupNames, Serialize(new InvocationMessage(methodName, args))), NoteDegraded);
+            : audience.SendAsync(new AudiencePush(userIds, groupNames, Serialize(new InvocationMessage(methodName, args))), NoteUnpublished);
 
     public override Task SendAllExceptAsync(string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default) =>
         SendAsync(
@@ -358,6 +410,7 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         repairTimer.Dispose();
         everyone.Stop();
         audience.Stop();
+        missed.Stop();
         try
         {
             Volatile.Read(ref backplane)?.Dispose();
@@ -369,8 +422,9 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     }
 
     /// <summary>
-    /// Ends the degraded mode once Redis is back: closes the connections Redis does not fully know. Runs when a Redis
-    /// link is restored and every second (cheap when there is nothing to do); one run at a time.
+    /// Ends the degraded mode once Redis is back: closes the connections Redis does not fully know, and asks for the
+    /// replays of what may have been missed meanwhile. Runs when a Redis link is restored and every second (cheap when
+    /// there is nothing to do); one run at a time.
     /// </summary>
     public async Task RepairAsync()
     {
@@ -415,6 +469,9 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
                 local.Context.Abort();
             }
 
+            // After the closes, so that the replays are written to the connections that stay.
+            await RequestReplaysAsync();
+
             if (Volatile.Read(ref resyncAll) == 0 && Interlocked.Exchange(ref degraded, 0) == 1)
             {
                 logger.LogInformation("Redis backplane restored: delivery across instances resumed");
@@ -427,6 +484,61 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         finally
         {
             repairGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// With Redis back: this instance's connections get again what was sent from a little before its link failed (the
+    /// other instances' pushes did not reach it); and every instance's connections (this one's too, as the notice comes
+    /// back) what was sent from a little before this instance's first push that could not be published (it reached only
+    /// this instance's connections; the others' links may never have dropped). A notice that cannot be published is
+    /// tried again at the next repair.
+    /// </summary>
+    private async Task RequestReplaysAsync()
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var lost = Interlocked.Exchange(ref linkLostAt, 0);
+        if (lost != 0)
+        {
+            await RequestReplayAsync(WindowFrom(lost, now));
+        }
+
+        var since = Interlocked.Exchange(ref unpublishedSince, 0);
+        if (since != 0)
+        {
+            var window = WindowFrom(since, now);
+            if (await missed.PublishAsync(window))
+            {
+                logger.LogInformation(
+                    "Asked every instance to push again what was sent from {From:O} to {To:O}: some of this instance's pushes then reached its own connections only",
+                    window.From, window.To);
+            }
+            else
+            {
+                RecordEarliest(ref unpublishedSince, since);
+            }
+        }
+    }
+
+    private static MissedWindow WindowFrom(long ticks, DateTime now) =>
+        new(new DateTime(Math.Max(DateTime.MinValue.Ticks, ticks - ReplayMargin.Ticks), DateTimeKind.Utc), now);
+
+    /// <summary>Hands a window to the handler (a lost link here, or a notice heard from any instance).</summary>
+    private async Task RequestReplayAsync(MissedWindow window)
+    {
+        if (Volatile.Read(ref replayHandler) is not { } handler)
+        {
+            logger.LogDebug("No handler for replays of missed pushes: the window is dropped");
+            return;
+        }
+
+        try
+        {
+            await handler(window);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogWarning(ex, "Could not ask for a replay of missed pushes");
         }
     }
 
@@ -517,16 +629,16 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
             }
             catch (Exception ex) when (IsRedisFailure(ex))
             {
-                NoteDegraded(ex);
+                NoteUnpublished(ex);
             }
         }
         else
         {
-            NoteDegraded(null);
+            NoteUnpublished(null);
         }
 
-        var missed = (published ? unsettled.Values : connections.Values).Where(local => targeted(local) && !(published && reachedThroughBackplane(local)));
-        await WriteAsync(missed, new SerializedHubMessage(invocation));
+        var missedHere = (published ? unsettled.Values : connections.Values).Where(local => targeted(local) && !(published && reachedThroughBackplane(local)));
+        await WriteAsync(missedHere, new SerializedHubMessage(invocation));
     }
 
     private Task SendGroupsCoreAsync(
@@ -614,6 +726,29 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         local.Suspect();
         Interlocked.Exchange(ref resyncAll, 1);
         NoteDegraded(ex);
+    }
+
+    /// <summary>A push reached this instance's connections only: the other instances must be asked to make it up.</summary>
+    private void NoteUnpublished(Exception? ex)
+    {
+        RecordEarliest(ref unpublishedSince, time.GetUtcNow().UtcTicks);
+        NoteDegraded(ex);
+    }
+
+    /// <summary>Sets <paramref name="field"/> (UTC ticks, 0 for none) to <paramref name="ticks"/> unless it holds an earlier time.</summary>
+    private static void RecordEarliest(ref long field, long ticks)
+    {
+        var current = Interlocked.Read(ref field);
+        while (current == 0 || ticks < current)
+        {
+            var seen = Interlocked.CompareExchange(ref field, ticks, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
     }
 
     private void NoteDegraded(Exception? ex)
