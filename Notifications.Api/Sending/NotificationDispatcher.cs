@@ -31,9 +31,6 @@ public sealed class NotificationDispatcher(
 {
     private const int BatchSize = 256;
 
-    // A group push with late joiners is sent to its members by name up to this many (see WithoutLateJoinersAsync).
-    private const int MaxListedMembers = 10_000;
-
     // Both of the service's lifetime managers (AddNotificationsBackplane) write to an audience of several parts once
     // per connection; SignalR's own would write once per part.
     private readonly IAudienceLifetimeManager audience = lifetimeManager as IAudienceLifetimeManager
@@ -156,54 +153,14 @@ public sealed class NotificationDispatcher(
             var targets = PushTargets.Of(notification);
             if (entry.Kind == OutboxKind.Send)
             {
-                targets = await WithoutLateJoinersAsync(db, notification.Id, notification.CreatedAt, targets, fresh: false, cancellationToken);
+                // Written late, maybe long after the send: members who joined since must not get it.
+                targets = await LatePushTargets.WithoutLateJoinersAsync(db, notification, targets, logger, cancellationToken);
             }
 
             work.Add(new PushWork(entry.Id, entry.Kind, NotificationDto.From(notification), targets));
         }
 
         return work;
-    }
-
-    /// <summary>
-    /// A group's push reaches whoever is in the group when it is written, which may be after members joined who may not
-    /// see it (members see what was sent since they joined): a fresh push a moment after its send (the commit, the
-    /// dispatcher's queue), a taken-over one maybe long after (an instance died, the store was down). If any did, the
-    /// push goes to the members of the send's time, listed by user, instead of to the groups. Too many to list: a
-    /// taken-over push leaves the groups' part to their next Sync; a fresh one goes to the groups as they are, since
-    /// holding back thousands of members' push for the few who joined within that moment would cost more than it saves.
-    /// </summary>
-    private async Task<PushTargets> WithoutLateJoinersAsync(NotificationsDbContext db, long notificationId, DateTime createdAt, PushTargets targets, bool fresh, CancellationToken cancellationToken)
-    {
-        var groups = targets.Groups;
-        if (groups.Length == 0 || !await db.GroupMembers.AnyAsync(m => groups.Contains(m.GroupName) && m.JoinedAt > createdAt, cancellationToken))
-        {
-            return targets;
-        }
-
-        var members = await db.GroupMembers.AsNoTracking()
-            .Where(m => groups.Contains(m.GroupName) && m.JoinedAt <= createdAt)
-            .Select(m => m.UserId)
-            .Distinct()
-            .Take(MaxListedMembers + 1)
-            .ToListAsync(cancellationToken);
-        if (members.Count > MaxListedMembers)
-        {
-            if (fresh)
-            {
-                logger.LogInformation(
-                    "Notification {NotificationId} is pushed to its groups as they are, members who joined since its send included: too many members to list",
-                    notificationId);
-                return targets;
-            }
-
-            logger.LogWarning(
-                "Notification {NotificationId} was taken over after members joined its groups; its groups' members get it at their next Sync, not live",
-                notificationId);
-            members = [];
-        }
-
-        return targets with { Users = [.. targets.Users.Union(members, StringComparer.Ordinal)], Groups = [] };
     }
 
     /// <summary>
@@ -227,7 +184,7 @@ public sealed class NotificationDispatcher(
 
                 scope ??= scopes.CreateAsyncScope();
                 db ??= scope.Value.ServiceProvider.GetRequiredService<NotificationsDbContext>();
-                batch[i] = work with { Targets = await WithoutLateJoinersAsync(db, work.Notification.Id, work.Notification.CreatedAt, work.Targets, fresh: true, cancellationToken) };
+                batch[i] = work with { Targets = await LatePushTargets.ForFreshPushAsync(db, work.Notification.Id, work.Notification.CreatedAt, work.Targets, logger, cancellationToken) };
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -354,7 +311,7 @@ public sealed class NotificationDispatcher(
             return Send(hub.Clients.All, work);
         }
 
-        var groups = targets.Roles.Select(HubGroups.Role).Concat(targets.Groups.Select(HubGroups.Group)).ToArray();
+        var groups = targets.HubGroupNames();
         if (groups.Length == 0)
         {
             return targets.Users.Length == 0 ? Task.CompletedTask : Send(hub.Clients.Users(targets.Users), work);

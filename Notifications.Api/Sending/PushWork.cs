@@ -1,3 +1,4 @@
+using Notifications.Api.Hubs;
 using Notifications.Api.Inbox;
 using Notifications.Infrastructure.Data;
 
@@ -11,6 +12,9 @@ public sealed record PushTargets(bool Everyone, string[] Users, string[] Roles, 
         ValuesOf(notification.Audience, AudienceKind.User),
         ValuesOf(notification.Audience, AudienceKind.Role),
         ValuesOf(notification.Audience, AudienceKind.Group));
+
+    /// <summary>The SignalR groups of the roles and groups (see <see cref="HubGroups"/>).</summary>
+    public string[] HubGroupNames() => [.. Roles.Select(HubGroups.Role), .. Groups.Select(HubGroups.Group)];
 
     // Built for every push: plain loops, no LINQ iterators.
     private static string[] ValuesOf(List<NotificationAudience> audience, AudienceKind kind)
