@@ -62,6 +62,8 @@ public static class ApiExtensions
         services.AddScoped<NotificationSender>();
         services.AddSingleton<NotificationDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<NotificationDispatcher>());
+        services.AddSingleton<MissedPushReplayer>();
+        services.AddHostedService(sp => sp.GetRequiredService<MissedPushReplayer>());
         services.AddNotificationsDelivery();
         services.AddSingleton<RecentJoins>();
         services.AddHostedService<MembershipMover>();
