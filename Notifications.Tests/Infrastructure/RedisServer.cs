@@ -23,7 +23,10 @@ public sealed class RedisServer : IAsyncDisposable
 
     private string PidFile => Path.Combine(Root, "redis.pid");
 
-    public string Configuration => $"127.0.0.1:{Port},abortConnect=false,connectTimeout=2000,syncTimeout=2000,asyncTimeout=2000";
+    public string Configuration => ConfigurationVia(Port);
+
+    /// <summary>The configuration for reaching this server through <paramref name="port"/> (a <see cref="TcpForwarder"/>).</summary>
+    public static string ConfigurationVia(int port) => $"127.0.0.1:{port},abortConnect=false,connectTimeout=2000,syncTimeout=2000,asyncTimeout=2000";
 
     public static async Task<RedisServer> StartAsync()
     {

@@ -23,6 +23,9 @@ public abstract class ScaleOutCluster : IAsyncLifetime
 
     public NginxServer? Nginx { get; private set; }
 
+    /// <summary>B's link to Redis, when it goes through a forwarder (<see cref="WithBLinkToCut"/>): cut it to part B from Redis alone.</summary>
+    public TcpForwarder? BLink { get; private set; }
+
     public IReadOnlyList<ServiceProcess> Instances => [A, B];
 
     protected virtual bool WithNginx => false;
@@ -30,12 +33,16 @@ public abstract class ScaleOutCluster : IAsyncLifetime
     /// <summary>Whether the instances also accept MessagePack clients (<c>Hub:MessagePack</c>).</summary>
     protected virtual bool WithMessagePack => false;
 
+    /// <summary>Whether B reaches Redis through a forwarder the tests can cut (<see cref="BLink"/>), A directly.</summary>
+    protected virtual bool WithBLinkToCut => false;
+
     public async Task InitializeAsync()
     {
         Redis = await RedisServer.StartAsync();
         var database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
-        A = new ServiceProcess(Settings(database, migrate: true));
-        B = new ServiceProcess(Settings(database, migrate: false));
+        BLink = WithBLinkToCut ? new TcpForwarder(Redis.Port) : null;
+        A = new ServiceProcess(Settings(database, migrate: true, Redis.Configuration));
+        B = new ServiceProcess(Settings(database, migrate: false, BLink is null ? Redis.Configuration : RedisServer.ConfigurationVia(BLink.Port)));
 
         // B serves without migrating; A is live only once its migration ran (it migrates before it listens).
         // Generous: the machine's two cores are shared with other test runs.
@@ -60,6 +67,11 @@ public abstract class ScaleOutCluster : IAsyncLifetime
 
         // Null when InitializeAsync failed part-way: dispose what was started.
         await Task.WhenAll(new[] { A, B }.Where(i => i is not null).Select(i => i.DisposeAsync().AsTask()));
+        if (BLink is not null)
+        {
+            await BLink.DisposeAsync();
+        }
+
         if (Redis is not null)
         {
             await Redis.DisposeAsync();
@@ -128,10 +140,10 @@ public abstract class ScaleOutCluster : IAsyncLifetime
         return client;
     }
 
-    private Dictionary<string, string?> Settings(string connectionString, bool migrate) => DatabaseSettings.Postgres(connectionString, new()
+    private Dictionary<string, string?> Settings(string connectionString, bool migrate, string redisConfiguration) => DatabaseSettings.Postgres(connectionString, new()
     {
         ["Database:MigrateOnStartup"] = migrate ? "true" : "false",
-        ["Redis:Configuration"] = Redis.Configuration,
+        ["Redis:Configuration"] = redisConfiguration,
         ["Hub:MessagePack"] = WithMessagePack ? "true" : "false",
         ["Logging:LogLevel:Default"] = "Warning",
         ["Logging:Console:FormatterOptions:TimestampFormat"] = "HH:mm:ss.fff ",
@@ -156,6 +168,11 @@ public sealed class InstanceFailureCluster : ScaleOutCluster
 }
 
 public sealed class StoppingInstanceCluster : ScaleOutCluster;
+
+public sealed class OutageReplayCluster : ScaleOutCluster
+{
+    protected override bool WithBLinkToCut => true;
+}
 
 /// <summary>
 /// All scale-out classes run one after the other: each cluster is several processes, and started side by side on a
