@@ -4,7 +4,10 @@ using Notifications.Infrastructure.Cluster;
 
 namespace Notifications.Tests.ScaleOut;
 
-/// <summary>What an instance publishes on the broadcast channel: a push serialized in each protocol the hub accepts.</summary>
+/// <summary>
+/// What an instance publishes on the service's own channels: on the broadcast and audience channels a push serialized in
+/// each protocol the hub accepts, on the missed channel the window of pushes it could not publish.
+/// </summary>
 public sealed class BroadcastEnvelopeTests
 {
     [Fact]
@@ -61,5 +64,21 @@ public sealed class BroadcastEnvelopeTests
         Assert.ThrowsAny<ArgumentException>(() => RedisAudienceChannel.Decode(encoded[..12]));
         Assert.ThrowsAny<ArgumentException>(() => RedisAudienceChannel.Decode([.. encoded, 0x2a]));
         Assert.ThrowsAny<ArgumentException>(() => RedisAudienceChannel.Decode(Encoding.UTF8.GetBytes("{\"hello\":\"redis\"}")));
+    }
+
+    [Fact]
+    public void A_notice_of_missed_pushes_comes_back_with_its_window_and_a_foreign_one_is_refused()
+    {
+        var window = new MissedWindow(new DateTime(2026, 11, 25, 21, 0, 0, DateTimeKind.Utc).AddTicks(7), new DateTime(2026, 11, 25, 21, 0, 42, DateTimeKind.Utc));
+        var encoded = RedisMissedPushesChannel.Encode(window);
+
+        var decoded = RedisMissedPushesChannel.Decode(encoded);
+
+        Assert.Equal(window, decoded);
+        Assert.Equal(DateTimeKind.Utc, decoded.From.Kind);
+        Assert.ThrowsAny<ArgumentException>(() => RedisMissedPushesChannel.Decode(encoded[..^1]));
+        Assert.ThrowsAny<ArgumentException>(() => RedisMissedPushesChannel.Decode([.. encoded, 0x2a]));
+        Assert.ThrowsAny<ArgumentException>(() => RedisMissedPushesChannel.Decode(RedisMissedPushesChannel.Encode(new MissedWindow(window.To, window.From))));
+        Assert.ThrowsAny<ArgumentException>(() => RedisMissedPushesChannel.Decode([.. Enumerable.Repeat((byte)0xff, 16)]));
     }
 }

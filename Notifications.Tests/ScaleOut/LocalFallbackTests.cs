@@ -83,6 +83,56 @@ public sealed class LocalFallbackTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_instance_cut_off_from_Redis_asks_for_replays_of_what_it_missed_and_of_what_it_could_not_publish_once_back()
+    {
+        // Two instances of one cluster (one channel prefix); B reaches Redis through a link the test cuts, A directly.
+        var prefix = $"test-{Guid.NewGuid():N}";
+        await using var link = new TcpForwarder(redis.Port);
+        await using var a = Instance.Create(redis.Configuration, prefix, TimeProvider.System);
+        await using var b = Instance.Create(RedisServer.ConfigurationVia(link.Port), prefix, TimeProvider.System);
+        var askedOfA = new ConcurrentQueue<MissedWindow>();
+        var askedOfB = new ConcurrentQueue<MissedWindow>();
+        a.Manager.OnReplayRequested(window => Record(askedOfA, window));
+        b.Manager.OnReplayRequested(window => Record(askedOfB, window));
+        await Timeouts.Eventually(
+            () => Task.FromResult(a.Manager.IsListening && a.Manager.IsSettled && b.Manager.IsListening && b.Manager.IsSettled),
+            "both instances' channels to be up", TimeSpan.FromSeconds(30));
+
+        var cutAt = DateTime.UtcNow;
+        link.Cut();
+        await Timeouts.Eventually(() => Task.FromResult(!b.Redis.IsAvailable), "B to notice its link is gone");
+        Assert.False(b.Manager.IsSettled);
+        await b.Manager.SendUserAsync(User, "ReceiveNotification", [1]).WithTimeout(what: "a push B cannot publish");
+        var pushedAt = DateTime.UtcNow;
+        Assert.True(a.Manager.IsSettled);
+        Assert.Empty(askedOfA);
+
+        link.Restore();
+        var restoredAt = DateTime.UtcNow;
+        await Timeouts.Eventually(
+            () => Task.FromResult(b.Manager.IsSettled && !askedOfA.IsEmpty && askedOfB.Count >= 2), "the replays to be asked for", TimeSpan.FromSeconds(30));
+        await Task.Delay(Timeouts.Absence);
+
+        // A never lost its link: it is asked once, by B's notice, for the window since B's push could not be published.
+        var margin = LocalFallbackHubLifetimeManager<TestHub>.ReplayMargin;
+        var notice = Assert.Single(askedOfA);
+        Assert.InRange(notice.From, cutAt - margin, pushedAt - margin);
+        Assert.InRange(notice.To, restoredAt, DateTime.UtcNow);
+
+        // B is asked for the window since its link failed (for itself), and hears its own notice.
+        Assert.Contains(notice, askedOfB);
+        var own = Assert.Single(askedOfB, window => window != notice);
+        Assert.InRange(own.From, cutAt - margin, pushedAt - margin);
+        Assert.InRange(own.To, restoredAt, DateTime.UtcNow);
+
+        static Task Record(ConcurrentQueue<MissedWindow> asked, MissedWindow window)
+        {
+            asked.Enqueue(window);
+            return Task.CompletedTask;
+        }
+    }
+
+    [Fact]
     public async Task A_user_or_group_whose_last_connection_leaves_is_dropped_from_the_index()
     {
         await using var instance = Instance.Create(redis, TimeProvider.System);
@@ -131,12 +181,15 @@ public sealed class LocalFallbackTests : IAsyncLifetime
         public PushWriter Writer => services.GetRequiredService<PushWriter>();
 
         /// <summary><paramref name="writerClock"/> drives the push writer only; the manager and its channels run on the system clock.</summary>
-        public static Instance Create(RedisServer redis, TimeProvider writerClock)
+        public static Instance Create(RedisServer redis, TimeProvider writerClock) => Create(redis.Configuration, $"test-{Guid.NewGuid():N}", writerClock);
+
+        /// <summary>An instance of the cluster whose channels start with <paramref name="prefix"/>.</summary>
+        public static Instance Create(string redisConfiguration, string prefix, TimeProvider writerClock)
         {
             var services = new ServiceCollection();
             services.AddLogging();
             services.AddSignalR();
-            services.AddSingleton(new RedisConnection(redis.Configuration, $"test-{Guid.NewGuid():N}", NullLogger<RedisConnection>.Instance));
+            services.AddSingleton(new RedisConnection(redisConfiguration, prefix, NullLogger<RedisConnection>.Instance));
             services.AddOptions<SignalRRedisOptions>().Configure<RedisConnection>((options, connection) =>
                 options.ConnectionFactory = _ => Task.FromResult(connection.Multiplexer));
             services.AddSingleton(TimeProvider.System);
