@@ -148,15 +148,27 @@ public sealed class OutageReplayTests(OutageReplayCluster cluster, ITestOutputHe
             var remaining = ReplayBound - clock.Elapsed;
             if (remaining <= TimeSpan.Zero)
             {
-                throw new TimeoutException($"{who} did not get {string.Join(", ", missing)} within {ReplayBound.TotalSeconds} s (got {string.Join(", ", read)}).");
+                throw NotAllCame();
             }
 
-            var next = (await client.NextNotificationAsync(remaining)).Id;
+            long next;
+            try
+            {
+                next = (await client.NextNotificationAsync(remaining)).Id;
+            }
+            catch (TimeoutException)
+            {
+                throw NotAllCame();
+            }
+
             read.Add(next);
             missing.Remove(next);
         }
 
         return read;
+
+        TimeoutException NotAllCame() =>
+            new($"{who} did not get {string.Join(", ", missing)} within {ReplayBound.TotalSeconds} s (got {string.Join(", ", read)}).");
     }
 
     /// <summary>
