@@ -135,8 +135,8 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     }
 
     /// <summary>
-    /// True when Redis delivery reaches every local connection and nothing is held back, replays of missed pushes
-    /// included (for tests and diagnostics).
+    /// True when Redis delivery reaches every local connection, nothing is held back, and the replays of what may have
+    /// been missed meanwhile have been asked for (for tests and diagnostics).
     /// </summary>
     public bool IsSettled =>
         Volatile.Read(ref degraded) == 0 && Volatile.Read(ref resyncAll) == 0 && unsettled.IsEmpty
