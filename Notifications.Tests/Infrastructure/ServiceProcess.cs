@@ -98,6 +98,9 @@ public sealed class ServiceProcess : IAsyncDisposable
         {
             if (process.HasExited)
             {
+                // HasExited does not wait for the redirected output to be read to its end; this does. Without it, a
+                // loaded machine was seen to report an exit with no output at all.
+                await process.WaitForExitAsync().WithTimeout(what: "the API process's output to end");
                 throw new InvalidOperationException($"The API process exited with {process.ExitCode} during start:\n{Output}");
             }
 
