@@ -64,12 +64,13 @@ public sealed partial class NotificationsClient
         return raised;
     }
 
-    // Set while Synced handlers run: a sync they ask for raises no Synced of its own, which would call them again.
-    private static readonly AsyncLocal<bool> InsideSynced = new();
+    // 1 while Synced handlers run: a sync asked for meanwhile raises no Synced of its own, which would call them again.
+    // A field, not an AsyncLocal: work a handler starts (a timer, a loop) must not carry it past the handler.
+    private int _raisingSynced;
 
     private Task SyncOrScheduleAsync(bool reconnected, CancellationToken cancellationToken)
     {
-        var raiseSynced = !InsideSynced.Value;
+        var raiseSynced = Volatile.Read(ref _raisingSynced) == 0;
         if (!EventPump.IsInsidePump)
         {
             return SyncCoreAsync(reconnected, raiseSynced, cancellationToken);
@@ -138,8 +139,15 @@ public sealed partial class NotificationsClient
             await _pump.RunAsync(
                 async () =>
                 {
-                    InsideSynced.Value = true;
-                    await RaiseAsync(Synced, info, nameof(Synced));
+                    Volatile.Write(ref _raisingSynced, 1);
+                    try
+                    {
+                        await RaiseAsync(Synced, info, nameof(Synced));
+                    }
+                    finally
+                    {
+                        Volatile.Write(ref _raisingSynced, 0);
+                    }
                 },
                 cancellationToken);
         }

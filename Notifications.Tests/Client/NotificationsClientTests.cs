@@ -149,6 +149,30 @@ public sealed class NotificationsClientTests(SqliteServiceFixture service) : ICl
     }
 
     [Fact]
+    public async Task A_sync_from_work_a_Synced_handler_started_raises_Synced_once_the_handler_is_done()
+    {
+        var gus = TestUsers.New("gus");
+        await using var client = await ClientRecorder.StartAsync(ClientRecorder.OptionsFor(service.BaseUri, gus));
+        await client.NextSyncAsync();
+        Task? later = null;
+        client.Client.Synced += _ =>
+        {
+            // Started from the handler, run after it: a refresh the app schedules, not a sync inside the handler.
+            later ??= Task.Run(async () =>
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200));
+                await client.Client.SyncAsync();
+            });
+            return Task.CompletedTask;
+        };
+
+        await client.Client.SyncAsync().WithTimeout(what: "a manual sync");
+        Assert.False((await client.NextSyncAsync()).Info.Reconnected);
+        await Assert.IsAssignableFrom<Task>(later).WithTimeout(what: "the handler's later sync");
+        Assert.False((await client.NextSyncAsync()).Info.Reconnected);
+    }
+
+    [Fact]
     public async Task MarkRead_shows_in_rest_and_reaches_the_users_other_client()
     {
         var erin = TestUsers.New("erin");
