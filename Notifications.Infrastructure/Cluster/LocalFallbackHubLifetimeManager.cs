@@ -120,7 +120,15 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
             Interlocked.Exchange(ref availableSince, time.GetTimestamp());
             _ = RepairAsync();
         };
-        redis.Failed += (_, _) => RecordEarliest(ref linkLostAt, time.GetUtcNow().UtcTicks);
+        redis.Failed += (_, _) =>
+        {
+            // Only a failure that leaves this instance without Redis: another endpoint of the configuration that is down
+            // (a replica under maintenance) fails again at every reconnect attempt, and would ask for a replay each time.
+            if (!redis.IsAvailable)
+            {
+                RecordEarliest(ref linkLostAt, time.GetUtcNow().UtcTicks);
+            }
+        };
         repairTimer = time.CreateTimer(_ => _ = RepairAsync(), null, RepairInterval, RepairInterval);
         acceptedProtocols = [.. (hubOptions.Value.SupportedProtocols ?? globalHubOptions.Value.SupportedProtocols ?? [])
             .Select(name => protocols.GetProtocol(name, null)).OfType<IHubProtocol>()];
