@@ -9,8 +9,8 @@ namespace Notifications.Api.Groups;
 /// <remarks>
 /// A push to a group reaches whoever is in it when the push is written, a little after the send's <c>createdAt</c>
 /// (its commit, the dispatcher's queue); a member who joined in between may not see that notification, and must not
-/// get its push. A join is heard after its row commits, so a send created before a join that is not heard yet is
-/// pushed before the joiner's connections move into the group.
+/// get its push. Not closed by this: the instance where a join is made moves the joiner's connections at once, and
+/// this one hears of it a Redis hop later, so a push that leaves here within that hop can still reach the joiner.
 /// </remarks>
 public sealed class RecentJoins(TimeProvider time)
 {

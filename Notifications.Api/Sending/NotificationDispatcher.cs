@@ -165,8 +165,8 @@ public sealed class NotificationDispatcher(
 
     /// <summary>
     /// Fresh sends to groups that someone may have joined since the send was created (<see cref="RecentJoins"/>) go to
-    /// the members of the send's time instead, as a taken-over push does. If the store cannot say, the push goes to the
-    /// groups as it is: a push is never held back for the check.
+    /// the members of the send's time instead, as a taken-over push does. The check holds up this batch's pushes (two
+    /// indexed reads per such send); if the store fails it, the push goes to the groups as it is.
     /// </summary>
     private async Task LeaveOutLateJoinersAsync(List<PushWork> batch, CancellationToken cancellationToken)
     {
