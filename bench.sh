@@ -5,6 +5,8 @@
 #   ./bench.sh                 all scenarios (S1 … S6); about 27 min on a quiet 2-core machine (each warm-up waits for the JIT)
 #   ./bench.sh S3 S4           some of them
 #   ./bench.sh S6T             not in the default set: S6's two instances + Redis against one, under S4's targeted sends
+#   AB_REV=<rev> ./bench.sh S6AB   not in the default set: S6's pair (2 instances + Redis) of this tree against the pair
+#                              built from git revision <rev>, in interleaved rounds (did a change cost the backplane?)
 #   QUICK=1 ./bench.sh         tiny sizes, checks the pipeline in a few minutes (numbers meaningless)
 #   SELF_TEST=1 ./bench.sh     "ours" is a second baseline instance (checks the tooling without the API)
 #   PROTOCOL=messagepack ./bench.sh S3   every client speaks SignalR's MessagePack hub protocol (default json), for A/Bs
@@ -292,6 +294,7 @@ start_bg() { # name port command env…
   # run from the app's directory so that its content root is the published folder
   local dir="$ROOT"
   if [ "$SELF_TEST" != 1 ]; then dir="$OUT/api"; fi
+  if [ -n "${BG_DIR:-}" ]; then dir=$BG_DIR; fi
   (cd "$dir" && exec env "$@" "ASPNETCORE_URLS=http://127.0.0.1:$port" bash -c "exec $cmd") > "$OUT/logs/$name.log" 2>&1 &
   PIDS+=($!)
   wait_http "http://127.0.0.1:$port/health/live" 90
@@ -401,8 +404,34 @@ for s in "${SCENARIOS[@]}"; do
         --baseline-pid "${PIDS[2]}" "${s6t_load[@]}"
       stop_bg_all
       ;;
+    S6AB)
+      # S6's pair at this tree (target) against S6's pair built from AB_REV (baseline), each on its own Redis channel
+      # prefix and database, same broadcast load, interleaved rounds: a bisect step for the backplane's cost.
+      if [ -z "${AB_REV:-}" ] || [ "$SELF_TEST" = 1 ]; then echo "S6AB needs AB_REV=<git revision> (and not SELF_TEST)" >&2; exit 2; fi
+      start_redis || continue
+      start_pg || { log "S6AB needs PostgreSQL: skipped"; continue; }
+      ab_rev=$(git rev-parse --short "$AB_REV^{commit}")
+      log "publishing $ab_rev"
+      rm -rf "$OUT/ab-src" && git worktree prune
+      git worktree add --detach "$OUT/ab-src" "$ab_rev" > /dev/null
+      dotnet publish "$OUT/ab-src/Notifications.Api/Notifications.Api.csproj" -c Release -r "$RID" --self-contained false \
+        -p:PublishReadyToRun=true -o "$OUT/api-ab" -p:NotificationsSkipFrontend=true -nologo -v q -clp:ErrorsOnly
+      git worktree remove --force "$OUT/ab-src"
+      redis_conf="127.0.0.1:$REDIS_PORT,abortConnect=false"
+      fresh_pg s6ab_here; here_env=("${PG_ENV[@]}")
+      fresh_pg s6ab_rev; rev_env=("${PG_ENV[@]}")
+      start_bg ours-a "$P_A" "$(ours_cmd "$P_A" "$redis_conf")" "${here_env[@]}" "Redis__Configuration=$redis_conf" "Redis__ChannelPrefix=bench-here"
+      start_bg ours-b "$P_B" "$(ours_cmd "$P_B" "$redis_conf")" "${here_env[@]}" "Redis__Configuration=$redis_conf" "Redis__ChannelPrefix=bench-here"
+      BG_DIR="$OUT/api-ab" start_bg rev-a "$P_PLAIN_A" "dotnet $OUT/api-ab/Notifications.Api.dll" "${rev_env[@]}" "Redis__Configuration=$redis_conf" "Redis__ChannelPrefix=bench-rev"
+      BG_DIR="$OUT/api-ab" start_bg rev-b "$P_PLAIN_B" "dotnet $OUT/api-ab/Notifications.Api.dll" "${rev_env[@]}" "Redis__Configuration=$redis_conf" "Redis__ChannelPrefix=bench-rev"
+      run S6AB --scenario S6 --target "http://127.0.0.1:$P_A,http://127.0.0.1:$P_B" --target-label "ours-2x+redis" \
+        --target-pid "${PIDS[0]},${PIDS[1]}" --baseline "http://127.0.0.1:$P_PLAIN_A,http://127.0.0.1:$P_PLAIN_B" \
+        --baseline-label "ours-2x+redis@$ab_rev" --baseline-pid "${PIDS[2]},${PIDS[3]}" --connections "$S6_CONNECTIONS" \
+        --duration "$S6_DURATION" --rounds "$S6_ROUNDS"
+      stop_bg_all
+      ;;
     *)
-      echo "unknown scenario $s (S1 … S6, S6T)" >&2
+      echo "unknown scenario $s (S1 … S6, S6T, S6AB)" >&2
       exit 2
       ;;
   esac
