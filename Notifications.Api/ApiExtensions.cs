@@ -65,7 +65,7 @@ public static class ApiExtensions
         services.AddSingleton<MissedPushReplayer>();
         services.AddHostedService(sp => sp.GetRequiredService<MissedPushReplayer>());
         services.AddNotificationsDelivery();
-        services.AddSingleton<RecentJoins>();
+        services.AddSingleton<GroupMoves>();
         services.AddHostedService<MembershipMover>();
         services.AddHostedService<UnreadCountPusher>();
         services.AddHostedService<InstanceReporter>();

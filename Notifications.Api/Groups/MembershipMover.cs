@@ -7,8 +7,9 @@ using Notifications.Infrastructure.Data;
 namespace Notifications.Api.Groups;
 
 /// <summary>
-/// Keeps this instance's live connections in the groups the database has their user in: on every membership change
-/// (from any instance) for that user and group, and for everyone when changes may have been missed.
+/// Keeps this instance's live connections in the groups the database has their user in, with when the user joined
+/// each: on every membership change (from any instance) for that user and group, and for everyone when changes may
+/// have been missed.
 /// </summary>
 /// <remarks>
 /// A change is applied as the database has it when it is applied, not as the event says: a join and a leave applied
@@ -18,10 +19,9 @@ namespace Notifications.Api.Groups;
 public sealed class MembershipMover(
     IClusterBus bus,
     ConnectionRegistry registry,
-    IHubContext<NotificationHub, INotificationClient> hub,
+    GroupMoves groupMoves,
     HubLifetimeManager<NotificationHub> lifetime,
     IServiceScopeFactory scopes,
-    RecentJoins recentJoins,
     ILogger<MembershipMover> logger) : IHostedService
 {
     private const int UsersPerRead = 500;
@@ -37,44 +37,43 @@ public sealed class MembershipMover(
 
     private async Task ApplyAsync(MembershipChanged change)
     {
-        // Heard whether or not the user has a connection here: pushes of sends made before the join leave from here too.
-        if (change.Joined)
-        {
-            recentJoins.Heard(change.Group);
-        }
-
         var connections = registry.ConnectionsOf(change.UserId);
         if (connections.Count == 0)
         {
             return;
         }
 
+        // When the user joined, null when not a member.
         bool member;
+        DateTime? joinedAt;
         try
         {
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<NotificationsDbContext>();
-            member = await db.GroupMembers.AsNoTracking().AnyAsync(m => m.GroupName == change.Group && m.UserId == change.UserId);
+            joinedAt = await db.GroupMembers.AsNoTracking()
+                .Where(m => m.GroupName == change.Group && m.UserId == change.UserId)
+                .Select(m => (DateTime?)m.JoinedAt)
+                .FirstOrDefaultAsync();
+            member = joinedAt is not null;
         }
         catch (Exception ex) when (StoreFailures.IsUnavailable(ex))
         {
             // The event is the best knowledge there is; the next connect reads the groups again.
             logger.LogWarning("Membership change applied as announced: the store is unavailable ({Error})", ex.GetType().Name);
             member = change.Joined;
+            joinedAt = change.JoinedAt;
         }
 
         var group = HubGroups.Group(change.Group);
         foreach (var connectionId in connections)
         {
-            await MoveAsync(connectionId, group, member, CancellationToken.None);
+            await MoveAsync(connectionId, group, member, joinedAt, CancellationToken.None);
         }
     }
 
     /// <summary>Moves every connection here into exactly the groups the database has its user in.</summary>
     private async Task ResyncAsync(CancellationToken cancellationToken)
     {
-        // Joins made while this instance could not hear them are unknown, and could be to any group.
-        recentJoins.Heard(null);
         if (lifetime is not IConnectionGroups connectionGroups)
         {
             return;
@@ -86,18 +85,25 @@ public sealed class MembershipMover(
             var stored = await StoredGroupsAsync(users, cancellationToken);
             foreach (var user in users)
             {
-                var wanted = stored.GetValueOrDefault(user) ?? [];
+                var wanted = stored.GetValueOrDefault(user) ?? new Dictionary<string, DateTime>(StringComparer.Ordinal);
                 foreach (var connectionId in registry.ConnectionsOf(user))
                 {
                     var current = connectionGroups.GroupsOf(connectionId).Where(HubGroups.IsGroup).ToHashSet(StringComparer.Ordinal);
-                    foreach (var stale in current.Except(wanted))
+                    foreach (var stale in current.Where(group => !wanted.ContainsKey(group)))
                     {
-                        moves += await MoveAsync(connectionId, stale, member: false, cancellationToken) ? 1 : 0;
+                        moves += await MoveAsync(connectionId, stale, member: false, joinedAt: null, cancellationToken) ? 1 : 0;
                     }
 
-                    foreach (var missing in wanted.Except(current))
+                    foreach (var (group, joinedAt) in wanted)
                     {
-                        moves += await MoveAsync(connectionId, missing, member: true, cancellationToken) ? 1 : 0;
+                        if (current.Contains(group))
+                        {
+                            // Its user may have left and joined again unheard.
+                            groupMoves.Rejoined(connectionId, group, joinedAt);
+                            continue;
+                        }
+
+                        moves += await MoveAsync(connectionId, group, member: true, joinedAt, cancellationToken) ? 1 : 0;
                     }
                 }
             }
@@ -111,17 +117,19 @@ public sealed class MembershipMover(
 
     // One connection's failure (it closed meanwhile, say) must not keep the user's other connections, or the other
     // users of a resync, from moving.
-    private async Task<bool> MoveAsync(string connectionId, string group, bool member, CancellationToken cancellationToken)
+    private async Task<bool> MoveAsync(string connectionId, string group, bool member, DateTime? joinedAt, CancellationToken cancellationToken)
     {
         try
         {
             if (member)
             {
-                await hub.Groups.AddToGroupAsync(connectionId, group, cancellationToken);
+                // Unknown only when the store is down and the event came from an earlier version: the connection then
+                // gets the group's pushes as they come, as it did before join times were kept.
+                await groupMoves.JoinAsync(connectionId, group, joinedAt ?? DateTime.MinValue, cancellationToken);
             }
             else
             {
-                await hub.Groups.RemoveFromGroupAsync(connectionId, group, cancellationToken);
+                await groupMoves.LeaveAsync(connectionId, group, cancellationToken);
             }
 
             return true;
@@ -133,16 +141,17 @@ public sealed class MembershipMover(
         }
     }
 
-    private async Task<Dictionary<string, HashSet<string>>> StoredGroupsAsync(string[] users, CancellationToken cancellationToken)
+    /// <summary>Per user, the SignalR names of their groups and when they joined each.</summary>
+    private async Task<Dictionary<string, Dictionary<string, DateTime>>> StoredGroupsAsync(string[] users, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<NotificationsDbContext>();
         var rows = await db.GroupMembers.AsNoTracking()
             .Where(m => users.Contains(m.UserId))
-            .Select(m => new { m.UserId, m.GroupName })
+            .Select(m => new { m.UserId, m.GroupName, m.JoinedAt })
             .ToListAsync(cancellationToken);
         return rows
             .GroupBy(m => m.UserId, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.Select(m => HubGroups.Group(m.GroupName)).ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
+            .ToDictionary(g => g.Key, g => g.ToDictionary(m => HubGroups.Group(m.GroupName), m => m.JoinedAt, StringComparer.Ordinal), StringComparer.Ordinal);
     }
 }

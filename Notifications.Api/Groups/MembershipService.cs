@@ -93,7 +93,7 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
             member = await db.GroupMembers.AsNoTracking().FirstAsync(m => m.GroupName == group.Name && m.UserId == userId, cancellationToken);
         }
 
-        await bus.PublishAsync(new MembershipChanged(userId, group.Name, Joined: true), cancellationToken);
+        await bus.PublishAsync(new MembershipChanged(userId, group.Name, Joined: true, member.JoinedAt), cancellationToken);
         return new SubscribeResult(group.Name, member.JoinedAt);
     }
 
@@ -105,8 +105,9 @@ public sealed class MembershipService(NotificationsDbContext db, IClusterBus bus
         await bus.PublishAsync(new MembershipChanged(userId, group.Name, Joined: false), cancellationToken);
     }
 
-    public async Task<List<string>> GroupsOfAsync(string userId, CancellationToken cancellationToken) =>
-        await CompiledReads.For(db).Memberships(db, userId).Select(m => m.GroupName).ToListAsync(cancellationToken);
+    /// <summary>The user's groups, each with when the user joined it.</summary>
+    public async Task<Dictionary<string, DateTime>> GroupsOfAsync(string userId, CancellationToken cancellationToken) =>
+        await CompiledReads.For(db).Memberships(db, userId).ToDictionaryAsync(m => m.GroupName, m => m.JoinedAt, StringComparer.Ordinal, cancellationToken);
 
     // The actor's own membership decides whether they may see a restricted group: read with the group, in one query
     // whether the group is missing, hidden from the actor or visible.

@@ -17,6 +17,7 @@ public sealed class NotificationHub(
     InboxQueries inbox,
     ReadStateService readState,
     MembershipService memberships,
+    GroupMoves groupMoves,
     ConnectionRegistry registry) : Hub<INotificationClient>
 {
     private Viewer Viewer => Context.User!.ToViewer();
@@ -36,9 +37,9 @@ public sealed class NotificationHub(
         try
         {
             var groups = await memberships.GroupsOfAsync(viewer.UserId, Aborted);
-            foreach (var group in groups)
+            foreach (var (group, joinedAt) in groups)
             {
-                await Groups.AddToGroupAsync(Context.ConnectionId, HubGroups.Group(group), Aborted);
+                await groupMoves.JoinAsync(Context.ConnectionId, HubGroups.Group(group), joinedAt, Aborted);
             }
 
             // A removal that committed after the read was applied to this connection before its groups were added,
@@ -46,9 +47,18 @@ public sealed class NotificationHub(
             // is registered before the first read.) Users in no group, the most, skip it.
             if (groups.Count > 0)
             {
-                foreach (var gone in groups.Except(await memberships.GroupsOfAsync(viewer.UserId, Aborted), StringComparer.Ordinal))
+                var stored = await memberships.GroupsOfAsync(viewer.UserId, Aborted);
+                foreach (var (group, joinedAt) in groups)
                 {
-                    await Groups.RemoveFromGroupAsync(Context.ConnectionId, HubGroups.Group(gone), Aborted);
+                    if (!stored.TryGetValue(group, out var storedJoinedAt))
+                    {
+                        await groupMoves.LeaveAsync(Context.ConnectionId, HubGroups.Group(group), Aborted);
+                    }
+                    else if (storedJoinedAt != joinedAt)
+                    {
+                        // Left and joined again meanwhile: the join applied first may have been overwritten by the older time.
+                        groupMoves.Rejoined(Context.ConnectionId, HubGroups.Group(group), storedJoinedAt);
+                    }
                 }
             }
         }

@@ -183,13 +183,8 @@ public sealed class MissedPushReplayer(
                     break;
                 }
 
-                var works = new List<PushWork>(page.Count);
-                foreach (var notification in page)
-                {
-                    // Written late: members who joined a group after the send must not get it.
-                    var targets = await LatePushTargets.WithoutLateJoinersAsync(db, notification, PushTargets.Of(notification), logger, cancellationToken);
-                    works.Add(new PushWork(0, OutboxKind.Send, NotificationDto.From(notification), targets));
-                }
+                // Written late: members who joined a group after the send are left out as each connection is written to.
+                var works = page.ConvertAll(notification => new PushWork(0, OutboxKind.Send, NotificationDto.From(notification), PushTargets.Of(notification)));
 
                 await WriteHereAsync(missed, works);
                 pushed += page.Count;
@@ -230,7 +225,8 @@ public sealed class MissedPushReplayer(
             var work = works[i++];
             await (work.Targets.Everyone
                 ? missed.WriteToEveryoneHereAsync(method, [work.Notification])
-                : missed.WriteToAudienceHereAsync(work.Targets.Users, work.Targets.HubGroupNames(), method, [work.Notification]));
+                : missed.WriteToAudienceHereAsync(
+                    work.Targets.Users, work.Targets.HubGroupNames(), work.Targets.Groups.Length > 0 ? work.Notification.CreatedAt : null, method, [work.Notification]));
         }
     }
 

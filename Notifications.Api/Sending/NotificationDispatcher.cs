@@ -25,7 +25,6 @@ public sealed class NotificationDispatcher(
     IOptions<OutboxOptions> options,
     NotificationsMetrics metrics,
     SendGate gate,
-    RecentJoins recentJoins,
     TimeProvider time,
     ILogger<NotificationDispatcher> logger) : BackgroundService
 {
@@ -79,7 +78,6 @@ public sealed class NotificationDispatcher(
                     batch.Add(work);
                 }
 
-                await LeaveOutLateJoinersAsync(batch, stoppingToken);
                 await PushAndCompleteAsync(batch, stoppingToken);
                 batch.Clear();
             }
@@ -149,55 +147,13 @@ public sealed class NotificationDispatcher(
         var work = new List<PushWork>();
         foreach (var entry in entries.Where(e => !stale.Contains(e.Id) && notifications.ContainsKey(e.NotificationId)))
         {
+            // Written late, maybe long after the send: members who joined its groups since are left out where each
+            // connection is written to, as for every push (see PushAsync).
             var notification = notifications[entry.NotificationId];
-            var targets = PushTargets.Of(notification);
-            if (entry.Kind == OutboxKind.Send)
-            {
-                // Written late, maybe long after the send: members who joined since must not get it.
-                targets = await LatePushTargets.WithoutLateJoinersAsync(db, notification, targets, logger, cancellationToken);
-            }
-
-            work.Add(new PushWork(entry.Id, entry.Kind, NotificationDto.From(notification), targets));
+            work.Add(new PushWork(entry.Id, entry.Kind, NotificationDto.From(notification), PushTargets.Of(notification)));
         }
 
         return work;
-    }
-
-    /// <summary>
-    /// Fresh sends to groups that someone may have joined since the send was created (<see cref="RecentJoins"/>) go to
-    /// the members of the send's time instead, as a taken-over push does. The check holds up this batch's pushes (two
-    /// indexed reads per such send); if the store fails it, the push goes to the groups as it is.
-    /// </summary>
-    private async Task LeaveOutLateJoinersAsync(List<PushWork> batch, CancellationToken cancellationToken)
-    {
-        NotificationsDbContext? db = null;
-        AsyncServiceScope? scope = null;
-        try
-        {
-            for (var i = 0; i < batch.Count; i++)
-            {
-                var work = batch[i];
-                if (work.Kind != OutboxKind.Send || work.Targets.Groups.Length == 0 || !recentJoins.MayHaveJoinedSince(work.Targets.Groups, work.Notification.CreatedAt))
-                {
-                    continue;
-                }
-
-                scope ??= scopes.CreateAsyncScope();
-                db ??= scope.Value.ServiceProvider.GetRequiredService<NotificationsDbContext>();
-                batch[i] = work with { Targets = await LatePushTargets.ForFreshPushAsync(db, work.Notification.Id, work.Notification.CreatedAt, work.Targets, logger, cancellationToken) };
-            }
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            logger.LogWarning(ex, "Could not check for members who joined groups after their sends; pushing to the groups as they are");
-        }
-        finally
-        {
-            if (scope is { } created)
-            {
-                await created.DisposeAsync();
-            }
-        }
     }
 
     private static bool IsLive(Notification? notification, DateTime now) =>
@@ -321,8 +277,10 @@ public sealed class NotificationDispatcher(
         // A single role or group goes this way too: with Redis, SignalR's own channel for a group writes one message at
         // a time and awaits each, so a member that stopped reading would hold up the group's later pushes on its
         // instance; the service's audience channel hands such a member its pushes without waiting (PushWriter).
+        // A group's members who joined after the send may not see it (nor its retraction): the instance that writes to
+        // their connections, which knows when each joined, leaves them out, however late the push.
         var (method, argument) = ClientCallOf(work);
-        return audience.SendToAudienceAsync(targets.Users, groups, method, [argument]);
+        return audience.SendToAudienceAsync(targets.Users, groups, targets.Groups.Length > 0 ? work.Notification.CreatedAt : null, method, [argument]);
     }
 
     private static Task Send(IClientProxy clients, PushWork work)

@@ -50,4 +50,19 @@ internal sealed class ConnectionIndex
             }
         }
     }
+
+    /// <summary>Adds the connections of <paramref name="key"/> that <paramref name="include"/> accepts.</summary>
+    public void CollectInto<TState>(string key, HashSet<LocalConnection> targets, TState state, Func<LocalConnection, TState, bool> include)
+    {
+        if (byKey.TryGetValue(key, out var connections))
+        {
+            foreach (var (_, local) in connections)
+            {
+                if (include(local, state))
+                {
+                    targets.Add(local);
+                }
+            }
+        }
+    }
 }

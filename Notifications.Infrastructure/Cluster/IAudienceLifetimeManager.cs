@@ -10,5 +10,10 @@ namespace Notifications.Infrastructure.Cluster;
 /// </remarks>
 public interface IAudienceLifetimeManager
 {
-    Task SendToAudienceAsync(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames, string methodName, object?[] args, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Writes the message once to every connection, on every instance, whose user is listed or that is in a listed
+    /// group. With <paramref name="groupsJoinedBy"/> (a notification's <c>createdAt</c>), a connection reached through
+    /// groups only gets it when its user joined one of them at or before that time (<see cref="IGroupJoinTimes"/>).
+    /// </summary>
+    Task SendToAudienceAsync(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames, DateTime? groupsJoinedBy, string methodName, object?[] args, CancellationToken cancellationToken = default);
 }

@@ -1,7 +1,10 @@
 namespace Notifications.Infrastructure.Cluster;
 
-/// <summary>A user's group membership changed; every instance moves that user's live connections.</summary>
-public sealed record MembershipChanged(string UserId, string Group, bool Joined);
+/// <summary>
+/// A user's group membership changed; every instance moves that user's live connections. A join says when, as stored
+/// (instances read it from the database, and take it from here only when they cannot).
+/// </summary>
+public sealed record MembershipChanged(string UserId, string Group, bool Joined, DateTime? JoinedAt = null);
 
 /// <summary>
 /// A user's read state changed (read, read-all, archive); every instance tells that user's connections there their

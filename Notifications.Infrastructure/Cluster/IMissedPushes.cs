@@ -27,9 +27,10 @@ public interface IMissedPushes
 
     /// <summary>
     /// Writes one push to each connection of this instance whose user is listed or that is in a listed (SignalR) group,
-    /// once per connection, never through Redis.
+    /// once per connection, never through Redis; with <paramref name="groupsJoinedBy"/>, as
+    /// <see cref="IAudienceLifetimeManager.SendToAudienceAsync"/> has it.
     /// </summary>
-    Task WriteToAudienceHereAsync(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames, string methodName, object?[] args);
+    Task WriteToAudienceHereAsync(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames, DateTime? groupsJoinedBy, string methodName, object?[] args);
 
     /// <summary>
     /// Closes every connection of this instance with a close that allows reconnecting, once Redis is up: for when a

@@ -24,6 +24,10 @@ internal sealed class LocalConnection(HubConnectionContext context)
     private readonly Lock sync = new();
     private readonly HashSet<string> desiredGroups = new(StringComparer.Ordinal);
     private readonly HashSet<string> appliedGroups = new(StringComparer.Ordinal);
+
+    // UTC ticks: when the user joined each stored group (IGroupJoinTimes); kept when the connection leaves a group, as a
+    // join back records its own time before the connection is added again.
+    private Dictionary<string, long>? joinedAt;
     private BackplaneState state = BackplaneState.Detached;
     private bool closed;
 
@@ -106,6 +110,23 @@ internal sealed class LocalConnection(HubConnectionContext context)
         lock (sync)
         {
             _ = member ? desiredGroups.Add(group) : desiredGroups.Remove(group);
+        }
+    }
+
+    public void JoinedAt(string group, DateTime time)
+    {
+        lock (sync)
+        {
+            (joinedAt ??= new(StringComparer.Ordinal))[group] = time.Ticks;
+        }
+    }
+
+    /// <summary>Its user joined <paramref name="group"/> at or before <paramref name="limitTicks"/>, or when is not known.</summary>
+    public bool JoinedBy(string group, long limitTicks)
+    {
+        lock (sync)
+        {
+            return joinedAt is null || !joinedAt.TryGetValue(group, out var ticks) || ticks <= limitTicks;
         }
     }
 

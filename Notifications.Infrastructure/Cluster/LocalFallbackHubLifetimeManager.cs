@@ -48,7 +48,7 @@ namespace Notifications.Infrastructure.Cluster;
 /// goes through the same loop on this instance only, behind the pushes still waiting in it.
 /// </para>
 /// </remarks>
-public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<THub>, IAudienceLifetimeManager, IConnectionGroups, IMissedPushes, IDisposable where THub : Hub
+public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<THub>, IAudienceLifetimeManager, IConnectionGroups, IGroupJoinTimes, IMissedPushes, IDisposable where THub : Hub
 {
     /// <summary>
     /// How far before the recorded time (a link's failure, the first push that could not be published) a replay starts.
@@ -153,6 +153,14 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     public IReadOnlyCollection<string> GroupsOf(string connectionId) =>
         connections.TryGetValue(connectionId, out var local) ? local.DesiredGroups : [];
 
+    public void JoinedAt(string connectionId, string groupName, DateTime joinedAt)
+    {
+        if (connections.TryGetValue(connectionId, out var local))
+        {
+            local.JoinedAt(groupName, joinedAt);
+        }
+    }
+
     /// <summary>The service's own channels are subscribed: what this instance publishes comes back to it (for tests).</summary>
     internal bool IsListening => everyone.IsListening && audience.IsListening && missed.IsListening;
 
@@ -178,17 +186,28 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     {
         var serializedIn = push.Push.Select(p => p.ProtocolName).ToHashSet(StringComparer.Ordinal);
         return WriteAsync(
-            InAudience(push.Users, push.Groups).Where(local => serializedIn.Contains(local.Context.Protocol.Name)),
+            InAudience(push.Users, push.Groups, push.GroupsJoinedBy).Where(local => serializedIn.Contains(local.Context.Protocol.Name)),
             new SerializedHubMessage(push.Push));
     }
 
-    /// <summary>This instance's connections whose user is listed or that are in a listed group, each once.</summary>
-    private IEnumerable<LocalConnection> InAudience(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames)
+    /// <summary>
+    /// This instance's connections whose user is listed or that are in a listed group, each once; with
+    /// <paramref name="groupsJoinedBy"/> (UTC ticks, 0 for none), of a group's connections only those whose user joined
+    /// it by then.
+    /// </summary>
+    private IEnumerable<LocalConnection> InAudience(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames, long groupsJoinedBy)
     {
         var targets = new HashSet<LocalConnection>(ReferenceEqualityComparer.Instance);
         foreach (var group in groupNames)
         {
-            membersByGroup.CollectInto(group, targets);
+            if (groupsJoinedBy == 0)
+            {
+                membersByGroup.CollectInto(group, targets);
+            }
+            else
+            {
+                membersByGroup.CollectInto(group, targets, (group, groupsJoinedBy), static (local, limit) => local.JoinedBy(limit.group, limit.groupsJoinedBy));
+            }
         }
 
         foreach (var user in userIds)
@@ -212,10 +231,10 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         WriteBroadcastHereAsync(Serialize(new InvocationMessage(methodName, args)));
 
     /// <summary>As a push to an audience that came back from Redis is written here.</summary>
-    public Task WriteToAudienceHereAsync(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames, string methodName, object?[] args) =>
+    public Task WriteToAudienceHereAsync(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames, DateTime? groupsJoinedBy, string methodName, object?[] args) =>
         userIds.Count == 0 && groupNames.Count == 0
             ? Task.CompletedTask
-            : WriteAudienceHereAsync(new AudiencePush(userIds, groupNames, Serialize(new InvocationMessage(methodName, args))));
+            : WriteAudienceHereAsync(new AudiencePush(userIds, groupNames, Serialize(new InvocationMessage(methodName, args)), groupsJoinedBy?.Ticks ?? 0));
 
     /// <summary>The repair closes them all, as after a Redis call that failed half-way.</summary>
     public void ReconnectEveryoneHere()
@@ -312,10 +331,10 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     /// Through the service's own Redis channel (see <see cref="RedisAudienceChannel"/>); when Redis is down or this
     /// instance's subscription is not up yet, through the channel's loop on this instance only.
     /// </summary>
-    public Task SendToAudienceAsync(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
+    public Task SendToAudienceAsync(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames, DateTime? groupsJoinedBy, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
         userIds.Count == 0 && groupNames.Count == 0
             ? Task.CompletedTask
-            : audience.SendAsync(new AudiencePush(userIds, groupNames, Serialize(new InvocationMessage(methodName, args))), NoteUnpublished);
+            : audience.SendAsync(new AudiencePush(userIds, groupNames, Serialize(new InvocationMessage(methodName, args)), groupsJoinedBy?.Ticks ?? 0), NoteUnpublished);
 
     public override Task SendAllExceptAsync(string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default) =>
         SendAsync(
@@ -362,7 +381,7 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
 
     /// <summary>On the audience channel, as <see cref="SendUsersAsync"/>; a connection in several of the groups gets it once.</summary>
     public override Task SendGroupsAsync(IReadOnlyList<string> groupNames, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        SendToAudienceAsync([], [.. groupNames.Where(g => !string.IsNullOrEmpty(g)).Distinct(StringComparer.Ordinal)], methodName, args, cancellationToken);
+        SendToAudienceAsync([], [.. groupNames.Where(g => !string.IsNullOrEmpty(g)).Distinct(StringComparer.Ordinal)], groupsJoinedBy: null, methodName, args, cancellationToken);
 
     public override Task SendGroupExceptAsync(string groupName, string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default) =>
         SendGroupsCoreAsync(
@@ -379,7 +398,7 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     /// instance hears the push and finds the users' connections in its index.
     /// </summary>
     public override Task SendUsersAsync(IReadOnlyList<string> userIds, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        SendToAudienceAsync([.. userIds.Distinct(StringComparer.Ordinal)], [], methodName, args, cancellationToken);
+        SendToAudienceAsync([.. userIds.Distinct(StringComparer.Ordinal)], [], groupsJoinedBy: null, methodName, args, cancellationToken);
 
     public override async Task AddToGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default)
     {

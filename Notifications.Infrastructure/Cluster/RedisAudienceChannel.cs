@@ -6,8 +6,11 @@ using Microsoft.Extensions.Logging;
 
 namespace Notifications.Infrastructure.Cluster;
 
-/// <summary>A push to the connections of some users and groups, serialized in every protocol the hub accepts.</summary>
-internal sealed record AudiencePush(IReadOnlyList<string> Users, IReadOnlyList<string> Groups, IReadOnlyList<SerializedMessage> Push);
+/// <summary>
+/// A push to the connections of some users and groups, serialized in every protocol the hub accepts; with
+/// <see cref="GroupsJoinedBy"/> (UTC ticks, 0 for none), to a group's connections whose user joined it by then only.
+/// </summary>
+internal sealed record AudiencePush(IReadOnlyList<string> Users, IReadOnlyList<string> Groups, IReadOnlyList<SerializedMessage> Push, long GroupsJoinedBy = 0);
 
 /// <summary>
 /// Pushes to an audience of several parts across the cluster, on a Redis channel of the service's own: every instance
@@ -20,6 +23,9 @@ internal sealed class RedisAudienceChannel
 {
     /// <summary>More names than any audience the API accepts (1,000 per part); a larger count is a corrupt message.</summary>
     private const int MaxNames = 100_000;
+
+    /// <summary>In place of the user count: a join time follows, then the push as before.</summary>
+    private const int JoinedByMarker = -1;
 
     private readonly Func<AudiencePush, Task> writeLocal;
     private readonly ILogger logger;
@@ -80,14 +86,23 @@ internal sealed class RedisAudienceChannel
 
     /// <summary>
     /// [user count] then per user [length][UTF-8], the same for the groups, then the push as
-    /// <see cref="RedisBroadcastChannel.Encode"/> writes it; lengths and counts are 32-bit little endian.
+    /// <see cref="RedisBroadcastChannel.Encode"/> writes it; lengths and counts are 32-bit little endian. A push with a
+    /// join time starts with [-1][UTC ticks, 64-bit little endian] instead; pushes without one (to users only, and
+    /// every push but a notification's) keep the older form, which instances of earlier versions read.
     /// </summary>
     internal static byte[] Encode(AudiencePush push)
     {
         var pushBytes = RedisBroadcastChannel.Encode(push.Push);
-        var size = 8 + push.Users.Concat(push.Groups).Sum(name => 4 + Encoding.UTF8.GetByteCount(name)) + pushBytes.Length;
+        var header = push.GroupsJoinedBy == 0 ? 0 : 12;
+        var size = header + 8 + push.Users.Concat(push.Groups).Sum(name => 4 + Encoding.UTF8.GetByteCount(name)) + pushBytes.Length;
         var buffer = new byte[size];
-        var offset = WriteNames(buffer, 0, push.Users);
+        if (header > 0)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(buffer, JoinedByMarker);
+            BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(4), push.GroupsJoinedBy);
+        }
+
+        var offset = WriteNames(buffer, header, push.Users);
         offset = WriteNames(buffer, offset, push.Groups);
         pushBytes.CopyTo(buffer.AsSpan(offset));
         return buffer;
@@ -95,9 +110,17 @@ internal sealed class RedisAudienceChannel
 
     internal static AudiencePush Decode(byte[] payload)
     {
-        var users = ReadNames(payload, 0, out var offset);
+        var (start, joinedBy) = BinaryPrimitives.ReadInt32LittleEndian(payload) == JoinedByMarker
+            ? (12, BinaryPrimitives.ReadInt64LittleEndian(payload.AsSpan(4)))
+            : (0, 0L);
+        if (joinedBy is < 0 || joinedBy > DateTime.MaxValue.Ticks)
+        {
+            throw new ArgumentException($"An audience push has a join time of {joinedBy} ticks.", nameof(payload));
+        }
+
+        var users = ReadNames(payload, start, out var offset);
         var groups = ReadNames(payload, offset, out offset);
-        return new AudiencePush(users, groups, RedisBroadcastChannel.Decode(payload, offset));
+        return new AudiencePush(users, groups, RedisBroadcastChannel.Decode(payload, offset), joinedBy);
     }
 
     private static int WriteNames(byte[] buffer, int offset, IReadOnlyList<string> names)

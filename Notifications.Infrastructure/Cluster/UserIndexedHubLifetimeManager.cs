@@ -18,7 +18,7 @@ namespace Notifications.Infrastructure.Cluster;
 /// audience) is written through <see cref="PushWriter"/>, so that a client that stops reading holds up no other.
 /// </remarks>
 public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifetimeManager<THub>> logger, PushWriter writer)
-    : DefaultHubLifetimeManager<THub>(logger), IAudienceLifetimeManager where THub : Hub
+    : DefaultHubLifetimeManager<THub>(logger), IAudienceLifetimeManager, IGroupJoinTimes where THub : Hub
 {
     // Copy-on-write arrays: sends read without locking; connects and disconnects of one user are rare.
     private readonly ConcurrentDictionary<string, HubConnectionContext[]> connectionsByUser = new(StringComparer.Ordinal);
@@ -27,6 +27,9 @@ public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifeti
     // DefaultHubLifetimeManager keeps its own connections and groups out of reach; these mirror them.
     private readonly ConcurrentDictionary<string, HubConnectionContext> connectionsById = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, HubConnectionContext>> membersByGroup = new(StringComparer.Ordinal);
+
+    // Per connection, UTC ticks: when its user joined each stored group (IGroupJoinTimes).
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, long>> joinedAtByConnection = new(StringComparer.Ordinal);
 
     public override async Task OnConnectedAsync(HubConnectionContext connection)
     {
@@ -44,6 +47,7 @@ public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifeti
     public override Task OnDisconnectedAsync(HubConnectionContext connection)
     {
         connectionsById.TryRemove(connection.ConnectionId, out _);
+        joinedAtByConnection.TryRemove(connection.ConnectionId, out _);
 
         // Every group is looked at, as DefaultHubLifetimeManager does (a connection does not list its groups);
         // enumerating the dictionary, unlike its Values, takes no lock.
@@ -99,7 +103,23 @@ public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifeti
         }
     }
 
-    public Task SendToAudienceAsync(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames, string methodName, object?[] args, CancellationToken cancellationToken = default)
+    public void JoinedAt(string connectionId, string groupName, DateTime joinedAt)
+    {
+        if (!connectionsById.ContainsKey(connectionId))
+        {
+            return;
+        }
+
+        joinedAtByConnection.GetOrAdd(connectionId, static _ => new(StringComparer.Ordinal))[groupName] = joinedAt.Ticks;
+
+        // It may have disconnected meanwhile, after its disconnect dropped its times.
+        if (!connectionsById.ContainsKey(connectionId))
+        {
+            joinedAtByConnection.TryRemove(connectionId, out _);
+        }
+    }
+
+    public Task SendToAudienceAsync(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames, DateTime? groupsJoinedBy, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
         var targets = new HashSet<HubConnectionContext>(ReferenceEqualityComparer.Instance);
         foreach (var user in userIds)
@@ -114,9 +134,12 @@ public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifeti
         {
             if (membersByGroup.TryGetValue(group, out var members))
             {
-                foreach (var (_, member) in members)
+                foreach (var (connectionId, member) in members)
                 {
-                    targets.Add(member);
+                    if (groupsJoinedBy is not { } limit || JoinedBy(connectionId, group, limit.Ticks))
+                    {
+                        targets.Add(member);
+                    }
                 }
             }
         }
@@ -165,6 +188,10 @@ public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifeti
 
         return targets.Count == 0 ? Task.CompletedTask : writer.WriteAsync(targets, Serialized(methodName, args));
     }
+
+    /// <summary>The connection's user joined <paramref name="group"/> at or before <paramref name="limitTicks"/>, or when is not known.</summary>
+    private bool JoinedBy(string connectionId, string group, long limitTicks) =>
+        !joinedAtByConnection.TryGetValue(connectionId, out var joined) || !joined.TryGetValue(group, out var ticks) || ticks <= limitTicks;
 
     private static SerializedHubMessage Serialized(string methodName, object?[] args) => new(new InvocationMessage(methodName, args));
 }

@@ -118,7 +118,7 @@ public sealed class LaggingConnectionTests
             "users" => manager.SendUsersAsync(["slow-user", "reader"], "ReceiveNotification", args),
             "group" => manager.SendGroupAsync("g", "ReceiveNotification", args),
             "connections" => manager.SendConnectionsAsync(["stalled", "reading"], "UnreadCountChanged", args),
-            _ => manager.SendToAudienceAsync(["slow-user"], ["g"], "ReceiveNotification", args),
+            _ => manager.SendToAudienceAsync(["slow-user"], ["g"], null, "ReceiveNotification", args),
         };
     }
 

@@ -56,6 +56,28 @@ public sealed class BroadcastEnvelopeTests
     }
 
     [Fact]
+    public void An_audience_push_with_a_join_time_comes_back_with_it_and_one_without_keeps_the_older_form()
+    {
+        SerializedMessage[] serialized = [new("json", Encoding.UTF8.GetBytes("{\"type\":6}\u001e"))];
+        var joinedBy = new DateTime(2026, 11, 28, 9, 30, 0, DateTimeKind.Utc).AddTicks(10).Ticks;
+        var withTime = new AudiencePush(["alice"], ["group:team"], serialized, joinedBy);
+        var withoutTime = withTime with { GroupsJoinedBy = 0 };
+
+        var decoded = RedisAudienceChannel.Decode(RedisAudienceChannel.Encode(withTime));
+
+        Assert.Equal(joinedBy, decoded.GroupsJoinedBy);
+        Assert.Equal(withTime.Users, decoded.Users);
+        Assert.Equal(withTime.Groups, decoded.Groups);
+        Assert.Equal(serialized[0].Serialized.ToArray(), decoded.Push.Single().Serialized.ToArray());
+
+        // Without one, the bytes are those instances of earlier versions read: they start with the user count.
+        var older = RedisAudienceChannel.Encode(withoutTime);
+        Assert.Equal(1, BitConverter.ToInt32(older, 0));
+        Assert.Equal(0, RedisAudienceChannel.Decode(older).GroupsJoinedBy);
+        Assert.Equal(older.Length + 12, RedisAudienceChannel.Encode(withTime).Length);
+    }
+
+    [Fact]
     public void A_truncated_or_foreign_audience_push_is_refused_not_misread()
     {
         var encoded = RedisAudienceChannel.Encode(new AudiencePush(["alice"], ["group:team"], [new("json", Encoding.UTF8.GetBytes("{\"type\":6}\u001e"))]));
@@ -64,6 +86,10 @@ public sealed class BroadcastEnvelopeTests
         Assert.ThrowsAny<ArgumentException>(() => RedisAudienceChannel.Decode(encoded[..12]));
         Assert.ThrowsAny<ArgumentException>(() => RedisAudienceChannel.Decode([.. encoded, 0x2a]));
         Assert.ThrowsAny<ArgumentException>(() => RedisAudienceChannel.Decode(Encoding.UTF8.GetBytes("{\"hello\":\"redis\"}")));
+
+        var withTime = RedisAudienceChannel.Encode(new AudiencePush(["alice"], ["group:team"], [new("json", Encoding.UTF8.GetBytes("{\"type\":6}\u001e"))], 42));
+        Assert.ThrowsAny<ArgumentException>(() => RedisAudienceChannel.Decode(withTime[..10]));
+        Assert.ThrowsAny<ArgumentException>(() => RedisAudienceChannel.Decode([.. withTime[..4], .. BitConverter.GetBytes(-5L), .. withTime[12..]]));
     }
 
     [Fact]

@@ -157,7 +157,7 @@ public sealed class LocalFallbackTests : IAsyncLifetime
             "everyone" => manager.SendAllAsync(method, args),
             "user" => manager.SendUserAsync(User, method, args),
             "group" => manager.SendGroupAsync(Group, method, args),
-            _ => manager.SendToAudienceAsync([User], [Group], method, args),
+            _ => manager.SendToAudienceAsync([User], [Group], null, method, args),
         };
     }
 

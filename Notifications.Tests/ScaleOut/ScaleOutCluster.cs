@@ -36,6 +36,9 @@ public abstract class ScaleOutCluster : IAsyncLifetime
     /// <summary>Whether B reaches Redis through a forwarder the tests can cut (<see cref="BLink"/>), A directly.</summary>
     protected virtual bool WithBLinkToCut => false;
 
+    /// <summary>More settings for both instances.</summary>
+    protected virtual IReadOnlyDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>();
+
     public async Task InitializeAsync()
     {
         Redis = await RedisServer.StartAsync();
@@ -140,7 +143,7 @@ public abstract class ScaleOutCluster : IAsyncLifetime
         return client;
     }
 
-    private Dictionary<string, string?> Settings(string connectionString, bool migrate, string redisConfiguration) => DatabaseSettings.Postgres(connectionString, new()
+    private Dictionary<string, string?> Settings(string connectionString, bool migrate, string redisConfiguration) => DatabaseSettings.Postgres(connectionString, new(ExtraSettings)
     {
         ["Database:MigrateOnStartup"] = migrate ? "true" : "false",
         ["Redis:Configuration"] = redisConfiguration,
@@ -172,6 +175,15 @@ public sealed class StoppingInstanceCluster : ScaleOutCluster;
 public sealed class OutageReplayCluster : ScaleOutCluster
 {
     protected override bool WithBLinkToCut => true;
+}
+
+/// <summary>Sends whose transaction is held open for up to 1.5 s, so that a join on the other instance can land in between.</summary>
+public sealed class SlowSendCommitCluster : ScaleOutCluster
+{
+    protected override IReadOnlyDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>
+    {
+        ["Faults:SendCommitDelayMs"] = "1500",
+    };
 }
 
 /// <summary>
