@@ -19,4 +19,11 @@ public interface IGroupJoinTimes
     /// no time known (a connection whose time is not known gets every push of the group).
     /// </summary>
     void JoinedAt(string connectionId, string groupName, DateTime joinedAt);
+
+    /// <summary>
+    /// Records the time on every connection of the user here, whether or not it is in the group yet (when it is put in
+    /// the group, its time is recorded again). For a time read from the store after changes that may not have been
+    /// heard.
+    /// </summary>
+    void UserJoinedAt(string userId, string groupName, DateTime joinedAt);
 }

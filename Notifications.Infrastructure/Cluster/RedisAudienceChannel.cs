@@ -24,8 +24,11 @@ internal sealed class RedisAudienceChannel
     /// <summary>More names than any audience the API accepts (1,000 per part); a larger count is a corrupt message.</summary>
     private const int MaxNames = 100_000;
 
-    /// <summary>In place of the user count: a join time follows, then the push as before.</summary>
-    private const int JoinedByMarker = -1;
+    /// <summary>
+    /// The join time travels as one more "protocol" of the push, by this name, holding 64-bit UTC ticks: instances of
+    /// earlier versions read it as a protocol no connection speaks, and write the push without the check, as they did.
+    /// </summary>
+    internal const string JoinedByEntry = "notifications.groups-joined-by";
 
     private readonly Func<AudiencePush, Task> writeLocal;
     private readonly ILogger logger;
@@ -86,23 +89,15 @@ internal sealed class RedisAudienceChannel
 
     /// <summary>
     /// [user count] then per user [length][UTF-8], the same for the groups, then the push as
-    /// <see cref="RedisBroadcastChannel.Encode"/> writes it; lengths and counts are 32-bit little endian. A push with a
-    /// join time starts with [-1][UTC ticks, 64-bit little endian] instead; pushes without one (to users only, and
-    /// every push but a notification's) keep the older form, which instances of earlier versions read.
+    /// <see cref="RedisBroadcastChannel.Encode"/> writes it; lengths and counts are 32-bit little endian. A join time
+    /// goes as a last entry of the push named <see cref="JoinedByEntry"/>.
     /// </summary>
     internal static byte[] Encode(AudiencePush push)
     {
-        var pushBytes = RedisBroadcastChannel.Encode(push.Push);
-        var header = push.GroupsJoinedBy == 0 ? 0 : 12;
-        var size = header + 8 + push.Users.Concat(push.Groups).Sum(name => 4 + Encoding.UTF8.GetByteCount(name)) + pushBytes.Length;
+        var pushBytes = RedisBroadcastChannel.Encode(push.GroupsJoinedBy == 0 ? push.Push : [.. push.Push, JoinedByAsEntry(push.GroupsJoinedBy)]);
+        var size = 8 + push.Users.Concat(push.Groups).Sum(name => 4 + Encoding.UTF8.GetByteCount(name)) + pushBytes.Length;
         var buffer = new byte[size];
-        if (header > 0)
-        {
-            BinaryPrimitives.WriteInt32LittleEndian(buffer, JoinedByMarker);
-            BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(4), push.GroupsJoinedBy);
-        }
-
-        var offset = WriteNames(buffer, header, push.Users);
+        var offset = WriteNames(buffer, 0, push.Users);
         offset = WriteNames(buffer, offset, push.Groups);
         pushBytes.CopyTo(buffer.AsSpan(offset));
         return buffer;
@@ -110,17 +105,31 @@ internal sealed class RedisAudienceChannel
 
     internal static AudiencePush Decode(byte[] payload)
     {
-        var (start, joinedBy) = BinaryPrimitives.ReadInt32LittleEndian(payload) == JoinedByMarker
-            ? (12, BinaryPrimitives.ReadInt64LittleEndian(payload.AsSpan(4)))
-            : (0, 0L);
-        if (joinedBy is < 0 || joinedBy > DateTime.MaxValue.Ticks)
+        var users = ReadNames(payload, 0, out var offset);
+        var groups = ReadNames(payload, offset, out offset);
+        var push = RedisBroadcastChannel.Decode(payload, offset);
+        var entry = push.FindIndex(p => p.ProtocolName == JoinedByEntry);
+        if (entry < 0)
         {
-            throw new ArgumentException($"An audience push has a join time of {joinedBy} ticks.", nameof(payload));
+            return new AudiencePush(users, groups, push);
         }
 
-        var users = ReadNames(payload, start, out var offset);
-        var groups = ReadNames(payload, offset, out offset);
-        return new AudiencePush(users, groups, RedisBroadcastChannel.Decode(payload, offset), joinedBy);
+        var time = push[entry].Serialized.Span;
+        var joinedBy = time.Length == 8 ? BinaryPrimitives.ReadInt64LittleEndian(time) : -1;
+        if (joinedBy is <= 0 || joinedBy > DateTime.MaxValue.Ticks)
+        {
+            throw new ArgumentException("An audience push has a join time that is not one.", nameof(payload));
+        }
+
+        push.RemoveAt(entry);
+        return new AudiencePush(users, groups, push, joinedBy);
+    }
+
+    private static SerializedMessage JoinedByAsEntry(long ticks)
+    {
+        var bytes = new byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(bytes, ticks);
+        return new SerializedMessage(JoinedByEntry, bytes);
     }
 
     private static int WriteNames(byte[] buffer, int offset, IReadOnlyList<string> names)

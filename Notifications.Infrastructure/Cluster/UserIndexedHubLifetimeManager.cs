@@ -119,6 +119,17 @@ public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifeti
         }
     }
 
+    public void UserJoinedAt(string userId, string groupName, DateTime joinedAt)
+    {
+        if (connectionsByUser.TryGetValue(userId, out var connections))
+        {
+            foreach (var connection in connections)
+            {
+                JoinedAt(connection.ConnectionId, groupName, joinedAt);
+            }
+        }
+    }
+
     public Task SendToAudienceAsync(IReadOnlyList<string> userIds, IReadOnlyList<string> groupNames, DateTime? groupsJoinedBy, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
         var targets = new HashSet<HubConnectionContext>(ReferenceEqualityComparer.Instance);

@@ -57,8 +57,8 @@ public sealed class MissedPushReplayerTests(MissedPushReplayerTests.Fixture serv
             $"users [{user}] groups [] {toUser}",
             $"users [{user}] groups [role:ops] {toParts}",
 
-            // A group push goes to the members who joined by its send (the late joiner is left out where the lifetime
-            // manager writes to connections: LateJoinerPushTests).
+            // A group push carries its send's createdAt: the lifetime manager leaves out, as it writes to each connection,
+            // members who joined after it (through a replay: OutageReplayTests.When_only_one_instance_loses_Redis_…).
             $"users [] groups [group:{group}] joined by {beforeJoin.CreatedAt.Ticks} {beforeJoin.Id}",
 
             // Two broadcasts in a row: one write to each connection.

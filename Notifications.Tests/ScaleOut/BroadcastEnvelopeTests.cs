@@ -56,25 +56,26 @@ public sealed class BroadcastEnvelopeTests
     }
 
     [Fact]
-    public void An_audience_push_with_a_join_time_comes_back_with_it_and_one_without_keeps_the_older_form()
+    public void An_audience_push_with_a_join_time_comes_back_with_it_and_reads_to_earlier_versions_as_one_more_protocol()
     {
         SerializedMessage[] serialized = [new("json", Encoding.UTF8.GetBytes("{\"type\":6}\u001e"))];
         var joinedBy = new DateTime(2026, 11, 28, 9, 30, 0, DateTimeKind.Utc).AddTicks(10).Ticks;
         var withTime = new AudiencePush(["alice"], ["group:team"], serialized, joinedBy);
-        var withoutTime = withTime with { GroupsJoinedBy = 0 };
 
-        var decoded = RedisAudienceChannel.Decode(RedisAudienceChannel.Encode(withTime));
+        var encoded = RedisAudienceChannel.Encode(withTime);
+        var decoded = RedisAudienceChannel.Decode(encoded);
 
         Assert.Equal(joinedBy, decoded.GroupsJoinedBy);
         Assert.Equal(withTime.Users, decoded.Users);
         Assert.Equal(withTime.Groups, decoded.Groups);
-        Assert.Equal(serialized[0].Serialized.ToArray(), decoded.Push.Single().Serialized.ToArray());
+        Assert.Equal("json", Assert.Single(decoded.Push).ProtocolName);
+        Assert.Equal(serialized[0].Serialized.ToArray(), decoded.Push[0].Serialized.ToArray());
+        Assert.Equal(0, RedisAudienceChannel.Decode(RedisAudienceChannel.Encode(withTime with { GroupsJoinedBy = 0 })).GroupsJoinedBy);
 
-        // Without one, the bytes are those instances of earlier versions read: they start with the user count.
-        var older = RedisAudienceChannel.Encode(withoutTime);
-        Assert.Equal(1, BitConverter.ToInt32(older, 0));
-        Assert.Equal(0, RedisAudienceChannel.Decode(older).GroupsJoinedBy);
-        Assert.Equal(older.Length + 12, RedisAudienceChannel.Encode(withTime).Length);
+        // The bytes are the older form with the time as a last protocol, which no connection speaks: an instance of an
+        // earlier version writes the push as it did, without the check, instead of dropping it.
+        var asOlderForm = RedisAudienceChannel.Encode(withTime with { GroupsJoinedBy = 0, Push = [.. serialized, new(RedisAudienceChannel.JoinedByEntry, BitConverter.GetBytes(joinedBy))] });
+        Assert.Equal(asOlderForm, encoded);
     }
 
     [Fact]
@@ -87,9 +88,11 @@ public sealed class BroadcastEnvelopeTests
         Assert.ThrowsAny<ArgumentException>(() => RedisAudienceChannel.Decode([.. encoded, 0x2a]));
         Assert.ThrowsAny<ArgumentException>(() => RedisAudienceChannel.Decode(Encoding.UTF8.GetBytes("{\"hello\":\"redis\"}")));
 
-        var withTime = RedisAudienceChannel.Encode(new AudiencePush(["alice"], ["group:team"], [new("json", Encoding.UTF8.GetBytes("{\"type\":6}\u001e"))], 42));
-        Assert.ThrowsAny<ArgumentException>(() => RedisAudienceChannel.Decode(withTime[..10]));
-        Assert.ThrowsAny<ArgumentException>(() => RedisAudienceChannel.Decode([.. withTime[..4], .. BitConverter.GetBytes(-5L), .. withTime[12..]]));
+        foreach (var badTime in new[] { BitConverter.GetBytes(0L), BitConverter.GetBytes(-5L), BitConverter.GetBytes(42), BitConverter.GetBytes(long.MaxValue) })
+        {
+            var push = new AudiencePush(["alice"], ["group:team"], [new("json", Encoding.UTF8.GetBytes("{\"type\":6}\u001e")), new(RedisAudienceChannel.JoinedByEntry, badTime)]);
+            Assert.ThrowsAny<ArgumentException>(() => RedisAudienceChannel.Decode(RedisAudienceChannel.Encode(push)));
+        }
     }
 
     [Fact]

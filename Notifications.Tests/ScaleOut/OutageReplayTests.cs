@@ -134,6 +134,44 @@ public sealed class OutageReplayTests(OutageReplayCluster cluster, ITestOutputHe
         Assert.Equal(connectionIds, all.Select(c => c.Connection.ConnectionId));
     }
 
+    [Fact]
+    public async Task A_member_who_left_and_joined_again_while_their_instance_was_cut_off_is_not_replayed_a_group_send_from_between()
+    {
+        await DeliveringAcrossInstancesAsync();
+        var group = $"rejoin-{Guid.NewGuid():N}"[..18];
+        await CreateGroupAsync(A, group, "open");
+        var (member, rejoiner) = (TestUsers.New("member"), TestUsers.New("rejoiner"));
+        await using var memberOnB = await ConnectAsync(B, member);
+        await using var rejoinerOnB = await ConnectAsync(B, rejoiner);
+        await memberOnB.InvokeAsync<object>("Subscribe", group);
+        await rejoinerOnB.InvokeAsync<object>("Subscribe", group);
+
+        long between, afterRejoin;
+        cluster.BLink!.Cut();
+        try
+        {
+            await Timeouts.Eventually(async () => await ReadinessAsync(B) == HttpStatusCode.ServiceUnavailable, "B noticed its link to Redis is gone");
+
+            // On A, which B does not hear: the rejoiner leaves, a send to the group, the rejoiner joins again, a send.
+            using var rejoinerOnA = A.Client(rejoiner);
+            Assert.Equal(HttpStatusCode.NoContent, (await rejoinerOnA.DeleteAsync($"api/groups/{group}/members/{rejoiner}").WithTimeout(what: "the leave")).StatusCode);
+            between = await SendAsync(A, new { type = "group.news", title = "while you were out", audience = new { groups = new[] { group } } });
+            Assert.Equal(HttpStatusCode.NoContent, (await rejoinerOnA.PutAsync($"api/groups/{group}/members/{rejoiner}", null).WithTimeout(what: "the join")).StatusCode);
+            afterRejoin = await SendAsync(A, new { type = "group.news", title = "after you came back", audience = new { groups = new[] { group } } });
+        }
+        finally
+        {
+            cluster.BLink.Restore();
+        }
+
+        // B replays both to its connections. The rejoiner's connection there has its first join's time until B learns of
+        // the second: from the membership resync after the outage, or from the replay, which reads the joins since the
+        // window's start first. (Here the resync usually comes first, so this pins the outcome, not the replay's read.)
+        await ReceivesAsync(memberOnB, "the member", between, afterRejoin);
+        var rejoinerGot = await ReceivesAsync(rejoinerOnB, "the rejoiner", afterRejoin);
+        Assert.DoesNotContain(between, rejoinerGot);
+    }
+
     /// <summary>
     /// Reads pushes until every one of <paramref name="ids"/> came, bounded by <see cref="ReplayBound"/> in all; returns
     /// every id read meanwhile, in order.
