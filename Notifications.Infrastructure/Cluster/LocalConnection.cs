@@ -26,7 +26,8 @@ internal sealed class LocalConnection(HubConnectionContext context)
     private readonly HashSet<string> appliedGroups = new(StringComparer.Ordinal);
 
     // UTC ticks: when the user joined each stored group (IGroupJoinTimes); kept when the connection leaves a group, as a
-    // join back records its own time before the connection is added again.
+    // join back records its own time before the connection is added again. Copied on write, so that every group push
+    // reads it without the lock (joins are rare).
     private Dictionary<string, long>? joinedAt;
     private BackplaneState state = BackplaneState.Detached;
     private bool closed;
@@ -117,17 +118,17 @@ internal sealed class LocalConnection(HubConnectionContext context)
     {
         lock (sync)
         {
-            (joinedAt ??= new(StringComparer.Ordinal))[group] = time.Ticks;
+            var next = joinedAt is null ? new Dictionary<string, long>(StringComparer.Ordinal) : new Dictionary<string, long>(joinedAt, StringComparer.Ordinal);
+            next[group] = time.Ticks;
+            Volatile.Write(ref joinedAt, next);
         }
     }
 
     /// <summary>Its user joined <paramref name="group"/> at or before <paramref name="limitTicks"/>, or when is not known.</summary>
     public bool JoinedBy(string group, long limitTicks)
     {
-        lock (sync)
-        {
-            return joinedAt is null || !joinedAt.TryGetValue(group, out var ticks) || ticks <= limitTicks;
-        }
+        var times = Volatile.Read(ref joinedAt);
+        return times is null || !times.TryGetValue(group, out var ticks) || ticks <= limitTicks;
     }
 
     public void Applied(string group, bool member)
