@@ -15,6 +15,67 @@ public sealed class GroupMoves(IHubContext<NotificationHub, INotificationClient>
     private readonly IGroupJoinTimes joinTimes = lifetime as IGroupJoinTimes
         ?? throw new InvalidOperationException($"{lifetime.GetType().Name} cannot tell a group's members by when they joined.");
 
+    // Per user with moves under way: the gate and how many hold or wait for it (the entry goes with the last).
+    private readonly Dictionary<string, (SemaphoreSlim Gate, int Holders)> users = new(StringComparer.Ordinal);
+
+    /// <summary>Users whose moves are held or waited for (for tests: entries go with their last holder).</summary>
+    internal int UsersHeld
+    {
+        get
+        {
+            lock (users)
+            {
+                return users.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Holds the user's group moves on this instance until disposed. The hub's connect and the membership mover each
+    /// read the user's stored groups and then move connections by what they read; interleaved, a move made from an
+    /// older read could undo a newer one (a connect's check for groups left meanwhile taking a connection out of a
+    /// group the mover had just put it back in).
+    /// </summary>
+    public async Task<IDisposable> HoldUserAsync(string userId, CancellationToken cancellationToken)
+    {
+        SemaphoreSlim gate;
+        lock (users)
+        {
+            var (existing, holders) = users.TryGetValue(userId, out var entry) ? entry : (new SemaphoreSlim(1, 1), 0);
+            users[userId] = (existing, holders + 1);
+            gate = existing;
+        }
+
+        try
+        {
+            await gate.WaitAsync(cancellationToken);
+        }
+        catch
+        {
+            Leave(userId);
+            throw;
+        }
+
+        return new UserHold(this, userId, gate);
+    }
+
+    private void Leave(string userId)
+    {
+        lock (users)
+        {
+            var (gate, holders) = users[userId];
+            if (holders == 1)
+            {
+                users.Remove(userId);
+                gate.Dispose();
+            }
+            else
+            {
+                users[userId] = (gate, holders - 1);
+            }
+        }
+    }
+
     /// <summary>Into <paramref name="hubGroup"/> (a <see cref="HubGroups.Group"/> name), its user a member since <paramref name="joinedAt"/>.</summary>
     public Task JoinAsync(string connectionId, string hubGroup, DateTime joinedAt, CancellationToken cancellationToken)
     {
@@ -27,4 +88,18 @@ public sealed class GroupMoves(IHubContext<NotificationHub, INotificationClient>
 
     public Task LeaveAsync(string connectionId, string hubGroup, CancellationToken cancellationToken) =>
         hub.Groups.RemoveFromGroupAsync(connectionId, hubGroup, cancellationToken);
+
+    private sealed class UserHold(GroupMoves moves, string userId, SemaphoreSlim gate) : IDisposable
+    {
+        private int released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref released, 1) == 0)
+            {
+                gate.Release();
+                moves.Leave(userId);
+            }
+        }
+    }
 }

@@ -43,6 +43,9 @@ public sealed class MembershipMover(
             return;
         }
 
+        // A connect of the user here, which reads the user's groups too, waits meanwhile (and this for it).
+        using var hold = await groupMoves.HoldUserAsync(change.UserId, CancellationToken.None);
+
         // When the user joined, null when not a member.
         bool member;
         DateTime? joinedAt;
@@ -86,6 +89,7 @@ public sealed class MembershipMover(
             foreach (var user in users)
             {
                 var wanted = stored.GetValueOrDefault(user) ?? new Dictionary<string, DateTime>(StringComparer.Ordinal);
+                using var hold = await groupMoves.HoldUserAsync(user, cancellationToken);
                 foreach (var connectionId in registry.ConnectionsOf(user))
                 {
                     var current = connectionGroups.GroupsOf(connectionId).Where(HubGroups.IsGroup).ToHashSet(StringComparer.Ordinal);

@@ -36,6 +36,8 @@ public sealed class NotificationHub(
         registry.Add(viewer.UserId, Context.ConnectionId, viewer.Roles);
         try
         {
+            // The membership mover's moves of this user wait meanwhile, so that neither undoes what the other did.
+            using var hold = await groupMoves.HoldUserAsync(viewer.UserId, Aborted);
             var groups = await memberships.GroupsOfAsync(viewer.UserId, Aborted);
             foreach (var (group, joinedAt) in groups)
             {
