@@ -36,8 +36,6 @@ public sealed class NotificationHub(
         registry.Add(viewer.UserId, Context.ConnectionId, viewer.Roles);
         try
         {
-            // The membership mover's moves of this user wait meanwhile, so that neither undoes what the other did.
-            using var hold = await groupMoves.HoldUserAsync(viewer.UserId, Aborted);
             var groups = await memberships.GroupsOfAsync(viewer.UserId, Aborted);
             foreach (var (group, joinedAt) in groups)
             {
@@ -47,8 +45,11 @@ public sealed class NotificationHub(
             // A removal that committed after the read was applied to this connection before its groups were added,
             // so it removed nothing: read again and take out what is gone. (A join is never missed: the connection
             // is registered before the first read.) Users in no group, the most, skip it.
+            // The membership mover's moves of this user wait meanwhile: a leave and a join again applied between this read
+            // and its removals would otherwise be undone by them.
             if (groups.Count > 0)
             {
+                using var hold = await groupMoves.HoldUserAsync(viewer.UserId, Aborted);
                 var stored = await memberships.GroupsOfAsync(viewer.UserId, Aborted);
                 foreach (var (group, joinedAt) in groups)
                 {
@@ -58,7 +59,7 @@ public sealed class NotificationHub(
                     }
                     else if (storedJoinedAt != joinedAt)
                     {
-                        // Left and joined again meanwhile: the join applied first may have been overwritten by the older time.
+                        // Left and joined again meanwhile: the later time now, whether or not the mover has applied it.
                         groupMoves.Rejoined(Context.ConnectionId, HubGroups.Group(group), storedJoinedAt);
                     }
                 }

@@ -16,11 +16,11 @@ namespace Notifications.Api.Sending;
 /// </summary>
 public sealed class MissedPushReplayer(
     HubLifetimeManager<NotificationHub> lifetimeManager,
+    IClusterBus bus,
     IServiceScopeFactory scopes,
     TimeProvider time,
     ILogger<MissedPushReplayer> logger) : BackgroundService
 {
-    private readonly IGroupJoinTimes? joinTimes = lifetimeManager as IGroupJoinTimes;
 
     /// <summary>
     /// Above this many notifications in one window, pushing them all to every connection here would be a flood (and a
@@ -169,7 +169,13 @@ public sealed class MissedPushReplayer(
             return 0;
         }
 
-        await RecordJoinsSinceAsync(db, parts[0].From, cancellationToken);
+        // Group pushes go to the members this instance has, each as of when it joined: a member who left or joined again
+        // while this instance could not hear of it must be moved first. The resync after an outage may not have run yet.
+        if (count > 0)
+        {
+            await bus.ResyncNowAsync(cancellationToken);
+        }
+
         var pushed = 0;
         foreach (var part in parts)
         {
@@ -230,29 +236,6 @@ public sealed class MissedPushReplayer(
                 ? missed.WriteToEveryoneHereAsync(method, [work.Notification])
                 : missed.WriteToAudienceHereAsync(
                     work.Targets.Users, work.Targets.HubGroupNames(), work.Targets.Groups.Length > 0 ? work.Notification.CreatedAt : null, method, [work.Notification]));
-        }
-    }
-
-    /// <summary>
-    /// Records on this instance's connections the joins made since <paramref name="from"/>, before their group pushes are
-    /// written again. A user who left a group and joined it again while this instance could not hear of it still has
-    /// the earlier join's time here until the membership resync after the outage, which may come after the replay; a
-    /// push of a send made between the two would reach that user.
-    /// </summary>
-    private async Task RecordJoinsSinceAsync(NotificationsDbContext db, DateTime from, CancellationToken cancellationToken)
-    {
-        if (joinTimes is null)
-        {
-            return;
-        }
-
-        var joins = await db.GroupMembers.AsNoTracking()
-            .Where(m => m.JoinedAt >= from)
-            .Select(m => new { m.UserId, m.GroupName, m.JoinedAt })
-            .ToListAsync(cancellationToken);
-        foreach (var join in joins)
-        {
-            joinTimes.UserJoinedAt(join.UserId, HubGroups.Group(join.GroupName), join.JoinedAt);
         }
     }
 

@@ -33,6 +33,13 @@ public interface IClusterBus
     void SubscribeResync(Func<CancellationToken, Task> handler);
 
     /// <summary>
+    /// Runs the resync handlers now, one at a time with the change handlers: for work that must not act on changes this
+    /// instance may have missed (a replay of pushes after a Redis outage, which must not reach members who left or
+    /// joined again meanwhile, while the resync that follows the outage may not have run yet).
+    /// </summary>
+    Task ResyncNowAsync(CancellationToken cancellationToken);
+
+    /// <summary>
     /// Delivers to this instance's handlers before the returned task completes, and to the other instances' at most
     /// once: like any push, a change the others cannot hear now (Redis down) is not told them later.
     /// </summary>

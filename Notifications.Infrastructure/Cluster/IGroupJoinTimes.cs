@@ -15,15 +15,9 @@ public interface IGroupJoinTimes
 {
     /// <summary>
     /// Records when the connection's user joined <paramref name="groupName"/> (a SignalR group name), as stored with
-    /// the membership. Call it before adding the connection to the group, so that no push finds it in the group with
-    /// no time known (a connection whose time is not known gets every push of the group).
+    /// the membership, unless a later time is recorded already (stored join times only grow). Call it before adding
+    /// the connection to the group, so that no push finds it in the group with no time known (a connection whose time
+    /// is not known gets every push of the group).
     /// </summary>
     void JoinedAt(string connectionId, string groupName, DateTime joinedAt);
-
-    /// <summary>
-    /// Records the time on every connection of the user here, whether or not it is in the group yet (when it is put in
-    /// the group, its time is recorded again). For a time read from the store after changes that may not have been
-    /// heard.
-    /// </summary>
-    void UserJoinedAt(string userId, string groupName, DateTime joinedAt);
 }

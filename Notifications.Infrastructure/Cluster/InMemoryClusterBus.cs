@@ -37,6 +37,8 @@ public sealed class InMemoryClusterBus : IClusterBus
     {
     }
 
+    public Task ResyncNowAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     public Task ReportAsync(InstanceReport report, CancellationToken cancellationToken)
     {
         latest = report;

@@ -161,16 +161,6 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
         }
     }
 
-    public void UserJoinedAt(string userId, string groupName, DateTime joinedAt)
-    {
-        var ofUser = new HashSet<LocalConnection>(ReferenceEqualityComparer.Instance);
-        connectionsByUser.CollectInto(userId, ofUser);
-        foreach (var local in ofUser)
-        {
-            local.JoinedAt(groupName, joinedAt);
-        }
-    }
-
     /// <summary>The service's own channels are subscribed: what this instance publishes comes back to it (for tests).</summary>
     internal bool IsListening => everyone.IsListening && audience.IsListening && missed.IsListening;
 

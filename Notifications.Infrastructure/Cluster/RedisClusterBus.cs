@@ -290,6 +290,19 @@ public sealed class RedisClusterBus : IClusterBus
     }
 
 
+    public async Task ResyncNowAsync(CancellationToken cancellationToken)
+    {
+        await applyGate.WaitAsync(cancellationToken);
+        try
+        {
+            await resyncHandlers.InvokeInTurnAsync(cancellationToken);
+        }
+        finally
+        {
+            applyGate.Release();
+        }
+    }
+
     private async Task ResyncSoonAsync()
     {
         try

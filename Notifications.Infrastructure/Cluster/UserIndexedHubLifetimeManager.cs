@@ -110,23 +110,15 @@ public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifeti
             return;
         }
 
-        joinedAtByConnection.GetOrAdd(connectionId, static _ => new(StringComparer.Ordinal))[groupName] = joinedAt.Ticks;
+        // Only ever raised (see LocalConnection): a time read before a rejoin and recorded after it is the stale one.
+        var ticks = joinedAt.Ticks;
+        joinedAtByConnection.GetOrAdd(connectionId, static _ => new(StringComparer.Ordinal))
+            .AddOrUpdate(groupName, ticks, (_, known) => Math.Max(known, ticks));
 
         // It may have disconnected meanwhile, after its disconnect dropped its times.
         if (!connectionsById.ContainsKey(connectionId))
         {
             joinedAtByConnection.TryRemove(connectionId, out _);
-        }
-    }
-
-    public void UserJoinedAt(string userId, string groupName, DateTime joinedAt)
-    {
-        if (connectionsByUser.TryGetValue(userId, out var connections))
-        {
-            foreach (var connection in connections)
-            {
-                JoinedAt(connection.ConnectionId, groupName, joinedAt);
-            }
         }
     }
 

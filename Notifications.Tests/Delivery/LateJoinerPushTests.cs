@@ -59,4 +59,25 @@ public sealed class LateJoinerPushTests(SlowSendCommitFixture service, ITestOutp
 
         Assert.True(raced >= 3, $"only {raced} rounds had the join land between the send's createdAt and its commit");
     }
+
+    [Fact]
+    public async Task A_member_who_got_a_group_push_and_left_and_joined_again_since_still_gets_its_retraction()
+    {
+        var group = $"rejoin-{Guid.NewGuid():N}"[..16];
+        using var admin = service.LongClient("admin-late", "admin");
+        await admin.CreateGroupAsync(group, "open");
+        var member = TestUsers.New("member");
+        await using var hub = await service.LongConnectAsync(member);
+        await hub.InvokeAsync<SubscribeResult>("Subscribe", group);
+        var sent = await service.SendAsAdminAsync(new { type = "team.plan", title = "seen, then retracted", audience = new { groups = new[] { group } } });
+        await hub.ReceiveUntilAsync(sent.Id);
+
+        // Joined again after the send: the notification is no longer theirs to see, but their client shows it.
+        await hub.InvokeAsync("Unsubscribe", group);
+        var rejoined = await hub.InvokeAsync<SubscribeResult>("Subscribe", group);
+        Assert.True(rejoined.JoinedAt > sent.CreatedAt);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"api/notifications/{sent.Id}").WithTimeout(what: "the retraction")).StatusCode);
+        Assert.Equal(sent.Id, await hub.NextRetractionAsync());
+    }
 }

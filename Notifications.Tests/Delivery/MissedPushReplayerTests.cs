@@ -120,7 +120,7 @@ public sealed class MissedPushReplayerTests(MissedPushReplayerTests.Fixture serv
     private async Task<long> SendAsync(object request) => (await service.SendAsAdminAsync(request)).Id;
 
     private MissedPushReplayer Replayer(int maxPerWindow = MissedPushReplayer.DefaultMaxPerWindow) =>
-        new(service.Services.GetRequiredService<HubLifetimeManager<NotificationHub>>(), service.Services.GetRequiredService<IServiceScopeFactory>(), service.Clock, NullLogger<MissedPushReplayer>.Instance)
+        new(service.Services.GetRequiredService<HubLifetimeManager<NotificationHub>>(), service.Services.GetRequiredService<IClusterBus>(), service.Services.GetRequiredService<IServiceScopeFactory>(), service.Clock, NullLogger<MissedPushReplayer>.Instance)
         {
             MaxPerWindow = maxPerWindow,
         };

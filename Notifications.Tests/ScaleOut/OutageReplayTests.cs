@@ -135,16 +135,18 @@ public sealed class OutageReplayTests(OutageReplayCluster cluster, ITestOutputHe
     }
 
     [Fact]
-    public async Task A_member_who_left_and_joined_again_while_their_instance_was_cut_off_is_not_replayed_a_group_send_from_between()
+    public async Task Members_who_left_or_left_and_joined_again_while_their_instance_was_cut_off_are_not_replayed_a_group_send_from_between()
     {
         await DeliveringAcrossInstancesAsync();
         var group = $"rejoin-{Guid.NewGuid():N}"[..18];
         await CreateGroupAsync(A, group, "open");
-        var (member, rejoiner) = (TestUsers.New("member"), TestUsers.New("rejoiner"));
+        var (member, rejoiner, leaver) = (TestUsers.New("member"), TestUsers.New("rejoiner"), TestUsers.New("leaver"));
         await using var memberOnB = await ConnectAsync(B, member);
         await using var rejoinerOnB = await ConnectAsync(B, rejoiner);
+        await using var leaverOnB = await ConnectAsync(B, leaver);
         await memberOnB.InvokeAsync<object>("Subscribe", group);
         await rejoinerOnB.InvokeAsync<object>("Subscribe", group);
+        await leaverOnB.InvokeAsync<object>("Subscribe", group);
 
         long between, afterRejoin;
         cluster.BLink!.Cut();
@@ -152,9 +154,11 @@ public sealed class OutageReplayTests(OutageReplayCluster cluster, ITestOutputHe
         {
             await Timeouts.Eventually(async () => await ReadinessAsync(B) == HttpStatusCode.ServiceUnavailable, "B noticed its link to Redis is gone");
 
-            // On A, which B does not hear: the rejoiner leaves, a send to the group, the rejoiner joins again, a send.
+            // On A, which B does not hear: both leave, a send to the group, the rejoiner joins again, a send.
             using var rejoinerOnA = A.Client(rejoiner);
+            using var leaverOnA = A.Client(leaver);
             Assert.Equal(HttpStatusCode.NoContent, (await rejoinerOnA.DeleteAsync($"api/groups/{group}/members/{rejoiner}").WithTimeout(what: "the leave")).StatusCode);
+            Assert.Equal(HttpStatusCode.NoContent, (await leaverOnA.DeleteAsync($"api/groups/{group}/members/{leaver}").WithTimeout(what: "the other leave")).StatusCode);
             between = await SendAsync(A, new { type = "group.news", title = "while you were out", audience = new { groups = new[] { group } } });
             Assert.Equal(HttpStatusCode.NoContent, (await rejoinerOnA.PutAsync($"api/groups/{group}/members/{rejoiner}", null).WithTimeout(what: "the join")).StatusCode);
             afterRejoin = await SendAsync(A, new { type = "group.news", title = "after you came back", audience = new { groups = new[] { group } } });
@@ -164,12 +168,17 @@ public sealed class OutageReplayTests(OutageReplayCluster cluster, ITestOutputHe
             cluster.BLink.Restore();
         }
 
-        // B replays both to its connections. The rejoiner's connection there has its first join's time until B learns of
-        // the second: from the membership resync after the outage, or from the replay, which reads the joins since the
-        // window's start first. (Here the resync usually comes first, so this pins the outcome, not the replay's read.)
+        // B replays both to its connections. Until B learns of the changes, the rejoiner's connection there has its first
+        // join's time and the leaver's is still in the group: the replay runs the membership resync first. (The resync
+        // that follows the outage usually comes first anyway, so this pins the outcome rather than that order.)
         await ReceivesAsync(memberOnB, "the member", between, afterRejoin);
         var rejoinerGot = await ReceivesAsync(rejoinerOnB, "the rejoiner", afterRejoin);
         Assert.DoesNotContain(between, rejoinerGot);
+
+        // The leaver gets neither; a push to the leaver alone, after them, marks where they would have been.
+        var marker = await SendAsync(A, TestUsers.Notification("after the replay", leaver));
+        var leaverGot = await leaverOnB.ReceiveUntilAsync(marker);
+        Assert.DoesNotContain(leaverGot, n => n.Id == between || n.Id == afterRejoin);
     }
 
     /// <summary>
