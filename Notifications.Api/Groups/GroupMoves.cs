@@ -76,15 +76,19 @@ public sealed class GroupMoves(IHubContext<NotificationHub, INotificationClient>
         }
     }
 
-    /// <summary>Into <paramref name="hubGroup"/> (a <see cref="HubGroups.Group"/> name), its user a member since <paramref name="joinedAt"/>.</summary>
-    public Task JoinAsync(string connectionId, string hubGroup, DateTime joinedAt, CancellationToken cancellationToken)
+    /// <summary>
+    /// Into <paramref name="hubGroup"/> (a <see cref="HubGroups.Group"/> name), its user a member since
+    /// <paramref name="joinedAt"/> (see <see cref="IGroupJoinTimes.JoinedAt"/> for <paramref name="readUnderHold"/>).
+    /// </summary>
+    public Task JoinAsync(string connectionId, string hubGroup, DateTime joinedAt, bool readUnderHold, CancellationToken cancellationToken)
     {
-        joinTimes.JoinedAt(connectionId, hubGroup, joinedAt);
+        joinTimes.JoinedAt(connectionId, hubGroup, joinedAt, readUnderHold);
         return hub.Groups.AddToGroupAsync(connectionId, hubGroup, cancellationToken);
     }
 
     /// <summary>Records a join time for a group the connection is already in (its user left and joined again unheard).</summary>
-    public void Rejoined(string connectionId, string hubGroup, DateTime joinedAt) => joinTimes.JoinedAt(connectionId, hubGroup, joinedAt);
+    public void Rejoined(string connectionId, string hubGroup, DateTime joinedAt, bool readUnderHold) =>
+        joinTimes.JoinedAt(connectionId, hubGroup, joinedAt, readUnderHold);
 
     public Task LeaveAsync(string connectionId, string hubGroup, CancellationToken cancellationToken) =>
         hub.Groups.RemoveFromGroupAsync(connectionId, hubGroup, cancellationToken);

@@ -70,7 +70,7 @@ public sealed class MembershipMover(
         var group = HubGroups.Group(change.Group);
         foreach (var connectionId in connections)
         {
-            await MoveAsync(connectionId, group, member, joinedAt, CancellationToken.None);
+            await MoveAsync(connectionId, group, member, joinedAt, readUnderHold: true, CancellationToken.None);
         }
     }
 
@@ -95,19 +95,19 @@ public sealed class MembershipMover(
                     var current = connectionGroups.GroupsOf(connectionId).Where(HubGroups.IsGroup).ToHashSet(StringComparer.Ordinal);
                     foreach (var stale in current.Where(group => !wanted.ContainsKey(group)))
                     {
-                        moves += await MoveAsync(connectionId, stale, member: false, joinedAt: null, cancellationToken) ? 1 : 0;
+                        moves += await MoveAsync(connectionId, stale, member: false, joinedAt: null, readUnderHold: false, cancellationToken) ? 1 : 0;
                     }
 
                     foreach (var (group, joinedAt) in wanted)
                     {
                         if (current.Contains(group))
                         {
-                            // Its user may have left and joined again unheard.
-                            groupMoves.Rejoined(connectionId, group, joinedAt);
+                            // Its user may have left and joined again unheard. (Read for many users at once, before the hold.)
+                            groupMoves.Rejoined(connectionId, group, joinedAt, readUnderHold: false);
                             continue;
                         }
 
-                        moves += await MoveAsync(connectionId, group, member: true, joinedAt, cancellationToken) ? 1 : 0;
+                        moves += await MoveAsync(connectionId, group, member: true, joinedAt, readUnderHold: false, cancellationToken) ? 1 : 0;
                     }
                 }
             }
@@ -121,7 +121,7 @@ public sealed class MembershipMover(
 
     // One connection's failure (it closed meanwhile, say) must not keep the user's other connections, or the other
     // users of a resync, from moving.
-    private async Task<bool> MoveAsync(string connectionId, string group, bool member, DateTime? joinedAt, CancellationToken cancellationToken)
+    private async Task<bool> MoveAsync(string connectionId, string group, bool member, DateTime? joinedAt, bool readUnderHold, CancellationToken cancellationToken)
     {
         try
         {
@@ -129,7 +129,7 @@ public sealed class MembershipMover(
             {
                 // Unknown only when the store is down and the event came from an earlier version: the connection then
                 // gets the group's pushes as they come, as it did before join times were kept.
-                await groupMoves.JoinAsync(connectionId, group, joinedAt ?? DateTime.MinValue, cancellationToken);
+                await groupMoves.JoinAsync(connectionId, group, joinedAt ?? DateTime.MinValue, readUnderHold, cancellationToken);
             }
             else
             {

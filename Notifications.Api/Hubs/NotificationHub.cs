@@ -39,7 +39,8 @@ public sealed class NotificationHub(
             var groups = await memberships.GroupsOfAsync(viewer.UserId, Aborted);
             foreach (var (group, joinedAt) in groups)
             {
-                await groupMoves.JoinAsync(Context.ConnectionId, HubGroups.Group(group), joinedAt, Aborted);
+                // Read without the user's moves held: a time the mover records meanwhile stays.
+                await groupMoves.JoinAsync(Context.ConnectionId, HubGroups.Group(group), joinedAt, readUnderHold: false, Aborted);
             }
 
             // A removal that committed after the read was applied to this connection before its groups were added,
@@ -59,8 +60,8 @@ public sealed class NotificationHub(
                     }
                     else if (storedJoinedAt != joinedAt)
                     {
-                        // Left and joined again meanwhile: the later time now, whether or not the mover has applied it.
-                        groupMoves.Rejoined(Context.ConnectionId, HubGroups.Group(group), storedJoinedAt);
+                        // Left and joined again meanwhile: the new time now, whether or not the mover has applied it.
+                        groupMoves.Rejoined(Context.ConnectionId, HubGroups.Group(group), storedJoinedAt, readUnderHold: true);
                     }
                 }
             }

@@ -169,14 +169,8 @@ public sealed class MissedPushReplayer(
             return 0;
         }
 
-        // Group pushes go to the members this instance has, each as of when it joined: a member who left or joined again
-        // while this instance could not hear of it must be moved first. The resync after an outage may not have run yet.
-        if (count > 0)
-        {
-            await bus.ResyncNowAsync(cancellationToken);
-        }
-
         var pushed = 0;
+        var resynced = false;
         foreach (var part in parts)
         {
             for (var after = 0L; ;)
@@ -190,6 +184,15 @@ public sealed class MissedPushReplayer(
                 if (page.Count == 0)
                 {
                     break;
+                }
+
+                // Group pushes go to the members this instance has, as of when each joined: a member who left, or left and
+                // joined again, while this instance could not hear of it must be moved first, and the resync that follows
+                // an outage may not have run yet. One that started after the window saw every change made in it.
+                if (!resynced && page.Exists(n => n.Audience.Exists(a => a.Kind == AudienceKind.Group)))
+                {
+                    await bus.ResyncNowAsync(parts[^1].To, cancellationToken);
+                    resynced = true;
                 }
 
                 // Written late: members who joined a group after the send are left out as each connection is written to.

@@ -33,11 +33,12 @@ public interface IClusterBus
     void SubscribeResync(Func<CancellationToken, Task> handler);
 
     /// <summary>
-    /// Runs the resync handlers now, one at a time with the change handlers: for work that must not act on changes this
-    /// instance may have missed (a replay of pushes after a Redis outage, which must not reach members who left or
-    /// joined again meanwhile, while the resync that follows the outage may not have run yet).
+    /// Runs the resync handlers now, one at a time with the change handlers, unless a resync started at or after
+    /// <paramref name="notBefore"/> (UTC): for work that must not act on changes this instance may have missed (a replay
+    /// of pushes after a Redis outage, which must not reach members who left or joined again meanwhile, while the
+    /// resync that follows the outage may not have run yet).
     /// </summary>
-    Task ResyncNowAsync(CancellationToken cancellationToken);
+    Task ResyncNowAsync(DateTime notBefore, CancellationToken cancellationToken);
 
     /// <summary>
     /// Delivers to this instance's handlers before the returned task completes, and to the other instances' at most

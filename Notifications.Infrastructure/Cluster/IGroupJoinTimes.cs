@@ -15,9 +15,14 @@ public interface IGroupJoinTimes
 {
     /// <summary>
     /// Records when the connection's user joined <paramref name="groupName"/> (a SignalR group name), as stored with
-    /// the membership, unless a later time is recorded already (stored join times only grow). Call it before adding
-    /// the connection to the group, so that no push finds it in the group with no time known (a connection whose time
-    /// is not known gets every push of the group).
+    /// the membership; <see cref="DateTime.MinValue"/> when not known (the connection then gets every push of the group).
+    /// Call it before adding the connection to the group, so that no push finds it there without its time.
     /// </summary>
-    void JoinedAt(string connectionId, string groupName, DateTime joinedAt);
+    /// <param name="readUnderHold">
+    /// The time was read from the store while the user's moves on this instance were held, so it is the newest: it
+    /// replaces the one recorded. Otherwise it may have been read before a leave and a join again whose time is recorded
+    /// since, and it replaces only an earlier one. (Times of one membership do not always grow: each join is stamped by
+    /// the clock of the instance that made it.)
+    /// </param>
+    void JoinedAt(string connectionId, string groupName, DateTime joinedAt, bool readUnderHold);
 }

@@ -37,7 +37,7 @@ public sealed class InMemoryClusterBus : IClusterBus
     {
     }
 
-    public Task ResyncNowAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task ResyncNowAsync(DateTime notBefore, CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task ReportAsync(InstanceReport report, CancellationToken cancellationToken)
     {

@@ -26,9 +26,8 @@ internal sealed class LocalConnection(HubConnectionContext context)
     private readonly HashSet<string> appliedGroups = new(StringComparer.Ordinal);
 
     // UTC ticks: when the user joined each stored group (IGroupJoinTimes); kept when the connection leaves a group, as a
-    // join back records its own, later time before the connection is added again. Only ever raised: a membership's
-    // stored time only grows (a leave and a join), so a time read before a rejoin and recorded after it is the stale
-    // one. Copied on write, so that every group push reads it without the lock (joins are rare).
+    // join back records its own time before the connection is added again. Copied on write, so that every group push
+    // reads it without the lock (joins are rare).
     private Dictionary<string, long>? joinedAt;
     private BackplaneState state = BackplaneState.Detached;
     private bool closed;
@@ -115,17 +114,27 @@ internal sealed class LocalConnection(HubConnectionContext context)
         }
     }
 
-    public void JoinedAt(string group, DateTime time)
+    /// <summary>As <see cref="IGroupJoinTimes.JoinedAt"/> has it; <see cref="DateTime.MinValue"/> forgets the time.</summary>
+    public void JoinedAt(string group, DateTime time, bool readUnderHold)
     {
         lock (sync)
         {
-            if (joinedAt is not null && joinedAt.TryGetValue(group, out var known) && known >= time.Ticks)
+            var known = joinedAt is not null && joinedAt.TryGetValue(group, out var ticks) ? ticks : (long?)null;
+            if (time == DateTime.MinValue ? known is null : known == time.Ticks || (!readUnderHold && known > time.Ticks))
             {
                 return;
             }
 
             var next = joinedAt is null ? new Dictionary<string, long>(StringComparer.Ordinal) : new Dictionary<string, long>(joinedAt, StringComparer.Ordinal);
-            next[group] = time.Ticks;
+            if (time == DateTime.MinValue)
+            {
+                next.Remove(group);
+            }
+            else
+            {
+                next[group] = time.Ticks;
+            }
+
             Volatile.Write(ref joinedAt, next);
         }
     }

@@ -153,11 +153,11 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     public IReadOnlyCollection<string> GroupsOf(string connectionId) =>
         connections.TryGetValue(connectionId, out var local) ? local.DesiredGroups : [];
 
-    public void JoinedAt(string connectionId, string groupName, DateTime joinedAt)
+    public void JoinedAt(string connectionId, string groupName, DateTime joinedAt, bool readUnderHold)
     {
         if (connections.TryGetValue(connectionId, out var local))
         {
-            local.JoinedAt(groupName, joinedAt);
+            local.JoinedAt(groupName, joinedAt, readUnderHold);
         }
     }
 

@@ -26,6 +26,9 @@ public sealed class RedisClusterBus : IClusterBus
     // reads the database and applies the difference in one go, and a change applied after it starts from its result.
     private readonly SemaphoreSlim applyGate = new(1, 1);
 
+    // UTC ticks: when the last resync started (0: none yet).
+    private long lastResyncStartedAt;
+
     // Changes the other instances could not be told of yet, the latest per user and group.
     private readonly ConcurrentDictionary<(string UserId, string Group), MembershipChanged> unpublished = new();
     private int resyncScheduled;
@@ -290,17 +293,28 @@ public sealed class RedisClusterBus : IClusterBus
     }
 
 
-    public async Task ResyncNowAsync(CancellationToken cancellationToken)
+    public async Task ResyncNowAsync(DateTime notBefore, CancellationToken cancellationToken)
     {
         await applyGate.WaitAsync(cancellationToken);
         try
         {
-            await resyncHandlers.InvokeInTurnAsync(cancellationToken);
+            // Replays after one outage ask several times (one window per instance's notice): one resync serves them all.
+            if (Interlocked.Read(ref lastResyncStartedAt) < notBefore.Ticks)
+            {
+                await ResyncLockedAsync(cancellationToken);
+            }
         }
         finally
         {
             applyGate.Release();
         }
+    }
+
+    /// <summary>Runs the resync handlers; the caller holds the apply gate.</summary>
+    private Task ResyncLockedAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Exchange(ref lastResyncStartedAt, time.GetUtcNow().UtcTicks);
+        return resyncHandlers.InvokeInTurnAsync(cancellationToken);
     }
 
     private async Task ResyncSoonAsync()
@@ -318,7 +332,7 @@ public sealed class RedisClusterBus : IClusterBus
             await applyGate.WaitAsync();
             try
             {
-                await resyncHandlers.InvokeInTurnAsync(CancellationToken.None);
+                await ResyncLockedAsync(CancellationToken.None);
             }
             finally
             {

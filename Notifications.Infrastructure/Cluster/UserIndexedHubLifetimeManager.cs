@@ -103,17 +103,27 @@ public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifeti
         }
     }
 
-    public void JoinedAt(string connectionId, string groupName, DateTime joinedAt)
+    public void JoinedAt(string connectionId, string groupName, DateTime joinedAt, bool readUnderHold)
     {
         if (!connectionsById.ContainsKey(connectionId))
         {
             return;
         }
 
-        // Only ever raised (see LocalConnection): a time read before a rejoin and recorded after it is the stale one.
+        var times = joinedAtByConnection.GetOrAdd(connectionId, static _ => new(StringComparer.Ordinal));
         var ticks = joinedAt.Ticks;
-        joinedAtByConnection.GetOrAdd(connectionId, static _ => new(StringComparer.Ordinal))
-            .AddOrUpdate(groupName, ticks, (_, known) => Math.Max(known, ticks));
+        if (joinedAt == DateTime.MinValue)
+        {
+            times.TryRemove(groupName, out _);
+        }
+        else if (readUnderHold)
+        {
+            times[groupName] = ticks;
+        }
+        else
+        {
+            times.AddOrUpdate(groupName, ticks, (_, known) => Math.Max(known, ticks));
+        }
 
         // It may have disconnected meanwhile, after its disconnect dropped its times.
         if (!connectionsById.ContainsKey(connectionId))
