@@ -115,7 +115,7 @@ public sealed class MembershipMover(
 
         if (moves > 0)
         {
-            logger.LogInformation("Group memberships resynced after the link to the other instances came back: {Moves} connection group changes", moves);
+            logger.LogInformation("Group memberships resynced from the store (after a lost link to the other instances, or before a replay of missed pushes): {Moves} connection group changes", moves);
         }
     }
 
