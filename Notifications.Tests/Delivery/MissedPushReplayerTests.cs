@@ -50,10 +50,13 @@ public sealed class MissedPushReplayerTests(MissedPushReplayerTests.Fixture serv
         var to = Now();
 
         var pushes = new RecordingPushes();
-        await Replayer().ReplayAsync(pushes, new MissedWindow(from, to), CancellationToken.None).WithTimeout(what: "the replay");
+        await Replayer(pushes).ReplayAsync(pushes, new MissedWindow(from, to), CancellationToken.None).WithTimeout(what: "the replay");
 
         Assert.Equal(
         [
+            // The page has group sends: members who left or joined unheard are moved first (unless a resync started
+            // after the window).
+            $"resync unless one started since {to.Ticks}",
             $"users [{user}] groups [] {toUser}",
             $"users [{user}] groups [role:ops] {toParts}",
 
@@ -85,8 +88,9 @@ public sealed class MissedPushReplayerTests(MissedPushReplayerTests.Fixture serv
         var secondTo = Now();
 
         // After Redis died, every instance asks about about the same window: the second pushes only what the first did not.
-        var replayer = Replayer();
+        // No group sends: no resync.
         var pushes = new RecordingPushes();
+        var replayer = Replayer(pushes);
         await replayer.ReplayAsync(pushes, new MissedWindow(from, firstTo), CancellationToken.None).WithTimeout(what: "the first replay");
         await replayer.ReplayAsync(pushes, new MissedWindow(from, secondTo), CancellationToken.None).WithTimeout(what: "the second replay");
         await replayer.ReplayAsync(pushes, new MissedWindow(from, secondTo), CancellationToken.None).WithTimeout(what: "the same window again");
@@ -119,8 +123,13 @@ public sealed class MissedPushReplayerTests(MissedPushReplayerTests.Fixture serv
 
     private async Task<long> SendAsync(object request) => (await service.SendAsAdminAsync(request)).Id;
 
-    private MissedPushReplayer Replayer(int maxPerWindow = MissedPushReplayer.DefaultMaxPerWindow) =>
-        new(service.Services.GetRequiredService<HubLifetimeManager<NotificationHub>>(), service.Services.GetRequiredService<IClusterBus>(), service.Services.GetRequiredService<IServiceScopeFactory>(), service.Clock, NullLogger<MissedPushReplayer>.Instance)
+    private MissedPushReplayer Replayer(RecordingPushes? resyncsTo = null, int maxPerWindow = MissedPushReplayer.DefaultMaxPerWindow) =>
+        new(
+            service.Services.GetRequiredService<HubLifetimeManager<NotificationHub>>(),
+            new ResyncRecordingBus(service.Services.GetRequiredService<IClusterBus>(), resyncsTo ?? new RecordingPushes()),
+            service.Services.GetRequiredService<IServiceScopeFactory>(),
+            service.Clock,
+            NullLogger<MissedPushReplayer>.Instance)
         {
             MaxPerWindow = maxPerWindow,
         };
@@ -128,6 +137,32 @@ public sealed class MissedPushReplayerTests(MissedPushReplayerTests.Fixture serv
     public sealed class Fixture : DeliveryFixture
     {
         protected override bool OnPostgres => false;
+    }
+
+    /// <summary>The service's bus, with each <see cref="IClusterBus.ResyncNowAsync"/> recorded among the pushes (in-memory: it resyncs nothing).</summary>
+    private sealed class ResyncRecordingBus(IClusterBus bus, RecordingPushes log) : IClusterBus
+    {
+        public Task ResyncNowAsync(DateTime notBefore, CancellationToken cancellationToken)
+        {
+            log.Record($"resync unless one started since {notBefore.Ticks}");
+            return bus.ResyncNowAsync(notBefore, cancellationToken);
+        }
+
+        public Task PublishAsync(MembershipChanged change, CancellationToken cancellationToken) => bus.PublishAsync(change, cancellationToken);
+
+        public void Subscribe(Func<MembershipChanged, Task> handler) => bus.Subscribe(handler);
+
+        public void SubscribeResync(Func<CancellationToken, Task> handler) => bus.SubscribeResync(handler);
+
+        public Task PublishAsync(ReadStateChanged change, CancellationToken cancellationToken) => bus.PublishAsync(change, cancellationToken);
+
+        public void SubscribeReadState(Func<ReadStateChanged, Task> handler) => bus.SubscribeReadState(handler);
+
+        public Task ReportAsync(InstanceReport report, CancellationToken cancellationToken) => bus.ReportAsync(report, cancellationToken);
+
+        public Task WithdrawReportAsync(string instanceId) => bus.WithdrawReportAsync(instanceId);
+
+        public Task<IReadOnlyList<InstanceReport>> GetReportsAsync(CancellationToken cancellationToken) => bus.GetReportsAsync(cancellationToken);
     }
 
     /// <summary>Records each push as "everyone ids" or "users [...] groups [...] [joined by ticks] id"; a batch of pushes is one entry.</summary>
@@ -168,7 +203,7 @@ public sealed class MissedPushReplayerTests(MissedPushReplayerTests.Fixture serv
 
         public void ReconnectEveryoneHere() => Reconnects++;
 
-        private void Record(string push)
+        public void Record(string push)
         {
             lock (written)
             {

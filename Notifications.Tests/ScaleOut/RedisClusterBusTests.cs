@@ -49,4 +49,27 @@ public sealed class RedisClusterBusTests : IAsyncLifetime
         await Timeouts.Eventually(
             () => Task.FromResult(heardByB.Contains(new MembershipChanged("bob", "hr", Joined: false))), "B to hear the change made while Redis was down", TimeSpan.FromSeconds(30));
     }
+
+    [Fact]
+    public async Task A_resync_asked_for_runs_unless_one_started_since_the_time_given()
+    {
+        using var link = new RedisConnection(redis.Configuration, "bus-tests", NullLogger<RedisConnection>.Instance);
+        var bus = new RedisClusterBus(link, new InstanceIdentity("a", 1), TimeProvider.System, NullLogger<RedisClusterBus>.Instance);
+        var resyncs = 0;
+        bus.SubscribeResync(_ =>
+        {
+            Interlocked.Increment(ref resyncs);
+            return Task.CompletedTask;
+        });
+
+        // Replays after one outage each ask with the end of their window: the first runs it, the others find it done.
+        var windowEnd = DateTime.UtcNow;
+        await bus.ResyncNowAsync(windowEnd, CancellationToken.None).WithTimeout(what: "the first resync");
+        await bus.ResyncNowAsync(windowEnd, CancellationToken.None).WithTimeout(what: "the second ask");
+        Assert.Equal(1, resyncs);
+
+        // A window that ends after it started: changes in it may not have been read.
+        await bus.ResyncNowAsync(DateTime.UtcNow.AddSeconds(1), CancellationToken.None).WithTimeout(what: "a later window's resync");
+        Assert.Equal(2, resyncs);
+    }
 }
