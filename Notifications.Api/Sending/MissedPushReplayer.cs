@@ -21,7 +21,6 @@ public sealed class MissedPushReplayer(
     TimeProvider time,
     ILogger<MissedPushReplayer> logger) : BackgroundService
 {
-
     /// <summary>
     /// Above this many notifications in one window, pushing them all to every connection here would be a flood (and a
     /// long one): the connections are closed instead, and their clients reconnect and Sync, which pages.
@@ -237,8 +236,7 @@ public sealed class MissedPushReplayer(
             var work = works[i++];
             await (work.Targets.Everyone
                 ? missed.WriteToEveryoneHereAsync(method, [work.Notification])
-                : missed.WriteToAudienceHereAsync(
-                    work.Targets.Users, work.Targets.HubGroupNames(), work.Targets.Groups.Length > 0 ? work.Notification.CreatedAt : null, method, [work.Notification]));
+                : missed.WriteToAudienceHereAsync(work.Targets.Users, work.Targets.HubGroupNames(), work.GroupsJoinedBy, method, [work.Notification]));
         }
     }
 

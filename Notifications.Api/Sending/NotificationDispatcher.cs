@@ -277,12 +277,9 @@ public sealed class NotificationDispatcher(
         // A single role or group goes this way too: with Redis, SignalR's own channel for a group writes one message at
         // a time and awaits each, so a member that stopped reading would hold up the group's later pushes on its
         // instance; the service's audience channel hands such a member its pushes without waiting (PushWriter).
-        // A group's members who joined after the send may not see it: the instance that writes to their connections,
-        // which knows when each joined, leaves them out, however late the push. A retraction goes to every member: one
-        // who got the push and has since left and joined again must still be told (it names an id, nothing more).
+        // Late joiners are left out where each connection is written to (PushWork.GroupsJoinedBy).
         var (method, argument) = ClientCallOf(work);
-        var joinedBy = work.Kind == OutboxKind.Send && targets.Groups.Length > 0 ? work.Notification.CreatedAt : (DateTime?)null;
-        return audience.SendToAudienceAsync(targets.Users, groups, joinedBy, method, [argument]);
+        return audience.SendToAudienceAsync(targets.Users, groups, work.GroupsJoinedBy, method, [argument]);
     }
 
     private static Task Send(IClientProxy clients, PushWork work)

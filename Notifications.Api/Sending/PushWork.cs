@@ -45,4 +45,12 @@ public sealed record PushTargets(bool Everyone, string[] Users, string[] Roles, 
 }
 
 /// <summary>One committed outbox entry, ready to push.</summary>
-public sealed record PushWork(long OutboxId, OutboxKind Kind, NotificationDto Notification, PushTargets Targets);
+public sealed record PushWork(long OutboxId, OutboxKind Kind, NotificationDto Notification, PushTargets Targets)
+{
+    /// <summary>
+    /// For a send to groups, its <c>createdAt</c>: members who joined after it may not see it, and the instance writing
+    /// to their connections, which knows when each joined, leaves them out however late the push. A retraction goes to
+    /// every member: one who got the push and has since left and joined again must still be told (it names an id only).
+    /// </summary>
+    public DateTime? GroupsJoinedBy => Kind == OutboxKind.Send && Targets.Groups.Length > 0 ? Notification.CreatedAt : null;
+}

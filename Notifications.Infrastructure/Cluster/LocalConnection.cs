@@ -24,11 +24,6 @@ internal sealed class LocalConnection(HubConnectionContext context)
     private readonly Lock sync = new();
     private readonly HashSet<string> desiredGroups = new(StringComparer.Ordinal);
     private readonly HashSet<string> appliedGroups = new(StringComparer.Ordinal);
-
-    // UTC ticks: when the user joined each stored group (IGroupJoinTimes); kept when the connection leaves a group, as a
-    // join back records its own time before the connection is added again. Copied on write, so that every group push
-    // reads it without the lock (joins are rare).
-    private Dictionary<string, long>? joinedAt;
     private BackplaneState state = BackplaneState.Detached;
     private bool closed;
 
@@ -114,37 +109,8 @@ internal sealed class LocalConnection(HubConnectionContext context)
         }
     }
 
-    /// <summary>As <see cref="IGroupJoinTimes.JoinedAt"/> has it; <see cref="DateTime.MinValue"/> forgets the time.</summary>
-    public void JoinedAt(string group, DateTime time, bool readUnderHold)
-    {
-        lock (sync)
-        {
-            var known = joinedAt is not null && joinedAt.TryGetValue(group, out var ticks) ? ticks : (long?)null;
-            if (time == DateTime.MinValue ? known is null : known == time.Ticks || (!readUnderHold && known > time.Ticks))
-            {
-                return;
-            }
-
-            var next = joinedAt is null ? new Dictionary<string, long>(StringComparer.Ordinal) : new Dictionary<string, long>(joinedAt, StringComparer.Ordinal);
-            if (time == DateTime.MinValue)
-            {
-                next.Remove(group);
-            }
-            else
-            {
-                next[group] = time.Ticks;
-            }
-
-            Volatile.Write(ref joinedAt, next);
-        }
-    }
-
-    /// <summary>Its user joined <paramref name="group"/> at or before <paramref name="limitTicks"/>, or when is not known.</summary>
-    public bool JoinedBy(string group, long limitTicks)
-    {
-        var times = Volatile.Read(ref joinedAt);
-        return times is null || !times.TryGetValue(group, out var ticks) || ticks <= limitTicks;
-    }
+    /// <summary>When its user joined each of its stored groups.</summary>
+    public ConnectionJoinTimes JoinTimes { get; } = new();
 
     public void Applied(string group, bool member)
     {

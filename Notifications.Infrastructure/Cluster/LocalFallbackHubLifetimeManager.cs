@@ -157,7 +157,7 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
     {
         if (connections.TryGetValue(connectionId, out var local))
         {
-            local.JoinedAt(groupName, joinedAt, readUnderHold);
+            local.JoinTimes.Record(groupName, joinedAt, readUnderHold);
         }
     }
 
@@ -206,7 +206,7 @@ public sealed class LocalFallbackHubLifetimeManager<THub> : HubLifetimeManager<T
             }
             else
             {
-                membersByGroup.CollectInto(group, targets, (group, groupsJoinedBy), static (local, limit) => local.JoinedBy(limit.group, limit.groupsJoinedBy));
+                membersByGroup.CollectInto(group, targets, (group, groupsJoinedBy), static (local, limit) => local.JoinTimes.JoinedBy(limit.group, limit.groupsJoinedBy));
             }
         }
 

@@ -28,8 +28,8 @@ public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifeti
     private readonly ConcurrentDictionary<string, HubConnectionContext> connectionsById = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, HubConnectionContext>> membersByGroup = new(StringComparer.Ordinal);
 
-    // Per connection, UTC ticks: when its user joined each stored group (IGroupJoinTimes).
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, long>> joinedAtByConnection = new(StringComparer.Ordinal);
+    // Per connection: when its user joined each stored group (IGroupJoinTimes).
+    private readonly ConcurrentDictionary<string, ConnectionJoinTimes> joinTimesByConnection = new(StringComparer.Ordinal);
 
     public override async Task OnConnectedAsync(HubConnectionContext connection)
     {
@@ -47,7 +47,7 @@ public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifeti
     public override Task OnDisconnectedAsync(HubConnectionContext connection)
     {
         connectionsById.TryRemove(connection.ConnectionId, out _);
-        joinedAtByConnection.TryRemove(connection.ConnectionId, out _);
+        joinTimesByConnection.TryRemove(connection.ConnectionId, out _);
 
         // Every group is looked at, as DefaultHubLifetimeManager does (a connection does not list its groups);
         // enumerating the dictionary, unlike its Values, takes no lock.
@@ -110,25 +110,12 @@ public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifeti
             return;
         }
 
-        var times = joinedAtByConnection.GetOrAdd(connectionId, static _ => new(StringComparer.Ordinal));
-        var ticks = joinedAt.Ticks;
-        if (joinedAt == DateTime.MinValue)
-        {
-            times.TryRemove(groupName, out _);
-        }
-        else if (readUnderHold)
-        {
-            times[groupName] = ticks;
-        }
-        else
-        {
-            times.AddOrUpdate(groupName, ticks, (_, known) => Math.Max(known, ticks));
-        }
+        joinTimesByConnection.GetOrAdd(connectionId, static _ => new()).Record(groupName, joinedAt, readUnderHold);
 
         // It may have disconnected meanwhile, after its disconnect dropped its times.
         if (!connectionsById.ContainsKey(connectionId))
         {
-            joinedAtByConnection.TryRemove(connectionId, out _);
+            joinTimesByConnection.TryRemove(connectionId, out _);
         }
     }
 
@@ -204,7 +191,7 @@ public sealed class UserIndexedHubLifetimeManager<THub>(ILogger<DefaultHubLifeti
 
     /// <summary>The connection's user joined <paramref name="group"/> at or before <paramref name="limitTicks"/>, or when is not known.</summary>
     private bool JoinedBy(string connectionId, string group, long limitTicks) =>
-        !joinedAtByConnection.TryGetValue(connectionId, out var joined) || !joined.TryGetValue(group, out var ticks) || ticks <= limitTicks;
+        !joinTimesByConnection.TryGetValue(connectionId, out var times) || times.JoinedBy(group, limitTicks);
 
     private static SerializedHubMessage Serialized(string methodName, object?[] args) => new(new InvocationMessage(methodName, args));
 }
