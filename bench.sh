@@ -6,7 +6,8 @@
 #   ./bench.sh S3 S4           some of them
 #   ./bench.sh S6T             not in the default set: S6's two instances + Redis against one, under S4's targeted sends
 #   AB_REV=<rev> ./bench.sh S6AB   not in the default set: S6's pair (2 instances + Redis) of this tree against the pair
-#                              built from git revision <rev>, in interleaved rounds (did a change cost the backplane?)
+#                              built from git revision <rev>, in interleaved rounds (did a change cost the backplane?);
+#                              AB_HERE=<rev2> puts the pair built from <rev2> in this tree's place (a bisect of two revisions)
 #   QUICK=1 ./bench.sh         tiny sizes, checks the pipeline in a few minutes (numbers meaningless)
 #   SELF_TEST=1 ./bench.sh     "ours" is a second baseline instance (checks the tooling without the API)
 #   PROTOCOL=messagepack ./bench.sh S3   every client speaks SignalR's MessagePack hub protocol (default json), for A/Bs
@@ -299,6 +300,18 @@ start_bg() { # name port command env…
   PIDS+=($!)
   wait_http "http://127.0.0.1:$port/health/live" 90
 }
+# publish_rev REV DIR: publishes our API as built from git revision REV into DIR (a temporary worktree); prints REV, short
+publish_rev() {
+  local rev src=$OUT/ab-src
+  rev=$(git rev-parse --short "$1^{commit}")
+  log "publishing $rev"
+  rm -rf "$src" && git worktree prune
+  git worktree add --detach "$src" "$rev" > /dev/null
+  dotnet publish "$src/Notifications.Api/Notifications.Api.csproj" -c Release -r "$RID" --self-contained false \
+    -p:PublishReadyToRun=true -o "$2" -p:NotificationsSkipFrontend=true -nologo -v q -clp:ErrorsOnly >&2
+  git worktree remove --force "$src"
+  echo "$rev"
+}
 stop_bg_all() {
   local pid
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -410,21 +423,19 @@ for s in "${SCENARIOS[@]}"; do
       if [ -z "${AB_REV:-}" ] || [ "$SELF_TEST" = 1 ]; then echo "S6AB needs AB_REV=<git revision> (and not SELF_TEST)" >&2; exit 2; fi
       start_redis || continue
       start_pg || { log "S6AB needs PostgreSQL: skipped"; continue; }
-      ab_rev=$(git rev-parse --short "$AB_REV^{commit}")
-      log "publishing $ab_rev"
-      rm -rf "$OUT/ab-src" && git worktree prune
-      git worktree add --detach "$OUT/ab-src" "$ab_rev" > /dev/null
-      dotnet publish "$OUT/ab-src/Notifications.Api/Notifications.Api.csproj" -c Release -r "$RID" --self-contained false \
-        -p:PublishReadyToRun=true -o "$OUT/api-ab" -p:NotificationsSkipFrontend=true -nologo -v q -clp:ErrorsOnly
-      git worktree remove --force "$OUT/ab-src"
+      ab_rev=$(publish_rev "$AB_REV" "$OUT/api-ab")
+      here_dir=$OUT/api here_label=ours-2x+redis
+      if [ -n "${AB_HERE:-}" ]; then
+        here_label="ours-2x+redis@$(publish_rev "$AB_HERE" "$OUT/api-here")" here_dir=$OUT/api-here
+      fi
       redis_conf="127.0.0.1:$REDIS_PORT,abortConnect=false"
       fresh_pg s6ab_here; here_env=("${PG_ENV[@]}")
       fresh_pg s6ab_rev; rev_env=("${PG_ENV[@]}")
-      start_bg ours-a "$P_A" "$(ours_cmd "$P_A" "$redis_conf")" "${here_env[@]}" "Redis__Configuration=$redis_conf" "Redis__ChannelPrefix=bench-here"
-      start_bg ours-b "$P_B" "$(ours_cmd "$P_B" "$redis_conf")" "${here_env[@]}" "Redis__Configuration=$redis_conf" "Redis__ChannelPrefix=bench-here"
+      BG_DIR="$here_dir" start_bg ours-a "$P_A" "dotnet $here_dir/Notifications.Api.dll" "${here_env[@]}" "Redis__Configuration=$redis_conf" "Redis__ChannelPrefix=bench-here"
+      BG_DIR="$here_dir" start_bg ours-b "$P_B" "dotnet $here_dir/Notifications.Api.dll" "${here_env[@]}" "Redis__Configuration=$redis_conf" "Redis__ChannelPrefix=bench-here"
       BG_DIR="$OUT/api-ab" start_bg rev-a "$P_PLAIN_A" "dotnet $OUT/api-ab/Notifications.Api.dll" "${rev_env[@]}" "Redis__Configuration=$redis_conf" "Redis__ChannelPrefix=bench-rev"
       BG_DIR="$OUT/api-ab" start_bg rev-b "$P_PLAIN_B" "dotnet $OUT/api-ab/Notifications.Api.dll" "${rev_env[@]}" "Redis__Configuration=$redis_conf" "Redis__ChannelPrefix=bench-rev"
-      run S6AB --scenario S6 --target "http://127.0.0.1:$P_A,http://127.0.0.1:$P_B" --target-label "ours-2x+redis" \
+      run S6AB --scenario S6 --target "http://127.0.0.1:$P_A,http://127.0.0.1:$P_B" --target-label "$here_label" \
         --target-pid "${PIDS[0]},${PIDS[1]}" --baseline "http://127.0.0.1:$P_PLAIN_A,http://127.0.0.1:$P_PLAIN_B" \
         --baseline-label "ours-2x+redis@$ab_rev" --baseline-pid "${PIDS[2]},${PIDS[3]}" --connections "$S6_CONNECTIONS" \
         --duration "$S6_DURATION" --rounds "$S6_ROUNDS"
